@@ -1,0 +1,276 @@
+"""Command line: `branchkpi ingest`, `branchkpi run monthly`, `branchkpi query monthly`.
+
+Errors are one clear line on stderr (exit code 1; 2 for a usage error); `--debug` shows the
+traceback. Everything is written under ./var (BRANCHKPI_HOME), Prefect's own state included."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from branchkpi.config import settings
+
+app = typer.Typer(
+    help=(
+        "branchkpi: monthly branch statistics (月報) and KPIs for health insurer branches.\n\n"
+        "Drop the month's statistics (CSV or .xlsx, tidy or the published layout) into var/landing "
+        "or name them, then:\n\n"
+        "  branchkpi ingest FILES...            validate with the quality gate and load\n\n"
+        "  branchkpi run monthly --period 2020-04   the monthly flow for one month\n\n"
+        "  branchkpi query monthly --region yamaguchi --fiscal-year 2020   read the KPIs"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+run_app = typer.Typer(help="Run a pipeline flow.", no_args_is_help=True)
+query_app = typer.Typer(help="Read from the warehouse.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+app.add_typer(query_app, name="query")
+
+_state = {"debug": False}
+
+
+class OutputFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    table = "table"
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _prepare_environment() -> None:
+    """Prefect's settings must be in the environment before prefect is imported."""
+    cfg = settings()
+    prefect_home = cfg.home / "prefect"
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and Prefect's log lines.")] = False,
+) -> None:
+    _state["debug"] = debug
+    if debug:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    _prepare_environment()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _run_flow(period: str | None, paths: list[Path] | None) -> Any:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from branchkpi import progress as run_progress
+    from branchkpi.fiscal import parse_period
+
+    if period:
+        try:
+            parse_period(period)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    for p in paths or []:
+        if not p.exists():
+            raise CliError(f"{p}: no such file or folder")
+
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+        console=None,
+    )
+    with bar:
+        task_id = bar.add_task("starting Prefect", total=7)
+
+        def on_step(description: str) -> None:
+            bar.update(task_id, description=description, advance=1)
+
+        run_progress.subscribe(on_step)
+        try:
+            from flows.monthly_branch_stats import monthly_branch_stats
+
+            state = monthly_branch_stats(
+                period=period, paths=[str(p) for p in paths] if paths else None, return_state=True
+            )
+        finally:
+            run_progress.unsubscribe(on_step)
+        bar.update(task_id, advance=1)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise CliError(f"the run ended {state.name}: {state.message or outcome}") from outcome
+    return state, outcome
+
+
+def _print_outcome(state: Any, outcome: Any) -> None:
+    from tasks.summary import status_line
+
+    echo = typer.echo
+    echo(f"{outcome.period or 'batch'}: {status_line(outcome)} (Prefect state {state.name})")
+    for f in outcome.files:
+        note = f" ERROR {f.error}" if f.error else (" (loaded before)" if f.previously_loaded else "")
+        echo(f"  file {f.file_name}: {f.layout or '-'} {f.encoding or ''} {f.rows} rows{note}")
+    echo(
+        f"  rows: {outcome.rows_landed} landed, {outcome.rows_loaded} loaded ({outcome.rows_inserted} new, "
+        f"{outcome.rows_replaced} replaced), {outcome.rows_unchanged} unchanged, {outcome.rows_quarantined} quarantined"
+    )
+    echo(
+        f"  expectations: {outcome.expectations_passed} passed, {outcome.expectations_warned} warned, "
+        f"{outcome.expectations_failed} failed"
+    )
+    if outcome.kpi_rows:
+        echo("  KPIs: " + ", ".join(f"{k} {v} rows" for k, v in outcome.kpi_rows.items()))
+    if outcome.data_docs_path:
+        echo(f"  Data Docs: {outcome.data_docs_path}")
+    shown = sorted(outcome.findings, key=lambda f: f.severity != "critical")[:10]
+    for finding in shown:
+        echo(f"  {finding.severity}: {finding}")
+    if len(outcome.findings) > len(shown):
+        echo(f"  … {len(outcome.findings) - len(shown)} more findings in the run's artifact and quarantined_rows")
+
+
+def _exit_code(outcome: Any) -> int:
+    return 0 if outcome.status in ("loaded", "warned", "unchanged") else 1
+
+
+def _guard(fn: Any) -> Any:
+    """Run a command body: user errors become one line; --debug shows the traceback."""
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except CliError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        from warehouse.engine import redacted
+
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        url = settings().warehouse_url
+        if url in message:
+            message = message.replace(url, redacted(url))
+        _fail(f"{type(exc).__name__}: {message}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="CSV/.xlsx files or folders of them.", show_default=False)],
+    period: Annotated[
+        str | None, typer.Option(help="Month the files are for, YYYY-MM (default: the latest month in them).")
+    ] = None,
+) -> None:
+    """Land, validate and load statistics files. Exit code 0 only if the quality gate passed.
+
+    Every file is archived under var/archive (never deleted). A batch with a critical finding loads
+    nothing: its rows are quarantined with the reason (see the table quarantined_rows)."""
+
+    def body() -> None:
+        state, outcome = _run_flow(period, paths)
+        _print_outcome(state, outcome)
+        raise typer.Exit(_exit_code(outcome))
+
+    _guard(body)
+
+
+@run_app.command("monthly")
+def run_monthly(
+    period: Annotated[str, typer.Option(help="Calendar month YYYY-MM, e.g. 2020-04 (FY2020 April).")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files to ingest (default: those waiting in var/landing).")
+    ] = None,
+) -> None:
+    """Run the monthly-branch-stats flow for one month: ingest what is waiting in var/landing (or
+    PATHS), then compute and publish that month's KPIs."""
+
+    def body() -> None:
+        state, outcome = _run_flow(period, paths or None)
+        _print_outcome(state, outcome)
+        raise typer.Exit(0 if state.is_completed() else 1)
+
+    _guard(body)
+
+
+@query_app.command("monthly")
+def query_monthly(
+    region: Annotated[str | None, typer.Option(help="yamaguchi, 山口, 35 or national/全国 (default: all).")] = None,
+    fiscal_year: Annotated[
+        str | None, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 … (default: all).")
+    ] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric id or Japanese name, e.g. insured_persons.")] = None,
+    month: Annotated[int | None, typer.Option(help="Calendar month 1-12.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+) -> None:
+    """Monthly statistics and KPIs: value, 前年同月比 (computed and as printed), fiscal-year-to-date
+    total, average and YoY, and share of national."""
+
+    def body() -> None:
+        from branchkpi import fiscal, metrics, regions
+        from warehouse import queries
+        from warehouse.engine import connect
+
+        region_code = None
+        if region is not None:
+            region_code = regions.resolve_region(region)
+            if region_code is None:
+                raise CliError(f"unknown region {region!r}: use e.g. yamaguchi, 山口, 35 or national")
+        fy = None
+        if fiscal_year is not None:
+            try:
+                fy = fiscal.parse_fiscal_year(fiscal_year)
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+        metric_id = None
+        if metric is not None:
+            metric_id = metrics.resolve_metric(metric)
+            if metric_id is None:
+                raise CliError(f"unknown metric {metric!r}: one of {', '.join(metrics.BY_ID)}")
+        if month is not None and not 1 <= month <= 12:
+            raise CliError(f"month must be 1-12, got {month}")
+        rows = queries.monthly_kpis(connect(), region_code, fy, month, metric_id)
+        if not rows:
+            raise CliError("no data matches (load some with `branchkpi ingest`)")
+        _write_rows(rows, output, queries.MONTHLY_COLUMNS)
+
+    _guard(body)
+
+
+def _write_rows(rows: list[dict[str, Any]], output: OutputFormat, columns: list[str]) -> None:
+    if output is OutputFormat.json:
+        typer.echo(json.dumps([{c: r[c] for c in columns} for r in rows], ensure_ascii=False, indent=1))
+    elif output is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns)
+        for r in rows:
+            table.add_row(
+                *("" if r[c] is None else f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in columns)
+            )
+        Console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,47 @@
+"""Where things live. Everything the pipeline writes goes under one folder, ./var by default.
+
+BRANCHKPI_HOME            the var folder (default ./var)
+BRANCHKPI_WAREHOUSE_URL   SQLAlchemy URL of the warehouse (default sqlite:///<var>/warehouse.sqlite)
+BRANCHKPI_YOY_WARN_PCT    |YoY| in percentage points above which the gate warns (default 10)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_url: str
+    yoy_warn_pct: float
+
+    @property
+    def landing_dir(self) -> Path:
+        """Where offices drop files (着信フォルダ)."""
+        return self.home / "landing"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Every landed file, kept forever under its checksum."""
+        return self.home / "archive"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data_docs"
+
+    @property
+    def gx_dir(self) -> Path:
+        return self.home / "gx"
+
+
+def settings() -> Settings:
+    home = Path(os.environ.get("BRANCHKPI_HOME", "var")).resolve()
+    url = os.environ.get("BRANCHKPI_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}"
+    return Settings(
+        home=home,
+        warehouse_url=url,
+        yoy_warn_pct=float(os.environ.get("BRANCHKPI_YOY_WARN_PCT", "10")),
+    )

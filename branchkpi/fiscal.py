@@ -1,0 +1,176 @@
+"""Fiscal years (年度) and Japanese eras (和暦), in one place.
+
+A fiscal year runs April to March and is named by the western year it starts in:
+令和2年度 = R2 = FY2020 = April 2020 – March 2021. Months 1–3 belong to the fiscal year that began
+the April before. Era years: 平成 (H) year 1 = 1989, 令和 (R) year 1 = 2019 (令和元年 = 平成31年).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Era name → western year of era year 1. Abbreviations as printed in reports.
+ERAS: dict[str, int] = {
+    "令和": 2019,
+    "r": 2019,
+    "令": 2019,
+    "平成": 1989,
+    "h": 1989,
+    "平": 1989,
+    "昭和": 1926,
+    "s": 1926,
+    "昭": 1926,
+}
+
+# Reports print a fiscal year without an era ("2年度", "30年度", "29年度") when the era is obvious
+# from context (the association's tables go 29年度, 30年度, 1年度, 2年度). We read 1–10 as Reiwa
+# (FY2019–FY2028) and 11–31 as Heisei (FY1999–FY2019); anything else must carry its era.
+_BARE_ERA_YEAR_REIWA_MAX = 10
+
+FIRST_FISCAL_YEAR = 1989  # earliest fiscal year the warehouse accepts (平成元年度)
+LAST_FISCAL_YEAR = 2100
+
+_ERA_RE = re.compile(r"^(?P<era>令和|平成|昭和|令|平|昭|[rhs])?\s*(?P<year>\d{1,4}|元)\s*(?:年度|年|fy)?$")
+_FY_RE = re.compile(r"^(?:fy|年度)?\s*(?P<year>\d{4})\s*(?:年度|fy)?$")
+
+
+def _clean(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
+
+
+def era_to_western(era: str, era_year: int) -> int:
+    base = ERAS[era.lower()] if era.lower() in ERAS else ERAS[era]
+    if era_year < 1:
+        raise ValueError(f"era year must be >= 1, got {era_year}")
+    return base + era_year - 1
+
+
+def parse_fiscal_year(text: object) -> int:
+    """Parse a fiscal-year label into the western fiscal year.
+
+    Accepts 2020, "2020", "FY2020", "2020年度", "令和2年度", "令和元年度", "R2", "R元", "H30", "平成30年度",
+    "2年度" (bare era year: 1–10 → Reiwa, 11–31 → Heisei). Raises ValueError with the input.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"not a fiscal year: {text!r}")
+    if isinstance(text, int):
+        year = text
+    elif isinstance(text, float) and text.is_integer():
+        year = int(text)
+    else:
+        s = _clean(str(text))
+        if s.endswith(".0"):
+            s = s[:-2]
+        m = _FY_RE.match(s)
+        if m:
+            year = int(m.group("year"))
+        else:
+            m = _ERA_RE.match(s)
+            if not m:
+                raise ValueError(f"not a fiscal year: {text!r}")
+            era_year = 1 if m.group("year") == "元" else int(m.group("year"))
+            era = m.group("era")
+            if era is None:
+                if m.group("year") != "元" and era_year >= 1000:
+                    year = era_year
+                elif era_year <= _BARE_ERA_YEAR_REIWA_MAX:
+                    year = era_to_western("令和", era_year)
+                elif era_year <= 31:
+                    year = era_to_western("平成", era_year)
+                else:
+                    raise ValueError(f"not a fiscal year: {text!r}")
+            else:
+                year = era_to_western(era, era_year)
+    if not FIRST_FISCAL_YEAR - 100 <= year <= LAST_FISCAL_YEAR:
+        raise ValueError(f"fiscal year out of range: {text!r}")
+    return year
+
+
+def fiscal_year_of(calendar_year: int, month: int) -> int:
+    """The fiscal year a calendar month belongs to (Jan–Mar → the year before)."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1-12, got {month}")
+    return calendar_year if month >= 4 else calendar_year - 1
+
+
+def calendar_year_of(fiscal_year: int, month: int) -> int:
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1-12, got {month}")
+    return fiscal_year if month >= 4 else fiscal_year + 1
+
+
+def fiscal_month_index(month: int) -> int:
+    """Position of a calendar month within the fiscal year: April = 1 … March = 12."""
+    return (month - 4) % 12 + 1
+
+
+FISCAL_MONTHS: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
+
+_MONTH_RE = re.compile(r"^(?P<m>\d{1,2})\s*月?$")
+
+
+def parse_month(text: object) -> int:
+    """Parse "4月", "４月", "4", 4 into a calendar month 1–12."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        m = text
+    else:
+        s = _clean(str(text))
+        if s.endswith(".0"):
+            s = s[:-2]
+        match = _MONTH_RE.match(s)
+        if not match:
+            raise ValueError(f"not a month: {text!r}")
+        m = int(match.group("m"))
+    if not 1 <= m <= 12:
+        raise ValueError(f"month out of range 1-12: {text!r}")
+    return m
+
+
+@dataclass(frozen=True)
+class Period:
+    """One month of one fiscal year, e.g. FY2020-01 = January 2021. Ordered in time (April first)."""
+
+    fiscal_year: int
+    month: int
+
+    def __lt__(self, other: Period) -> bool:
+        return self.sort_key < other.sort_key
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (self.fiscal_year, fiscal_month_index(self.month))
+
+    @property
+    def calendar_year(self) -> int:
+        return calendar_year_of(self.fiscal_year, self.month)
+
+    @property
+    def label(self) -> str:
+        return f"FY{self.fiscal_year}-{self.month:02d}"
+
+    @property
+    def calendar_label(self) -> str:
+        return f"{self.calendar_year}-{self.month:02d}"
+
+
+_PERIOD_RE = re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?$")
+_ERA_PERIOD_RE = re.compile(r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})月?$")
+
+
+def parse_period(text: str) -> Period:
+    """Parse a calendar month ("2020-04", "2021/1", "2021年1月", "令和3年1月", "R3.1") into a Period."""
+    s = _clean(text)
+    m = _PERIOD_RE.match(s)
+    if m:
+        cal_year, month = int(m.group("y")), int(m.group("m"))
+    else:
+        m = _ERA_PERIOD_RE.match(s)
+        if not m:
+            raise ValueError(f"not a month period (expected YYYY-MM, e.g. 2020-04): {text!r}")
+        era_year = 1 if m.group("y") == "元" else int(m.group("y"))
+        cal_year, month = era_to_western(m.group("era"), era_year), int(m.group("m"))
+    if not 1 <= month <= 12:
+        raise ValueError(f"month out of range 1-12 in period {text!r}")
+    return Period(fiscal_year_of(cal_year, month), month)

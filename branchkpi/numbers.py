@@ -1,0 +1,88 @@
+"""Numbers as offices write them: `"257,346"`, `１，２３４`, `1.5%`, `△16%`, `704万`, `12件`, `3,000円`.
+
+One function, `parse_number`, turns such a cell into a float or raises `NumberFormatError` saying what
+was wrong. Only ASCII digits are accepted after NFKC normalisation (full-width digits normalise to
+ASCII; look-alike digits from other scripts are rejected rather than silently read).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+# Minus signs as printed: △ / ▲ (Japanese accounting), U+2212, full-width hyphen (NFKC → '-').
+_MINUS_MARKS = ("△", "▲", "−", "‐", "–", "ー")
+_UNIT_SUFFIXES = ("件", "人", "円", "所", "事業所", "名", "%", "％", "ポイント", "pt")
+_MULTIPLIERS = {"万": 10_000, "億": 100_000_000, "千": 1_000, "百万": 1_000_000}
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+# Cells that mean "nothing printed here".
+BLANK_MARKERS = frozenset({"", "-", "－", "―", "—", "…", "*", "＊", "n/a", "na", "null", "none"})
+
+MAX_ABS_VALUE = 1e15  # beyond any statistic we store (national benefits are ~6e6 million yen)
+
+
+class NumberFormatError(ValueError):
+    pass
+
+
+def is_blank(cell: object) -> bool:
+    if cell is None:
+        return True
+    if isinstance(cell, float) and math.isnan(cell):
+        return True
+    return isinstance(cell, str) and unicodedata.normalize("NFKC", cell).strip().lower() in BLANK_MARKERS
+
+
+def parse_number(cell: object) -> float:
+    """Parse one cell as printed into a float. Raises NumberFormatError with the cell text."""
+    if isinstance(cell, bool):
+        raise NumberFormatError(f"not a number: {cell!r}")
+    if isinstance(cell, int):
+        value = float(cell)
+    elif isinstance(cell, float):
+        value = cell
+    else:
+        value = _parse_text(str(cell))
+    if math.isnan(value) or math.isinf(value):
+        raise NumberFormatError(f"not a finite number: {cell!r}")
+    if abs(value) > MAX_ABS_VALUE:
+        raise NumberFormatError(f"number out of range (|x| > 1e15): {cell!r}")
+    return value
+
+
+def _parse_text(raw: str) -> float:
+    s = raw.strip()
+    negative = False
+    for mark in _MINUS_MARKS:
+        if s.startswith(mark):
+            negative = True
+            s = s[len(mark) :].strip()
+            break
+    s = unicodedata.normalize("NFKC", s).strip().replace(" ", "")
+    if s.startswith("(") and s.endswith(")"):  # accounting negative: (1,234)
+        negative = not negative
+        s = s[1:-1]
+    multiplier = 1.0
+    stripped = True
+    while stripped and s:
+        stripped = False
+        for suffix in _UNIT_SUFFIXES:
+            if s.endswith(suffix):
+                s = s[: -len(suffix)]
+                stripped = True
+        for word, factor in sorted(_MULTIPLIERS.items(), key=lambda kv: -len(kv[0])):
+            if s.endswith(word):
+                s = s[: -len(word)]
+                multiplier *= factor
+                stripped = True
+                break
+    if "," in s:
+        if not _GROUPED_RE.match(s):
+            raise NumberFormatError(f"misplaced thousands separator in {raw!r}")
+        s = s.replace(",", "")
+    if not s.isascii() or not _NUMBER_RE.match(s):
+        raise NumberFormatError(f"not a number: {raw!r}")
+    value = float(s) * multiplier
+    return -value if negative else value

@@ -1,0 +1,203 @@
+"""Quality gate for monthly branch statistics (月報): the suite `monthly_branch_stats`.
+
+It runs over the *validation frame*: the batch's parsed rows plus context columns that tasks.validate
+derives from the batch and the warehouse (national value of the same month, months present in the
+fiscal year, previous year's value, benefits-per-member against per-capita medical cost), so a single
+GX validation answers every question about the batch. Critical rules block the batch; warnings load.
+
+Thresholds, and why:
+- YoY jump warning: |前年同月比| above BRANCHKPI_YOY_WARN_PCT (default 10 points). Real series move
+  < 8 points in normal years (FY2017–FY2019, both regions, 95th percentile 9 points for 保険給付費);
+  the 2020 pandemic months (△11 % to △14 %) are exactly what a reviewer should look at.
+- Benefits per member / medical cost per capita between 0.6 and 1.2: 保険給付費 (million yen) ÷ members
+  should be 70–90 % of 1人当たり医療費 (benefits exclude the patient's co-payment, include cash
+  benefits; the real series give 0.83–0.90). A unit slip (thousand vs million yen) or swapped
+  columns lands far outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from branchkpi import fiscal
+
+SUITE_NAME = "monthly_branch_stats"
+KEY_COLUMNS = ["region_code", "metric", "fiscal_year", "month"]
+BENEFIT_RATIO_RANGE = (0.6, 1.2)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation and how to explain its failures.
+
+    shown_column: the frame column whose *file* column name is reported ("source_column" = the
+    value's own column); raw_column: the frame column holding the cell as written.
+    """
+
+    name: str
+    expectation_type: str
+    kwargs: dict[str, Any]
+    reason: str
+    shown_column: str
+    raw_column: str
+    severity: str = "critical"
+    extra_columns: tuple[str, ...] = field(default=())
+
+
+def current_fiscal_year(today: date | None = None) -> int:
+    today = today or date.today()
+    return fiscal.fiscal_year_of(today.year, today.month)
+
+
+def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
+    last_fy = current_fiscal_year(today)
+    low, high = BENEFIT_RATIO_RANGE
+    return [
+        *(
+            Rule(
+                f"column_{c}_present", "expect_column_to_exist", {"column": c}, f"required column {c} is missing", c, c
+            )
+            for c in ("region_code", "metric", "fiscal_year", "month", "value")
+        ),
+        Rule(
+            "region_known",
+            "expect_column_values_to_not_be_null",
+            {"column": "region_code"},
+            "region not recognised (use a JIS code 01-47, 山口, yamaguchi or 全国)",
+            "region",
+            "region_raw",
+        ),
+        Rule(
+            "metric_known",
+            "expect_column_values_to_not_be_null",
+            {"column": "metric"},
+            "metric not recognised (e.g. 被保険者数 / insured_persons)",
+            "metric",
+            "metric_raw",
+        ),
+        Rule(
+            "fiscal_year_readable",
+            "expect_column_values_to_not_be_null",
+            {"column": "fiscal_year"},
+            "fiscal year not readable (e.g. 2020, 令和2年度, R2, 2年度)",
+            "fiscal_year",
+            "fiscal_year_raw",
+        ),
+        Rule(
+            "month_valid",
+            "expect_column_values_to_not_be_null",
+            {"column": "month"},
+            "month is not 1-12 (4月 … 3月)",
+            "month",
+            "month_raw",
+        ),
+        Rule(
+            "value_is_number",
+            "expect_column_values_to_not_be_null",
+            {"column": "value"},
+            "value is not a number",
+            "source_column",
+            "value_raw",
+        ),
+        Rule(
+            "value_is_float",
+            "expect_column_values_to_be_in_type_list",
+            {"column": "value", "type_list": ["float64", "Float64"]},
+            "value column is not numeric",
+            "source_column",
+            "value_raw",
+        ),
+        Rule(
+            "month_in_range",
+            "expect_column_values_to_be_between",
+            {"column": "month", "min_value": 1, "max_value": 12},
+            "month is not 1-12",
+            "month",
+            "month_raw",
+        ),
+        Rule(
+            "fiscal_year_in_range",
+            "expect_column_values_to_be_between",
+            {"column": "fiscal_year", "min_value": fiscal.FIRST_FISCAL_YEAR, "max_value": last_fy},
+            f"fiscal year outside {fiscal.FIRST_FISCAL_YEAR}–{last_fy} (no future periods)",
+            "fiscal_year",
+            "fiscal_year_raw",
+        ),
+        Rule(
+            "value_not_negative",
+            "expect_column_values_to_be_between",
+            {"column": "value", "min_value": 0},
+            "negative count or amount",
+            "source_column",
+            "value_raw",
+        ),
+        Rule(
+            "one_row_per_key",
+            "expect_compound_columns_to_be_unique",
+            {"column_list": KEY_COLUMNS},
+            "more than one row for the same region, metric, fiscal year and month in this batch",
+            "source_column",
+            "value_raw",
+        ),
+        Rule(
+            "closed_fiscal_year_complete",
+            "expect_column_values_to_be_between",
+            {"column": "months_missing_in_closed_fy", "min_value": 0, "max_value": 0},
+            "a closed fiscal year must have all 12 months (batch and warehouse together)",
+            "fiscal_year",
+            "fiscal_year_raw",
+            extra_columns=("months_missing_in_closed_fy",),
+        ),
+        Rule(
+            "branch_not_above_national",
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            {
+                "column_A": "national_value",
+                "column_B": "value",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "a branch's count or sum is above the national total for the same month",
+            "source_column",
+            "value_raw",
+            extra_columns=("national_value",),
+        ),
+        Rule(
+            "per_capita_consistent",
+            "expect_column_values_to_be_between",
+            {"column": "benefits_to_medical_cost_ratio", "min_value": low, "max_value": high},
+            f"1人当たり医療費 inconsistent with 保険給付費 ÷ (被保険者数 + 被扶養者数): ratio outside {low}–{high}",
+            "source_column",
+            "value_raw",
+            extra_columns=("benefits_to_medical_cost_ratio",),
+        ),
+        Rule(
+            "yoy_jump",
+            "expect_column_values_to_be_between",
+            {"column": "yoy_pct_computed", "min_value": -yoy_warn_pct, "max_value": yoy_warn_pct},
+            f"前年同月比 beyond ±{yoy_warn_pct:g} %: check the figure",
+            "source_column",
+            "value_raw",
+            severity="warning",
+            extra_columns=("yoy_pct_computed",),
+        ),
+    ]
+
+
+def build_suite(rule_list: list[Rule]) -> Any:
+    """The GX ExpectationSuite for these rules (GX imported here: it costs seconds)."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation import FailureSeverity
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    return gx.ExpectationSuite(
+        name=SUITE_NAME,
+        expectations=[
+            get_expectation_impl(rule.expectation_type)(
+                **rule.kwargs, severity=FailureSeverity(rule.severity), meta={"rule": rule.name}
+            )
+            for rule in rule_list
+        ],
+    )

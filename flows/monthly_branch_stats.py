@@ -1,0 +1,163 @@
+"""Flow `monthly-branch-stats`: land → parse → quality gate → load → KPIs, with a summary artifact.
+
+Orchestration only: every step is a task from tasks.steps. The run is named after the period it
+covers (monthly-stats-FY2020-04); without --period it is named after the latest month in the batch.
+A batch that fails the gate ends the run Failed with the reason; warnings load and end Completed
+under the state name "Warned"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+
+from branchkpi import progress
+from branchkpi.config import settings
+from branchkpi.fiscal import Period, parse_period
+from tasks import steps, summary
+from tasks.batches import BatchOutcome
+from warehouse import queries
+from warehouse.engine import connect, redacted
+
+FLOW_NAME = "monthly-branch-stats"
+STEPS = ("landing files", "parsing", "quality gate", "loading", "computing KPIs", "publishing")
+
+
+def run_name(period: str | None) -> str:
+    if period:
+        return f"monthly-stats-{parse_period(period).label}"
+    return "monthly-stats-ingest"
+
+
+def _generate_run_name() -> str:
+    return run_name(flow_run.parameters.get("period"))
+
+
+@flow(name=FLOW_NAME, flow_run_name=_generate_run_name, persist_result=False, log_prints=False)
+def monthly_branch_stats(
+    period: str | None = None,
+    paths: list[str] | None = None,
+    warehouse_url: str | None = None,
+) -> State:
+    """Ingest the month's branch statistics (月報) and compute the KPIs.
+
+    Args:
+        period: calendar month the run is for, YYYY-MM (e.g. 2020-04 = FY2020 April; 2021-01 =
+            FY2020 January). Empty: the latest month found in the files.
+        paths: files or folders to ingest. Empty: every file waiting in the landing folder.
+        warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
+    """
+    cfg = settings()
+    url = warehouse_url or cfg.warehouse_url
+    logger = get_run_logger()
+    target: Period | None = parse_period(period) if period else None
+    batch_id = steps.open_batch(url, target.label if target else None, _flow_run_id())
+    outcome = BatchOutcome(batch_id=batch_id, period=target.label if target else None)
+    progress.step(STEPS[0])
+    inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
+    landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
+    progress.step(STEPS[1])
+    parsed, outcome.files = steps.parse_files(landed)
+    outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height
+
+    if not landed:
+        outcome.status = "no_input"
+        outcome.message = f"no files given and none waiting in {cfg.landing_dir}"
+    else:
+        if target is None:
+            target = _latest_period(parsed.observations)
+            outcome.period = target.label if target else None
+            if target:
+                _rename_run(run_name(target.calendar_label))
+        progress.step(STEPS[2])
+        gate = steps.quality_gate(
+            parsed.observations,
+            url,
+            cfg,
+            run_name(target.calendar_label if target else None),
+            target.fiscal_year if target else None,
+        )
+        findings = parsed.findings + gate.findings
+        outcome.findings = findings
+        outcome.rule_summary = gate.rule_summary
+        outcome.expectations_passed = gate.expectations_passed
+        outcome.expectations_warned = gate.expectations_warned
+        outcome.expectations_failed = gate.expectations_failed + sum(f.severity == "critical" for f in parsed.findings)
+        outcome.data_docs_path = gate.data_docs_path
+        critical = [f for f in findings if f.severity == "critical"]
+        steps.quarantine(url, batch_id, findings)
+        if critical:
+            outcome.status = "failed"
+            rows = {(f.file_name, f.source_row) for f in critical}
+            outcome.rows_quarantined = outcome.rows_landed if any(f.source_row is None for f in critical) else len(rows)
+            outcome.message = (
+                f"quality gate failed: {len(critical)} critical finding(s) in {len({f.file_name for f in critical})} "
+                f"file(s); nothing of this batch was loaded. First: {critical[0]}"
+            )
+        else:
+            progress.step(STEPS[3])
+            result = steps.load_batch(url, parsed, batch_id, [f.id for f in landed])
+            outcome.rows_inserted, outcome.rows_replaced = result.inserted, result.replaced
+            outcome.rows_unchanged, outcome.totals_loaded = result.unchanged, result.totals_loaded
+            progress.step(STEPS[4])
+            if result.fiscal_years:  # nothing changed, nothing to recompute
+                outcome.kpi_rows = steps.compute_kpis(url, result.fiscal_years)
+            warned = [f for f in findings if f.severity == "warning"]
+            outcome.status = "warned" if warned else ("loaded" if outcome.rows_loaded else "unchanged")
+            outcome.message = (
+                f"loaded {outcome.rows_loaded} row(s) ({result.inserted} new, {result.replaced} replaced), "
+                f"{result.unchanged} unchanged, {len(warned)} warning(s)"
+            )
+
+    progress.step(STEPS[5])
+    steps.close_batch(url, outcome)
+    _publish(outcome, url, target)
+    logger.info("%s (warehouse %s)", outcome.message, redacted(url))
+    if outcome.status in ("failed", "no_input") and not (outcome.status == "no_input" and target):
+        return Failed(message=outcome.message, data=outcome)
+    if outcome.status == "warned":
+        return Completed(message=outcome.message, data=outcome, name="Warned")
+    return Completed(message=outcome.message, data=outcome)
+
+
+def _latest_period(observations: Any) -> Period | None:
+    keys = observations.select("fiscal_year", "month").drop_nulls()
+    keys = keys.filter(keys["month"].is_between(1, 12))
+    if keys.height == 0:
+        return None
+    return max(Period(int(fy), int(m)) for fy, m in keys.unique().iter_rows())
+
+
+def _flow_run_id() -> str | None:
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
+
+
+def _rename_run(name: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    run_id = flow_run.get_id()
+    if run_id:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(UUID(str(run_id)), name=name)
+
+
+def _publish(outcome: BatchOutcome, url: str, target: Period | None) -> None:
+    """Markdown summary and the month's KPI table, as Prefect artifacts."""
+    create_markdown_artifact(
+        key="monthly-stats-summary", markdown=summary.markdown(outcome), description=outcome.message[:500]
+    )
+    if target is None or outcome.status == "failed":
+        return
+    rows = queries.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
+    if rows:
+        create_table_artifact(
+            key="monthly-kpis",
+            table=summary.kpi_table(rows),
+            description=f"KPIs of {target.label} ({target.calendar_label}) per region",
+        )

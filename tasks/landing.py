@@ -1,0 +1,116 @@
+"""Landing: every file that arrives is read once, checksummed, and archived under var/archive before
+anything else happens. The archive is content-addressed, so the same file landed twice is stored once;
+nothing is ever deleted from it. A file dropped into var/landing is moved to the archive; a file given
+by path elsewhere is copied (the sender keeps theirs)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from branchkpi.config import Settings
+from warehouse import schema
+
+ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+class LandingError(Exception):
+    """A path that cannot be landed (missing, a folder without files, too large)."""
+
+
+@dataclass
+class LandedFile:
+    id: int
+    sha256: str
+    file_name: str  # as it arrived (sanitised for display)
+    archive_path: Path
+    size_bytes: int
+    previously_loaded: bool
+    content: bytes = field(repr=False, default=b"")
+
+
+def safe_file_name(name: str) -> str:
+    """A file name fit for display and for the archive: no folders, control characters or NUL."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch if unicodedata.category(ch)[0] != "C" else "_" for ch in base)
+    base = re.sub(r"^\.+", "", base).strip() or "unnamed"
+    return base[:200]
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files to land: each file as given; each folder's accepted files, sorted, not recursing."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(
+                c
+                for c in p.iterdir()
+                if c.is_file() and not c.name.startswith(".") and c.suffix.lower() in ACCEPTED_SUFFIXES
+            )
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise LandingError(f"{p}: no such file or folder")
+    return out
+
+
+def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Settings) -> list[LandedFile]:
+    """Archive and register each file; returns them with their content read exactly once."""
+    landed: list[LandedFile] = []
+    landing_dir = cfg.landing_dir.resolve()
+    for path in paths:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LandingError(f"{path.name}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+        content = path.read_bytes()
+        if len(content) != size or path.stat().st_size != size:
+            raise LandingError(f"{path.name}: the file changed while it was being read; land it again")
+        digest = hashlib.sha256(content).hexdigest()
+        name = safe_file_name(path.name)
+        now = datetime.now(UTC)
+        relative = Path(now.strftime("%Y-%m")) / f"{digest[:16]}-{name}"
+        with engine.begin() as conn:
+            row = conn.execute(sa.select(schema.landed_files).where(schema.landed_files.c.sha256 == digest)).first()
+            if row is None:
+                target = cfg.archive_dir / relative
+                _write_archive(target, content)
+                file_id = conn.execute(
+                    sa.insert(schema.landed_files).values(
+                        sha256=digest,
+                        file_name=name,
+                        archive_path=str(relative),
+                        size_bytes=size,
+                        landed_at=now,
+                        first_batch_id=batch_id,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                archive_path, previously_loaded = target, False
+            else:
+                file_id = row.id
+                archive_path = cfg.archive_dir / row.archive_path
+                if not archive_path.exists():  # archive lost by hand: restore it from what we read
+                    _write_archive(archive_path, content)
+                previously_loaded = row.loaded_batch_id is not None
+        if path.resolve().parent == landing_dir:
+            path.unlink()  # it is safe in the archive now
+        landed.append(LandedFile(file_id, digest, name, archive_path, size, previously_loaded, content))
+    return landed
+
+
+def _write_archive(target: Path, content: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    with open(tmp, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)

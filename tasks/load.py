@@ -1,0 +1,174 @@
+"""Loads into the curated tables: idempotent, corrective, all-or-nothing.
+
+A batch is written in one transaction: new values are inserted, changed values replace the old ones
+and the old ones go to `monthly_stats_audit` (which file, its checksum via landed_files, when), equal
+values are left alone. Ingesting the same file twice therefore changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from branchkpi.findings import Finding
+from warehouse import schema
+from warehouse.engine import upsert
+
+KEY = ["region_code", "metric", "fiscal_year", "month"]
+TOTALS_KEY = ["region_code", "metric", "fiscal_year"]
+
+
+@dataclass
+class LoadResult:
+    inserted: int
+    replaced: int
+    unchanged: int
+    totals_loaded: int
+    fiscal_years: list[int]
+
+
+def _existing(conn: sa.Connection, batch: pl.DataFrame) -> pl.DataFrame:
+    t = schema.monthly_stats
+    fys = batch["fiscal_year"].unique().to_list()
+    regions = batch["region_code"].unique().to_list()
+    rows = conn.execute(
+        sa.select(
+            t.c.region_code,
+            t.c.metric,
+            t.c.fiscal_year,
+            t.c.month,
+            t.c.value,
+            t.c.yoy_pct_printed,
+            t.c.source_file_id,
+            t.c.batch_id,
+            t.c.loaded_at,
+        ).where(t.c.fiscal_year.in_(fys), t.c.region_code.in_(regions))
+    ).all()
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "region_code": pl.String,
+            "metric": pl.String,
+            "fiscal_year": pl.Int32,
+            "month": pl.Int32,
+            "old_value": pl.Float64,
+            "old_yoy": pl.Float64,
+            "old_file_id": pl.Int64,
+            "old_batch_id": pl.String,
+            "old_loaded_at": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def _changed_totals(conn: sa.Connection, reported_totals: pl.DataFrame) -> pl.DataFrame:
+    """Printed fiscal-year totals that are new or differ from what the warehouse holds."""
+    totals = reported_totals.unique(subset=TOTALS_KEY, keep="last")
+    if totals.height == 0:
+        return totals
+    t = schema.reported_fiscal_year_totals
+    rows = conn.execute(
+        sa.select(t.c.region_code, t.c.metric, t.c.fiscal_year, t.c.value, t.c.yoy_pct_printed).where(
+            t.c.fiscal_year.in_(totals["fiscal_year"].unique().to_list())
+        )
+    ).all()
+    existing = pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "region_code": pl.String,
+            "metric": pl.String,
+            "fiscal_year": pl.Int32,
+            "_value": pl.Float64,
+            "_yoy": pl.Float64,
+        },
+    )
+    return (
+        totals.join(existing, on=TOTALS_KEY, how="left")
+        .filter(~pl.col("value").eq_missing(pl.col("_value")) | ~pl.col("yoy_pct_printed").eq_missing(pl.col("_yoy")))
+        .drop("_value", "_yoy")
+    )
+
+
+def load_batch(
+    engine: sa.Engine,
+    observations: pl.DataFrame,
+    reported_totals: pl.DataFrame,
+    batch_id: str,
+    file_ids: list[int],
+) -> LoadResult:
+    """Write a batch that passed the gate. Raises on database errors; nothing is half-written."""
+    now = datetime.now(UTC)
+    batch = observations.select(
+        *KEY, "value", pl.col("yoy_pct_printed"), pl.col("file_id").alias("source_file_id")
+    ).unique(subset=KEY, keep="last")
+    with engine.begin() as conn:
+        existing = _existing(conn, batch) if batch.height else _existing(conn, batch.head(0))
+        joined = batch.join(existing, on=KEY, how="left")
+        is_new = pl.col("old_value").is_null()
+        changed = ~is_new & (
+            (pl.col("value") != pl.col("old_value")) | ~pl.col("yoy_pct_printed").eq_missing(pl.col("old_yoy"))
+        )
+        new_rows = joined.filter(is_new)
+        changed_rows = joined.filter(changed)
+        unchanged = joined.height - new_rows.height - changed_rows.height
+        if changed_rows.height:
+            audit = changed_rows.select(
+                *KEY,
+                previous_value=pl.col("old_value"),
+                previous_yoy_pct_printed=pl.col("old_yoy"),
+                previous_source_file_id=pl.col("old_file_id"),
+                previous_batch_id=pl.col("old_batch_id"),
+                previous_loaded_at=pl.col("old_loaded_at"),
+                new_value=pl.col("value"),
+                new_source_file_id=pl.col("source_file_id"),
+            ).with_columns(batch_id=pl.lit(batch_id), replaced_at=pl.lit(now))
+            conn.execute(sa.insert(schema.monthly_stats_audit), audit.to_dicts())
+        writes = pl.concat([new_rows, changed_rows]).select(
+            *KEY,
+            "value",
+            "yoy_pct_printed",
+            "source_file_id",
+            batch_id=pl.lit(batch_id),
+            loaded_at=pl.lit(now),
+        )
+        upsert(conn, schema.monthly_stats, writes.to_dicts(), KEY)
+
+        totals = _changed_totals(conn, reported_totals).select(
+            *TOTALS_KEY,
+            "value",
+            "yoy_pct_printed",
+            source_file_id=pl.col("file_id"),
+            batch_id=pl.lit(batch_id),
+            loaded_at=pl.lit(now),
+        )
+        upsert(conn, schema.reported_fiscal_year_totals, totals.to_dicts(), TOTALS_KEY)
+
+        if file_ids:
+            conn.execute(
+                sa.update(schema.landed_files)
+                .where(schema.landed_files.c.id.in_(file_ids), schema.landed_files.c.loaded_batch_id.is_(None))
+                .values(loaded_batch_id=batch_id)
+            )
+    touched = pl.concat([writes.select("fiscal_year"), totals.select("fiscal_year")])
+    return LoadResult(
+        inserted=new_rows.height,
+        replaced=changed_rows.height,
+        unchanged=unchanged,
+        totals_loaded=totals.height,
+        fiscal_years=sorted(touched["fiscal_year"].unique().to_list()),
+    )
+
+
+def quarantine(engine: sa.Engine, batch_id: str, findings: list[Finding]) -> int:
+    """Record every finding of a batch (critical and warnings) in quarantined_rows, in one write."""
+    if not findings:
+        return 0
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = [{**f.as_row(), "batch_id": batch_id, "quarantined_at": now} for f in findings]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.quarantined_rows), rows)
+    return len(rows)

@@ -1,0 +1,115 @@
+"""The pipeline's steps as Prefect tasks. Each wraps a plain function from this package; the flows in
+flows/ only call these. Data work is batched: one task call parses every file of the batch, one runs
+the gate, one loads, one computes: never a task per file or per row.
+
+Results hold DataFrames and GX objects, so none is persisted (persist_result=False). Steps that touch
+the warehouse retry on transient database errors (OperationalError: locked SQLite, dropped
+PostgreSQL connection) and on nothing else: a bad value must fail at once, not three times."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import polars as pl
+import sqlalchemy as sa
+from prefect import Task, task
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from branchkpi.config import Settings
+from branchkpi.findings import Finding
+from warehouse.engine import connect
+
+from . import compute, landing, load, parse, validate
+from .batches import BatchOutcome, FileReport, finish_batch, start_batch
+
+RETRY_DELAYS: list[float] = [1, 4, 10]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_transient_db_error(_task: Any, _task_run: TaskRun, state: State) -> bool:
+    """Retry only what a retry can cure."""
+    try:
+        state.result()
+    except sa.exc.OperationalError:
+        return True
+    except sa.exc.DBAPIError as exc:
+        return bool(exc.connection_invalidated)
+    except Exception:
+        return False
+    return False
+
+
+def warehouse_task(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A task that writes or reads the warehouse: retried on transient database errors only."""
+    return task(
+        name=name,
+        retries=len(RETRY_DELAYS),
+        retry_delay_seconds=RETRY_DELAYS,
+        retry_condition_fn=is_transient_db_error,
+        persist_result=False,
+    )
+
+
+@warehouse_task(name="open-batch")
+def open_batch(warehouse_url: str, period: str | None, flow_run_id: str | None) -> str:
+    return start_batch(connect(warehouse_url), period, flow_run_id)
+
+
+@warehouse_task(name="land-files")
+def land(paths: list[Path], batch_id: str, warehouse_url: str, cfg: Settings) -> list[landing.LandedFile]:
+    return landing.land_files(paths, batch_id, connect(warehouse_url), cfg)
+
+
+@task(name="parse-files", persist_result=False)
+def parse_files(files: list[landing.LandedFile]) -> tuple[parse.ParsedFile, list[FileReport]]:
+    """Parse every landed file of the batch; a file that cannot be read becomes a critical finding."""
+    parts: list[parse.ParsedFile] = []
+    reports: list[FileReport] = []
+    for f in files:
+        report = FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=f.previously_loaded)
+        try:
+            parsed = parse.parse_file(f)
+        except parse.FileParseError as exc:
+            report.error = str(exc)
+            parsed = parse.ParsedFile(
+                parse.empty_observations(),
+                parse.empty_totals(),
+                [Finding(f.file_name, "file_readable", str(exc), file_id=f.id)],
+            )
+        report.layout, report.encoding = parsed.layout, parsed.encoding
+        report.rows = parsed.observations.height + parsed.reported_totals.height
+        reports.append(report)
+        parts.append(parsed)
+    return parse.concat_parsed(parts), reports
+
+
+@warehouse_task(name="quality-gate")
+def quality_gate(
+    observations: pl.DataFrame, warehouse_url: str, cfg: Settings, run_name: str, as_of_fiscal_year: int | None
+) -> validate.GateResult:
+    frame = validate.validation_frame(observations, connect(warehouse_url), as_of_fiscal_year)
+    return validate.run_gate(frame, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.yoy_warn_pct)
+
+
+@warehouse_task(name="quarantine-rows")
+def quarantine(warehouse_url: str, batch_id: str, findings: list[Finding]) -> int:
+    return load.quarantine(connect(warehouse_url), batch_id, findings)
+
+
+@warehouse_task(name="load-batch")
+def load_batch(warehouse_url: str, parsed: parse.ParsedFile, batch_id: str, file_ids: list[int]) -> load.LoadResult:
+    return load.load_batch(connect(warehouse_url), parsed.observations, parsed.reported_totals, batch_id, file_ids)
+
+
+@warehouse_task(name="compute-kpis")
+def compute_kpis(warehouse_url: str, fiscal_years: list[int]) -> dict[str, int]:
+    return compute.refresh_kpis(connect(warehouse_url), fiscal_years)
+
+
+@warehouse_task(name="close-batch")
+def close_batch(warehouse_url: str, outcome: BatchOutcome) -> None:
+    finish_batch(connect(warehouse_url), outcome)

@@ -1,0 +1,315 @@
+"""The quality gate: one Great Expectations validation per batch.
+
+`validation_frame` adds the context each rule needs (from the batch and the warehouse) as columns;
+`run_gate` validates that frame with the suite in expectations/monthly_stats.py through a GX
+Checkpoint that also updates the Data Docs under var/data_docs, and turns every failed row into a
+Finding (file, row, column, value, rule, reason)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from branchkpi import metrics
+from branchkpi.findings import Finding
+from branchkpi.fiscal import Period
+from branchkpi.regions import BY_CODE, NATIONAL_CODE
+from expectations import monthly_stats
+from warehouse import schema
+
+KEY = monthly_stats.KEY_COLUMNS
+BATCH_LEVEL = "(batch)"
+
+
+@dataclass
+class GateResult:
+    findings: list[Finding] = field(default_factory=list)
+    expectations_passed: int = 0
+    expectations_warned: int = 0
+    expectations_failed: int = 0
+    data_docs_path: str | None = None
+    rule_summary: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def critical(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical
+
+
+def _existing_stats(engine: sa.Engine, fiscal_years: list[int]) -> pl.DataFrame:
+    """Curated values around the batch's fiscal years (one query)."""
+    t = schema.monthly_stats
+    cols = [t.c.region_code, t.c.metric, t.c.fiscal_year, t.c.month, t.c.value]
+    if not fiscal_years:
+        return pl.DataFrame(
+            schema={
+                "region_code": pl.String,
+                "metric": pl.String,
+                "fiscal_year": pl.Int32,
+                "month": pl.Int32,
+                "value": pl.Float64,
+            }
+        )
+    query = sa.select(*cols).where(t.c.fiscal_year.between(min(fiscal_years) - 1, max(fiscal_years) + 1))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "region_code": pl.String,
+            "metric": pl.String,
+            "fiscal_year": pl.Int32,
+            "month": pl.Int32,
+            "value": pl.Float64,
+        },
+    )
+
+
+def validation_frame(
+    observations: pl.DataFrame, engine: sa.Engine, as_of_fiscal_year: int | None = None
+) -> pl.DataFrame:
+    """The batch rows with row_id and the context columns the suite checks."""
+    batch = observations.with_row_index("row_id").with_columns(pl.col("row_id").cast(pl.Int64))
+    fiscal_years = batch["fiscal_year"].drop_nulls().unique().to_list()
+    existing = _existing_stats(engine, fiscal_years)
+    usable = batch.filter(pl.all_horizontal(pl.col(*KEY, "value").is_not_null())).select(*KEY, "value")
+    usable = usable.unique(subset=KEY, keep="last")
+    combined = pl.concat([existing.join(usable, on=KEY, how="anti"), usable], how="vertical")
+
+    fy_months = combined.group_by("region_code", "metric", "fiscal_year").agg(
+        pl.col("month").n_unique().alias("_months")
+    )
+    latest = combined.group_by("region_code", "metric").agg(pl.col("fiscal_year").max().alias("_latest_fy"))
+    fy_months = (
+        fy_months.join(latest, on=["region_code", "metric"])
+        .with_columns(
+            months_missing_in_closed_fy=pl.when(
+                (pl.col("fiscal_year") < pl.col("_latest_fy"))
+                | (pl.col("fiscal_year") < (as_of_fiscal_year if as_of_fiscal_year is not None else -1))
+            )
+            .then(12 - pl.col("_months"))
+            .otherwise(0)
+            .cast(pl.Int64)
+        )
+        .select("region_code", "metric", "fiscal_year", "months_missing_in_closed_fy")
+    )
+
+    capped = [m.id for m in metrics.METRICS if m.capped_by_national]
+    national = combined.filter(pl.col("region_code") == NATIONAL_CODE).select(
+        "metric", "fiscal_year", "month", pl.col("value").alias("national_value")
+    )
+
+    inputs = combined.filter(
+        pl.col("metric").is_in(["insurance_benefits", "insured_persons", "dependents", "medical_cost_per_capita_yen"])
+    ).pivot(on="metric", index=["region_code", "fiscal_year", "month"], values="value")
+    for m in ("insurance_benefits", "insured_persons", "dependents", "medical_cost_per_capita_yen"):
+        if m not in inputs.columns:
+            inputs = inputs.with_columns(pl.lit(None, pl.Float64).alias(m))
+    ratio = inputs.select(
+        "region_code",
+        "fiscal_year",
+        "month",
+        pl.lit("medical_cost_per_capita_yen").alias("metric"),
+        (
+            pl.col("insurance_benefits")
+            * metrics.INSURANCE_BENEFITS_YEN_PER_UNIT
+            / (pl.col("insured_persons") + pl.col("dependents"))
+            / pl.col("medical_cost_per_capita_yen")
+        ).alias("benefits_to_medical_cost_ratio"),
+    )
+
+    previous = combined.select(
+        "region_code",
+        "metric",
+        (pl.col("fiscal_year") + 1).alias("fiscal_year"),
+        "month",
+        pl.col("value").alias("_prev_value"),
+    )
+
+    frame = (
+        batch.join(fy_months, on=["region_code", "metric", "fiscal_year"], how="left", nulls_equal=False)
+        .join(national, on=["metric", "fiscal_year", "month"], how="left")
+        .join(ratio, on=["region_code", "metric", "fiscal_year", "month"], how="left")
+        .join(previous, on=KEY, how="left")
+        .with_columns(
+            months_missing_in_closed_fy=pl.col("months_missing_in_closed_fy").fill_null(0),
+            national_value=pl.when(pl.col("metric").is_in(capped) & (pl.col("region_code") != NATIONAL_CODE)).then(
+                pl.col("national_value")
+            ),
+            yoy_pct_computed=pl.when(pl.col("_prev_value") > 0).then(
+                (pl.col("value") / pl.col("_prev_value") - 1) * 100
+            ),
+            benefits_to_medical_cost_ratio=pl.col("benefits_to_medical_cost_ratio").fill_nan(None),
+        )
+        .drop("_prev_value")
+        .sort("row_id")
+    )
+    return frame
+
+
+def _gx_context(data_docs_dir: Path, gx_dir: Path) -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={
+            "local_site": {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(data_docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    # Keep every validation result on disk so the Data Docs index lists the history of batches.
+    config.stores["validation_results_store"] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str((gx_dir / "validations").resolve()),
+        },
+    }
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def run_gate(
+    frame: pl.DataFrame,
+    data_docs_dir: Path,
+    gx_dir: Path,
+    run_name: str,
+    yoy_warn_pct: float = 10.0,
+) -> GateResult:
+    """Validate the whole batch once; return findings for every failed row."""
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="great_expectations")
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    rule_list = monthly_stats.rules(yoy_warn_pct)
+    by_name = {r.name: r for r in rule_list}
+    context = _gx_context(data_docs_dir, gx_dir)
+    suite = context.suites.add(monthly_stats.build_suite(rule_list))
+    batch_definition = (
+        context.data_sources.add_pandas("batch")
+        .add_dataframe_asset("monthly_stats")
+        .add_batch_definition_whole_dataframe("whole_batch")
+    )
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name="monthly_stats_batch", data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="monthly_stats_gate",
+            validation_definitions=[validation],
+            actions=[UpdateDataDocsAction(name="data_docs", site_names=["local_site"])],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]},
+        )
+    )
+    checkpoint_result = checkpoint.run(
+        batch_parameters={"dataframe": frame.to_pandas()}, run_id=RunIdentifier(run_name=run_name)
+    )
+    gate = GateResult()
+    identifier, validation_result = next(iter(checkpoint_result.run_results.items()))
+    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name="local_site")
+    gate.data_docs_path = urls[0]["site_url"].removeprefix("file://") if urls else None
+
+    rows_by_id: dict[int, dict[str, Any]] | None = None
+    for result in validation_result.results:
+        config = result.expectation_config
+        rule = by_name[(config.meta or {})["rule"]]
+        unexpected = (result.result or {}).get("unexpected_index_list") or []
+        gate.rule_summary.append(
+            {
+                "rule": rule.name,
+                "severity": rule.severity,
+                "success": bool(result.success),
+                "unexpected": len(unexpected)
+                if unexpected
+                else int((result.result or {}).get("unexpected_count") or 0),
+                "reason": rule.reason,
+            }
+        )
+        if result.success:
+            gate.expectations_passed += 1
+            continue
+        if rule.severity == "warning":
+            gate.expectations_warned += 1
+        else:
+            gate.expectations_failed += 1
+        if not unexpected:
+            message = _exception_message(result) or rule.reason
+            gate.findings.append(Finding(BATCH_LEVEL, rule.name, message, rule.severity))  # type: ignore[arg-type]
+            continue
+        if rows_by_id is None:
+            rows_by_id = {row["row_id"]: row for row in frame.iter_rows(named=True)}
+        for item in unexpected:
+            row = rows_by_id[int(item["row_id"])]
+            gate.findings.append(_row_finding(rule, row))
+    return gate
+
+
+def _exception_message(result: Any) -> str | None:
+    info = result.exception_info or {}
+    if "raised_exception" in info:
+        return str(info.get("exception_message")) if info.get("raised_exception") else None
+    for value in info.values():
+        if isinstance(value, dict) and value.get("exception_message"):
+            return str(value["exception_message"])
+    return None
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:,.4g}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+def _row_finding(rule: monthly_stats.Rule, row: dict[str, Any]) -> Finding:
+    column = row["source_column"] if rule.shown_column == "source_column" else rule.shown_column
+    reason = rule.reason
+    details = [f"{c}={_format(row[c])}" for c in rule.extra_columns if row.get(c) is not None]
+    if row.get("region_code") in BY_CODE:
+        where = [BY_CODE[row["region_code"]].name_romaji, str(row.get("metric") or row.get("metric_raw"))]
+        if row.get("fiscal_year") is not None and row.get("month") is not None:
+            where.append(Period(int(row["fiscal_year"]), int(row["month"])).label)
+        details.insert(0, " ".join(where))
+    if details:
+        reason = f"{reason} ({'; '.join(details)})"
+    raw = row.get(rule.raw_column)
+    return Finding(
+        file_name=row["file_name"],
+        rule=rule.name,
+        reason=reason,
+        severity=rule.severity,  # type: ignore[arg-type]
+        file_id=row["file_id"],
+        source_row=row["source_row"],
+        column_name=column,
+        value_text=None if raw is None else str(raw),
+    )

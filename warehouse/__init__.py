@@ -1,0 +1,1 @@
+"""The SQL warehouse: schema, engine, migrations and loads."""

@@ -1,0 +1,130 @@
+"""Engine and schema upgrade. The URL comes from BRANCHKPI_WAREHOUSE_URL (default: SQLite under ./var).
+
+`connect()` returns an engine on a warehouse that is migrated to the newest schema and holds the
+reference data (regions, metrics); it is safe to call from every task and every process.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from branchkpi import metrics as metric_catalog
+from branchkpi import regions as region_catalog
+from branchkpi.config import settings
+
+from . import schema
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_engines: dict[str, sa.Engine] = {}
+_upgraded: set[str] = set()
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (queries, the UI) work while a load writes; busy_timeout turns a concurrent
+    # writer into a wait instead of an immediate "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the schema to the newest migration and sync reference data. Idempotent."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+        sync_reference_data(conn)
+
+
+def sync_reference_data(conn: sa.Connection) -> None:
+    """Upsert the region and metric catalogues from code, so a new metric needs no hand SQL."""
+    region_rows = [
+        {"code": r.code, "name_ja": r.name_ja, "name_romaji": r.name_romaji, "is_national": r.is_national}
+        for r in region_catalog.ALL_REGIONS
+    ]
+    metric_rows = [
+        {
+            "id": m.id,
+            "name_ja": m.name_ja,
+            "name_en": m.name_en,
+            "unit": m.unit,
+            "aggregation": m.aggregation,
+            "capped_by_national": m.capped_by_national,
+            "derived": m.derived,
+        }
+        for m in metric_catalog.BY_ID.values()
+    ]
+    for table, rows, key in ((schema.regions, region_rows, "code"), (schema.metrics, metric_rows, "id")):
+        existing = {tuple(r) for r in conn.execute(sa.select(*table.c))}
+        wanted = [r for r in rows if tuple(r[c.name] for c in table.c) not in existing]
+        if wanted:
+            upsert(conn, table, wanted, [key])
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """One bulk INSERT … ON CONFLICT DO UPDATE (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        pg_update = {c.name: pg.excluded[c.name] for c in table.c if c.name not in keys}
+        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=pg_update), rows)
+    elif dialect == "sqlite":
+        lite = sqlite.insert(table)
+        lite_update = {c.name: lite.excluded[c.name] for c in table.c if c.name not in keys}
+        conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=lite_update), rows)
+    else:  # pragma: no cover - only the two dialects we support
+        raise NotImplementedError(f"upsert is not implemented for {dialect}")
+
+
+def connect(url: str | None = None) -> sa.Engine:
+    """An engine on an upgraded warehouse (cached per URL for the life of the process)."""
+    url = url or settings().warehouse_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        if url not in _upgraded:
+            upgrade(engine)
+            _upgraded.add(url)
+    return engine
+
+
+def dispose_all() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _upgraded.clear()
+
+
+def redacted(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,179 @@
+"""Warehouse schema (SQLAlchemy Core). The migrations in warehouse/migrations create and upgrade it;
+a test checks that the migrated database equals this metadata.
+
+Curated tables hold only data that passed the quality gate. Each value remembers the landed file it
+came from; a replaced value is kept in `monthly_stats_audit` with its file and checksum.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+Double = sa.Float(precision=53)  # DOUBLE PRECISION on PostgreSQL, REAL on SQLite
+Timestamp = sa.DateTime(timezone=True)
+
+regions = sa.Table(
+    "regions",
+    metadata,
+    sa.Column("code", sa.String(2), primary_key=True, comment="JIS X 0401 code; 00 = national (全国)"),
+    sa.Column("name_ja", sa.String(16), nullable=False),
+    sa.Column("name_romaji", sa.String(32), nullable=False, unique=True),
+    sa.Column("is_national", sa.Boolean, nullable=False),
+)
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name_ja", sa.String(64), nullable=False),
+    sa.Column("name_en", sa.String(128), nullable=False),
+    sa.Column("unit", sa.String(32), nullable=False),
+    sa.Column("aggregation", sa.String(8), nullable=False, comment="sum or mean over the fiscal year"),
+    sa.Column("capped_by_national", sa.Boolean, nullable=False),
+    sa.Column("derived", sa.Boolean, nullable=False),
+)
+
+ingest_batches = sa.Table(
+    "ingest_batches",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("status", sa.String(16), nullable=False, comment="running, loaded, warned, failed, unchanged"),
+    sa.Column("flow_run_id", sa.String(36)),
+    sa.Column("period", sa.String(16)),
+    sa.Column("files", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_landed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_inserted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_replaced", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_unchanged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_quarantined", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("expectations_passed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("expectations_warned", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("expectations_failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("data_docs_path", sa.Text),
+    sa.Column("message", sa.Text),
+)
+
+landed_files = sa.Table(
+    "landed_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("file_name", sa.Text, nullable=False, comment="name as it arrived"),
+    sa.Column("archive_path", sa.Text, nullable=False, comment="relative to the var folder"),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("landed_at", Timestamp, nullable=False),
+    sa.Column("first_batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column(
+        "loaded_batch_id",
+        sa.String(36),
+        sa.ForeignKey("ingest_batches.id"),
+        comment="the batch that loaded it; NULL while it has never passed the gate",
+    ),
+)
+
+_STAT_KEY = (
+    sa.Column("region_code", sa.String(2), sa.ForeignKey("regions.code"), primary_key=True),
+    sa.Column("metric", sa.String(64), sa.ForeignKey("metrics.id"), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+)
+
+
+def _key() -> list[sa.Column]:
+    return [c._copy() for c in _STAT_KEY]
+
+
+monthly_stats = sa.Table(
+    "monthly_stats",
+    metadata,
+    *_key(),
+    sa.Column("month", sa.SmallInteger, primary_key=True, comment="calendar month 1-12"),
+    sa.Column("value", Double, nullable=False),
+    sa.Column("yoy_pct_printed", Double, comment="前年同月比 as printed in the source, %"),
+    sa.Column("source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+
+monthly_stats_audit = sa.Table(
+    "monthly_stats_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("region_code", sa.String(2), nullable=False),
+    sa.Column("metric", sa.String(64), nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("month", sa.SmallInteger, nullable=False),
+    sa.Column("previous_value", Double, nullable=False),
+    sa.Column("previous_yoy_pct_printed", Double),
+    sa.Column("previous_source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("previous_batch_id", sa.String(36), nullable=False),
+    sa.Column("previous_loaded_at", Timestamp, nullable=False),
+    sa.Column("new_value", Double, nullable=False),
+    sa.Column("new_source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("replaced_at", Timestamp, nullable=False),
+    sa.Index("ix_monthly_stats_audit_key", "region_code", "metric", "fiscal_year", "month"),
+)
+
+reported_fiscal_year_totals = sa.Table(
+    "reported_fiscal_year_totals",
+    metadata,
+    *_key(),
+    sa.Column("value", Double, nullable=False, comment="合計 as printed"),
+    sa.Column("yoy_pct_printed", Double, comment="前年比 of the totals as printed, %"),
+    sa.Column("source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+
+quarantined_rows = sa.Table(
+    "quarantined_rows",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("landed_files.id")),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("source_row", sa.Integer, comment="row in the file as a spreadsheet numbers it; NULL = whole file"),
+    sa.Column("column_name", sa.Text),
+    sa.Column("value_text", sa.Text, comment="the cell as written"),
+    sa.Column("rule", sa.String(128), nullable=False, comment="expectation or parse rule that failed"),
+    sa.Column("severity", sa.String(16), nullable=False, comment="critical or warning"),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("quarantined_at", Timestamp, nullable=False),
+    sa.Index("ix_quarantined_rows_batch", "batch_id"),
+)
+
+monthly_kpis = sa.Table(
+    "monthly_kpis",
+    metadata,
+    *_key(),
+    sa.Column("month", sa.SmallInteger, primary_key=True),
+    sa.Column("value", Double, nullable=False),
+    sa.Column("prev_year_value", Double),
+    sa.Column("yoy_pct", Double, comment="前年同月比, %"),
+    sa.Column("fytd_months", sa.SmallInteger, nullable=False),
+    sa.Column("fytd_total", Double, nullable=False, comment="年度累計"),
+    sa.Column("fytd_average", Double, nullable=False),
+    sa.Column("fytd_yoy_pct", Double, comment="fiscal-year-to-date vs the same months a year before, %"),
+    sa.Column("national_value", Double),
+    sa.Column("share_of_national_pct", Double),
+    sa.Column("computed_at", Timestamp, nullable=False),
+)
+
+fiscal_year_kpis = sa.Table(
+    "fiscal_year_kpis",
+    metadata,
+    *_key(),
+    sa.Column("months", sa.SmallInteger, nullable=False),
+    sa.Column("complete", sa.Boolean, nullable=False, comment="all 12 months present"),
+    sa.Column("total", Double, nullable=False, comment="合計"),
+    sa.Column("average", Double, nullable=False),
+    sa.Column("value", Double, nullable=False, comment="total or average, by the metric's aggregation"),
+    sa.Column("prev_year_value", Double),
+    sa.Column("yoy_pct", Double, comment="前年比 of the fiscal-year figure, %"),
+    sa.Column("share_of_national_pct", Double),
+    sa.Column("computed_at", Timestamp, nullable=False),
+)
