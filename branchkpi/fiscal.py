@@ -32,7 +32,7 @@ _BARE_ERA_YEAR_REIWA_MAX = 10
 FIRST_FISCAL_YEAR = 1989  # earliest fiscal year the warehouse accepts (平成元年度)
 LAST_FISCAL_YEAR = 2100
 
-_ERA_RE = re.compile(r"^(?P<era>令和|平成|昭和|令|平|昭|[rhs])?\s*(?P<year>\d{1,4}|元)\s*(?:年度|年|fy)?$")
+_ERA_RE = re.compile(r"^(?P<era>令和|平成|昭和|令|平|昭|[rhs])?\s*(?P<year>\d{1,4}|元)\s*(?:年度|fy)?$")
 _FY_RE = re.compile(r"^(?:fy|年度)?\s*(?P<year>\d{4})\s*(?:年度|fy)?$")
 
 

@@ -60,7 +60,8 @@ def _parse_text(raw: str) -> float:
             negative = True
             s = s[len(mark) :].strip()
             break
-    s = unicodedata.normalize("NFKC", s).strip().replace(" ", "")
+    s = unicodedata.normalize("NFKC", s).strip()
+    s = re.sub(r"(?<=\D)\s+|\s+(?=\D)", "", s)  # "1,234 人" is fine; "1 2" is not a number
     if s.startswith("(") and s.endswith(")"):  # accounting negative: (1,234)
         negative = not negative
         s = s[1:-1]

@@ -84,6 +84,7 @@ BY_CODE: dict[str, Region] = {r.code: r for r in ALL_REGIONS}
 _SUFFIXES = ("支部", "県", "府", "都")
 _ALIASES: dict[str, str] = {
     "national": NATIONAL_CODE,
+    NATIONAL_CODE: NATIONAL_CODE,
     "全国": NATIONAL_CODE,
     "all": NATIONAL_CODE,
     "japan": NATIONAL_CODE,

@@ -348,7 +348,9 @@ def _parse_tidy_csv(text: str, delimiter: str, head: list[list[str]], landed: La
             new_columns=[f"c{i}" for i in range(len(header))],
             truncate_ragged_lines=False,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as exc:
+    except pl.exceptions.NoDataError as exc:
+        raise FileParseError(f"{landed.file_name}: a header but no data rows") from exc
+    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as exc:
         # polars refuses ragged or badly quoted rows: read with the csv module to name the line
         rows = _csv_rows(text, delimiter)
         parsed = _parse_rows(rows, landed, context="", encoding=encoding)
@@ -430,6 +432,8 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
     # Drop rows that are wholly blank (trailing empty lines, spacer rows in Excel).
     body_cols = [f"c{i}" for i in range(len(header)) if f"c{i}" in frame.columns]
     frame = frame.filter(pl.any_horizontal([pl.col(c).fill_null("").str.strip_chars() != "" for c in body_cols]))
+    if frame.height == 0:
+        raise FileParseError(f"{landed.file_name}: a header but no data rows")
 
     # Long layout or one column per metric → long rows with value_raw/metric_raw/source_column.
     keep = {"source_row": pl.col("source_row"), "region_raw": pl.col(region_col)}
@@ -482,6 +486,11 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
                 fiscal_year=pl.when(pl.col("month") < 4).then(cal - 1).otherwise(cal),
             )
     if not has_month:
+        if not _names_totals(landed.file_name):
+            raise FileParseError(
+                f"{landed.file_name}: missing required column 'month' (月) or 'period' (年月); a file of "
+                "fiscal-year totals must say so in its name (annual, totals, 合計, 年計)"
+            )
         return _tidy_totals(long, landed, findings)
 
     yoy = parse_number_column(long["yoy_pct_printed"]) if "yoy_pct_printed" in roles else None
@@ -503,6 +512,11 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
         yoy_pct_printed=yoy if yoy is not None else pl.lit(None, pl.Float64),
     )
     return ParsedFile(observations, empty_totals(), findings, layout="tidy")
+
+
+def _names_totals(file_name: str) -> bool:
+    key = unicodedata.normalize("NFKC", file_name).lower()
+    return any(word in key for word in ("annual", "total", "合計", "年計", "年度計"))
 
 
 def _tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding]) -> ParsedFile:

@@ -1,0 +1,64 @@
+"""Shared fixtures: one Prefect server per test session, a fresh var folder and SQLite warehouse per
+test, and the real seed data of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "data" / "sample" / "seed"
+TIDY_SEED = SEED / "branch_monthly_stats.csv"
+LAYOUT_SEED = SEED / "monthly_report_layout"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Prefect server (temporary database) for the whole session; yields its API URL."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def bk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh var folder with its own SQLite warehouse, set in the environment."""
+    home = tmp_path / "var"
+    home.mkdir()
+    monkeypatch.setenv("BRANCHKPI_HOME", str(home))
+    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.sqlite'}")
+    monkeypatch.delenv("BRANCHKPI_YOY_WARN_PCT", raising=False)
+    return home
+
+
+@pytest.fixture
+def warehouse_url(bk_home: Path) -> str:
+    return f"sqlite:///{bk_home / 'warehouse.sqlite'}"
+
+
+@pytest.fixture
+def engine(warehouse_url: str):  # type: ignore[no-untyped-def]
+    from warehouse.engine import connect, dispose_all
+
+    yield connect(warehouse_url)
+    dispose_all()
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    """A private copy of the seed files (tests may rename or edit them)."""
+    target = tmp_path / "seed"
+    shutil.copytree(SEED, target)
+    return target

@@ -1,0 +1,35 @@
+"""Test helpers that run the real flow and read the real warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from warehouse import queries, schema
+from warehouse.engine import connect
+
+
+def run_monthly(*paths: Path, period: str | None = None) -> tuple[Any, Any]:
+    """Run the monthly-branch-stats flow in-process; returns (final state, BatchOutcome)."""
+    from flows.monthly_branch_stats import monthly_branch_stats
+
+    state = monthly_branch_stats(period=period, paths=[str(p) for p in paths] or None, return_state=True)
+    return state, state.result(raise_on_failure=False)
+
+
+def counts(url: str) -> dict[str, int]:
+    return queries.table_counts(connect(url))
+
+
+def rows(url: str, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
+    with connect(url).connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(table).where(*where))]
+
+
+def stats_values(url: str) -> dict[tuple[str, str, int, int], float]:
+    return {
+        (r["region_code"], r["metric"], r["fiscal_year"], r["month"]): r["value"]
+        for r in rows(url, schema.monthly_stats)
+    }
