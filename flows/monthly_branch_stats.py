@@ -57,7 +57,7 @@ def monthly_branch_stats(
     logger = get_run_logger()
     target: Period | None = parse_period(period) if period else None
     batch_id = steps.open_batch(url, target.label if target else None, _flow_run_id())
-    outcome = BatchOutcome(batch_id=batch_id, period=target.label if target else None)
+    outcome = BatchOutcome(batch_id=batch_id, period=target.label if target else None, status="no_input")
     progress.step(STEPS[0])
     inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
     landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
@@ -65,10 +65,7 @@ def monthly_branch_stats(
     parsed, outcome.files = steps.parse_files(landed)
     outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height
 
-    if not landed:
-        outcome.status = "no_input"
-        outcome.message = f"no files given and none waiting in {cfg.landing_dir}"
-    else:
+    if landed:
         if target is None:
             target = _latest_period(parsed.observations)
             outcome.period = target.label if target else None
@@ -82,43 +79,26 @@ def monthly_branch_stats(
             run_name(target.calendar_label if target else None),
             target.fiscal_year if target else None,
         )
-        findings = parsed.findings + gate.findings
-        outcome.findings = findings
-        outcome.rule_summary = gate.rule_summary
-        outcome.expectations_passed = gate.expectations_passed
-        outcome.expectations_warned = gate.expectations_warned
-        outcome.expectations_failed = gate.expectations_failed + sum(f.severity == "critical" for f in parsed.findings)
-        outcome.data_docs_path = gate.data_docs_path
-        critical = [f for f in findings if f.severity == "critical"]
-        steps.quarantine(url, batch_id, findings)
-        if critical:
-            outcome.status = "failed"
-            rows = {(f.file_name, f.source_row) for f in critical}
-            outcome.rows_quarantined = outcome.rows_landed if any(f.source_row is None for f in critical) else len(rows)
-            outcome.message = (
-                f"quality gate failed: {len(critical)} critical finding(s) in {len({f.file_name for f in critical})} "
-                f"file(s); nothing of this batch was loaded. First: {critical[0]}"
-            )
-        else:
+        outcome.record_gate(parsed.findings, gate)
+        steps.quarantine(url, batch_id, outcome.findings)
+        if not outcome.failed:
             progress.step(STEPS[3])
             result = steps.load_batch(url, parsed, batch_id, [f.id for f in landed])
-            outcome.rows_inserted, outcome.rows_replaced = result.inserted, result.replaced
-            outcome.rows_unchanged, outcome.totals_loaded = result.unchanged, result.totals_loaded
             progress.step(STEPS[4])
             if result.fiscal_years:  # nothing changed, nothing to recompute
                 outcome.kpi_rows = steps.compute_kpis(url, result.fiscal_years)
-            warned = [f for f in findings if f.severity == "warning"]
-            outcome.status = "warned" if warned else ("loaded" if outcome.rows_loaded else "unchanged")
-            outcome.message = (
-                f"loaded {outcome.rows_loaded} row(s) ({result.inserted} new, {result.replaced} replaced), "
-                f"{result.unchanged} unchanged, {len(warned)} warning(s)"
-            )
+            outcome.record_load(result)
 
     progress.step(STEPS[5])
+    kpi_rows = _publish_kpis(outcome, url, target)
+    if outcome.status == "no_input":
+        outcome.record_no_input(target.label if target else None, kpi_rows, cfg.landing_dir)
     steps.close_batch(url, outcome)
-    _publish(outcome, url, target)
+    create_markdown_artifact(
+        key="monthly-stats-summary", markdown=summary.markdown(outcome), description=outcome.message[:500]
+    )
     logger.info("%s (warehouse %s)", outcome.message, redacted(url))
-    if outcome.status in ("failed", "no_input") and not (outcome.status == "no_input" and target):
+    if outcome.status == "failed":
         return Failed(message=outcome.message, data=outcome)
     if outcome.status == "warned":
         return Completed(message=outcome.message, data=outcome, name="Warned")
@@ -147,17 +127,15 @@ def _rename_run(name: str) -> None:
             client.update_flow_run(UUID(str(run_id)), name=name)
 
 
-def _publish(outcome: BatchOutcome, url: str, target: Period | None) -> None:
-    """Markdown summary and the month's KPI table, as Prefect artifacts."""
-    create_markdown_artifact(
-        key="monthly-stats-summary", markdown=summary.markdown(outcome), description=outcome.message[:500]
-    )
-    if target is None or outcome.status == "failed":
-        return
-    rows = queries.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
-    if rows:
-        create_table_artifact(
-            key="monthly-kpis",
-            table=summary.kpi_table(rows),
-            description=f"KPIs of {target.label} ({target.calendar_label}) per region",
-        )
+def _publish_kpis(outcome: BatchOutcome, url: str, target: Period | None) -> int:
+    """The month's KPIs per region as a table artifact; returns the number of rows shown."""
+    rows = []
+    if target is not None and outcome.status != "failed":
+        rows = queries.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
+        if rows:
+            create_table_artifact(
+                key="monthly-kpis",
+                table=summary.kpi_table(rows),
+                description=f"KPIs of {target.label} ({target.calendar_label}) per region",
+            )
+    return len(rows)

@@ -6,12 +6,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from branchkpi.findings import Finding
 from warehouse import schema
+
+from .load import LoadResult
+from .validate import GateResult
 
 
 @dataclass
@@ -32,7 +36,7 @@ class BatchOutcome:
 
     batch_id: str
     period: str | None = None
-    status: str = "running"  # loaded, warned, unchanged, failed, no_input
+    status: str = "running"  # running, no_input, then: loaded, warned, unchanged or failed
     message: str = ""
     files: list[FileReport] = field(default_factory=list)
     rows_landed: int = 0
@@ -56,6 +60,46 @@ class BatchOutcome:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    def record_gate(self, parse_findings: list[Finding], gate: GateResult) -> None:
+        """Take the parse findings and the gate's result; a critical one fails the batch."""
+        self.findings = parse_findings + gate.findings
+        self.rule_summary = gate.rule_summary
+        self.expectations_passed = gate.expectations_passed
+        self.expectations_warned = gate.expectations_warned
+        self.expectations_failed = gate.expectations_failed + sum(f.severity == "critical" for f in parse_findings)
+        self.data_docs_path = gate.data_docs_path
+        critical = [f for f in self.findings if f.severity == "critical"]
+        if not critical:
+            self.status = "running"
+            return
+        self.status = "failed"
+        whole_file = any(f.source_row is None for f in critical)
+        self.rows_quarantined = self.rows_landed if whole_file else len({(f.file_name, f.source_row) for f in critical})
+        self.message = (
+            f"quality gate failed: {len(critical)} critical finding(s) in {len({f.file_name for f in critical})} "
+            f"file(s); nothing of this batch was loaded. First: {critical[0]}"
+        )
+
+    def record_load(self, result: LoadResult) -> None:
+        self.rows_inserted, self.rows_replaced = result.inserted, result.replaced
+        self.rows_unchanged, self.totals_loaded = result.unchanged, result.totals_loaded
+        warned = [f for f in self.findings if f.severity == "warning"]
+        self.status = "warned" if warned else ("loaded" if self.rows_loaded or result.totals_loaded else "unchanged")
+        self.message = (
+            f"loaded {self.rows_loaded} row(s) ({result.inserted} new, {result.replaced} replaced), "
+            f"{result.unchanged} unchanged, {len(warned)} warning(s)"
+        )
+
+    def record_no_input(self, period_label: str | None, kpi_rows: int, landing_dir: Path) -> None:
+        """Nothing landed: fine for a month the warehouse has (its KPIs are republished), else a failure."""
+        if period_label and kpi_rows:
+            self.status = "unchanged"
+            self.message = f"no new files; published the warehouse's KPIs of {period_label}"
+        else:
+            self.status = "failed"
+            missing = f"no data for {period_label} in the warehouse and " if period_label else ""
+            self.message = f"{missing}no files given or waiting in {landing_dir}"
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

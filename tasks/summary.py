@@ -77,8 +77,16 @@ def markdown(outcome: BatchOutcome) -> str:
         ]
         for finding in shown:
             lines.append(
-                f"| {finding.severity} | {cell(finding.file_name)} | {cell(finding.source_row)} | {cell(finding.column_name)} | "
-                f"{cell(finding.value_text)} | {cell(finding.rule)} | {cell(finding.reason)} |"
+                "| "
+                + " | ".join(
+                    [finding.severity]
+                    + [
+                        cell(v)
+                        for v in (finding.file_name, finding.source_row, finding.column_name, finding.value_text)
+                    ]
+                    + [cell(finding.rule), cell(finding.reason)]
+                )
+                + " |"
             )
     return "\n".join(lines)
 

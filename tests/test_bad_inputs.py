@@ -72,13 +72,13 @@ def test_bad_input(name: str, prefect_server: str, warehouse_url: str, bk_home: 
 
 
 def test_one_bad_file_blocks_the_whole_batch(prefect_server: str, warehouse_url: str) -> None:
-    state, outcome = run_monthly(BAD / "utf8_bom.csv", BAD / "negative_count.csv")
+    state, _ = run_monthly(BAD / "utf8_bom.csv", BAD / "negative_count.csv")
     assert state.is_failed()
     after = counts(warehouse_url)
     assert after["monthly_stats"] == 0 and after["monthly_kpis"] == 0
     assert after["landed_files"] == 2
     # the good file is not poisoned: it loads on its own afterwards
-    state, outcome = run_monthly(BAD / "utf8_bom.csv")
+    state, _outcome = run_monthly(BAD / "utf8_bom.csv")
     assert state.is_completed()
     assert counts(warehouse_url)["monthly_stats"] == 12
 
