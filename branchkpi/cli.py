@@ -55,7 +55,8 @@ def _prepare_environment() -> None:
     prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Quiet console, full logs in the Prefect API (PREFECT_LOGGING_LEVEL would drop them there too).
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
 @app.callback()
@@ -64,7 +65,7 @@ def main(
 ) -> None:
     _state["debug"] = debug
     if debug:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO")
     _prepare_environment()
 
 
@@ -114,6 +115,9 @@ def _run_flow(period: str | None, paths: list[Path] | None) -> Any:
         finally:
             run_progress.unsubscribe(on_step)
         bar.update(task_id, advance=1)
+    from flows.runtime import wait_until_recorded
+
+    wait_until_recorded(state)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise CliError(f"the run ended {state.name}: {state.message or outcome}") from outcome

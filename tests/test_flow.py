@@ -17,15 +17,14 @@ from .helpers import counts, rows, run_monthly, stats_values
 
 
 def _artifacts(flow_run_id: object) -> dict[str, Any]:
-    """The run's artifacts, read from the server's REST API (prefect 3.8.8's client sends explicit
-    nulls for unused filters, which its server under fastapi 0.154 refuses with 422)."""
-    import httpx
-    from prefect.settings import PREFECT_API_URL
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    body = {"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "sort": "KEY_ASC", "limit": 50, "offset": 0}
-    response = httpx.post(f"{PREFECT_API_URL.value()}/artifacts/filter", json=body, timeout=30)
-    response.raise_for_status()
-    return {a["key"]: a for a in response.json()}
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a.model_dump() for a in found}
 
 
 def _flow_run(flow_run_id: object):  # type: ignore[no-untyped-def]
@@ -77,14 +76,9 @@ def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path)
 def _task_run_names(flow_run_id: object) -> list[str]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import TaskRunSort
 
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-            limit=200,
-        )
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     return [r.name for r in runs]
 
 

@@ -1,0 +1,49 @@
+"""Process-level care for flows run from the CLI on the ephemeral API.
+
+Task-run states reach the Prefect server as events that a server service writes in the background.
+A CLI that exits right after its flow returns stops the temporary server mid-write: task runs stay
+RUNNING in the database and the server prints CancelledError tracebacks. So before exiting we drain
+the client's event and log workers and wait until the server has recorded every task run as final.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+TERMINAL_STATES = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]
+
+
+def wait_until_recorded(state: Any, timeout: float = 30.0, interval: float = 0.2, stable_polls: int = 3) -> bool:
+    """Wait until all task runs of the flow run behind `state` are recorded in a final state."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.loggers import get_logger
+
+    for name in ("EventsWorker", "APILogWorker"):  # their "still processing" notes are not for users
+        logging.getLogger(name).setLevel(logging.ERROR)
+    flow_run_id = getattr(getattr(state, "state_details", None), "flow_run_id", None)
+    if flow_run_id is None:
+        return True
+    EventsWorker.drain_all()
+    flow_runs = {"id": {"any_": [str(flow_run_id)]}}
+    final = {"flow_runs": flow_runs, "task_runs": {"state": {"type": {"any_": TERMINAL_STATES}}}}
+    deadline = time.monotonic() + timeout
+    last, stable = -1, 0
+    try:
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                total = client.request("POST", "/task_runs/count", json={"flow_runs": flow_runs}).json()
+                done = client.request("POST", "/task_runs/count", json=final).json()
+                if total == done == last:
+                    stable += 1
+                    if stable >= stable_polls:
+                        return True
+                else:
+                    stable = 0
+                last = total
+                time.sleep(interval)
+    except Exception as exc:  # the run's outcome stands even if the bookkeeping check cannot finish
+        get_logger("branchkpi").warning("could not confirm the task runs were recorded: %s", exc)
+    return False

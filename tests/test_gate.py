@@ -1,0 +1,161 @@
+"""The quality gate on its own: every rule of the suite fails on a crafted batch, with the row, the
+column and the value in its finding; warnings do not block; Data Docs are written under var/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from expectations import monthly_stats
+from tasks import parse, validate
+
+from .conftest import TIDY_SEED
+
+
+def seed_batch(region: str = "yamaguchi", metrics: tuple[str, ...] = ("insured_persons",)) -> pl.DataFrame:
+    from tasks.landing import LandedFile
+
+    content = TIDY_SEED.read_bytes()
+    observations = parse.parse_file(
+        LandedFile(7, "0" * 64, "seed.csv", TIDY_SEED, len(content), False, content)
+    ).observations
+    return observations.filter(pl.col("region_raw").is_in([region, "national"]) & pl.col("metric").is_in(metrics))
+
+
+def gate(batch: pl.DataFrame, engine: Any, bk_home: Path, **kw: Any) -> validate.GateResult:
+    frame = validate.validation_frame(batch, engine, kw.pop("as_of", None))
+    return validate.run_gate(frame, bk_home / "data_docs", bk_home / "gx", "test-run", **kw)
+
+
+def edit(batch: pl.DataFrame, row: int, **values: Any) -> pl.DataFrame:
+    """Change cells of the row with this source_row, the parsed and the raw column alike."""
+    mask = pl.col("source_row") == row
+    return batch.with_columns(*(pl.when(mask).then(pl.lit(v)).otherwise(pl.col(c)).alias(c) for c, v in values.items()))
+
+
+def test_every_rule_is_in_the_suite() -> None:
+    names = [r.name for r in monthly_stats.rules()]
+    assert len(names) == len(set(names))
+    suite = monthly_stats.build_suite(monthly_stats.rules())
+    assert len(suite.expectations) == len(names)
+    severities = {r.name: r.severity for r in monthly_stats.rules()}
+    assert severities["yoy_jump"] == "warning"
+    assert {s for n, s in severities.items() if n != "yoy_jump"} == {"critical"}
+
+
+def test_clean_batch_passes_and_docs_are_built(engine: Any, bk_home: Path) -> None:
+    result = gate(seed_batch(), engine, bk_home)
+    assert result.passed and result.findings == []
+    assert result.expectations_failed == result.expectations_warned == 0
+    assert result.expectations_passed == len(monthly_stats.rules())
+    assert Path(result.data_docs_path or "").is_file()
+    assert (bk_home / "data_docs" / "index.html").is_file()
+    assert "monthly_branch_stats" in Path(result.data_docs_path or "").read_text(encoding="utf-8")
+
+
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("region_known", {"region_code": None, "region_raw": "atlantis"}, "atlantis"),
+    ("metric_known", {"metric": None, "metric_raw": "happiness"}, "happiness"),
+    ("fiscal_year_readable", {"fiscal_year": None, "fiscal_year_raw": "令和九九"}, "令和九九"),
+    ("month_valid", {"month": None, "month_raw": "13月"}, "13月"),
+    ("value_is_number", {"value": None, "value_raw": "n/a?"}, "n/a?"),
+    ("value_not_negative", {"value": -5.0, "value_raw": "△5"}, "△5"),
+    ("fiscal_year_in_range", {"fiscal_year": 2099, "fiscal_year_raw": "2099"}, "2099"),
+    ("fiscal_year_in_range", {"fiscal_year": 1900, "fiscal_year_raw": "1900"}, "1900"),
+]
+
+
+@pytest.mark.parametrize(("rule", "values", "shown"), CASES)
+def test_row_rules(rule: str, values: dict[str, Any], shown: str, engine: Any, bk_home: Path) -> None:
+    batch = seed_batch()
+    row = int(batch["source_row"][5])
+    result = gate(edit(batch, row, **values), engine, bk_home)
+    assert not result.passed
+    hits = [f for f in result.critical if f.rule == rule]
+    assert len(hits) == 1, [str(f) for f in result.findings]
+    assert (hits[0].file_name, hits[0].source_row, hits[0].value_text) == ("seed.csv", row, shown)
+    assert hits[0].column_name
+    assert str(hits[0]).startswith(f"seed.csv, row {row}, column ")
+
+
+def test_duplicate_rows(engine: Any, bk_home: Path) -> None:
+    batch = seed_batch()
+    result = gate(pl.concat([batch, batch.head(2)]), engine, bk_home)
+    hits = [f for f in result.critical if f.rule == "one_row_per_key"]
+    assert len(hits) == 4  # both copies of both duplicated rows
+
+
+def test_closed_fiscal_year_must_be_complete(engine: Any, bk_home: Path) -> None:
+    batch = seed_batch().filter(pl.col("fiscal_year").is_in([2019, 2020]))
+    missing_february = batch.filter(~((pl.col("fiscal_year") == 2019) & (pl.col("month") == 2)))
+    result = gate(missing_february, engine, bk_home)
+    hits = [f for f in result.critical if f.rule == "closed_fiscal_year_complete"]
+    assert hits and all("FY2019" in f.reason and "months_missing_in_closed_fy=1" in f.reason for f in hits)
+    # the latest fiscal year may be partial…
+    assert gate(batch.filter(~((pl.col("fiscal_year") == 2020) & (pl.col("month") == 2))), engine, bk_home).passed
+    # …unless the run is for a later period, which closes it
+    late = gate(batch.filter(~((pl.col("fiscal_year") == 2020) & (pl.col("month") == 2))), engine, bk_home, as_of=2021)
+    assert any(f.rule == "closed_fiscal_year_complete" for f in late.critical)
+
+
+def test_branch_above_national(engine: Any, bk_home: Path) -> None:
+    batch = seed_batch()
+    row = int(batch.filter(pl.col("region_raw") == "yamaguchi")["source_row"][0])
+    result = gate(edit(batch, row, value=1e9, value_raw="1,000,000,000"), engine, bk_home)
+    hits = [f for f in result.critical if f.rule == "branch_not_above_national"]
+    assert [f.source_row for f in hits] == [row] and "national_value=" in hits[0].reason
+    # averages may be above the national figure
+    remuneration = seed_batch(metrics=("avg_standard_monthly_remuneration_yen",))
+    row = int(remuneration.filter(pl.col("region_raw") == "yamaguchi")["source_row"][0])
+    higher = edit(remuneration, row, value=10_000_000.0)
+    assert not any(f.rule == "branch_not_above_national" for f in gate(higher, engine, bk_home).findings)
+
+
+def test_per_capita_consistent(engine: Any, bk_home: Path) -> None:
+    four = ("insured_persons", "dependents", "insurance_benefits", "medical_cost_per_capita_yen")
+    batch = seed_batch(metrics=four).filter(pl.col("region_raw") == "yamaguchi")
+    assert gate(batch, engine, bk_home).passed
+    row = int(batch.filter(pl.col("metric") == "medical_cost_per_capita_yen")["source_row"][3])
+    result = gate(edit(batch, row, value=1500.0, value_raw="1,500"), engine, bk_home)
+    hits = [f for f in result.critical if f.rule == "per_capita_consistent"]
+    assert [f.source_row for f in hits] == [row] and "benefits_to_medical_cost_ratio=" in hits[0].reason
+
+
+def test_yoy_jump_warns_but_passes(engine: Any, bk_home: Path) -> None:
+    batch = seed_batch()
+    row = int(batch.filter((pl.col("region_raw") == "yamaguchi") & (pl.col("fiscal_year") == 2019))["source_row"][0])
+    result = gate(edit(batch, row, value=300_000.0), engine, bk_home)
+    assert result.passed
+    assert result.expectations_warned == 1
+    warned = [f for f in result.warnings if f.rule == "yoy_jump"]
+    assert row in [f.source_row for f in warned] and "yoy_pct_computed=" in warned[0].reason
+    # the threshold is configurable
+    assert not gate(edit(batch, row, value=300_000.0), engine, bk_home, yoy_warn_pct=50).warnings
+
+
+def test_context_comes_from_the_warehouse_too(engine: Any, bk_home: Path) -> None:
+    """A branch-only batch is checked against the national figure already in the warehouse."""
+    from branchkpi.config import settings
+    from tasks import load
+    from tasks.batches import start_batch
+    from tasks.landing import land_files
+
+    batch_id = start_batch(engine, None, None)
+    landed = land_files([TIDY_SEED], batch_id, engine, settings())
+    batch = seed_batch().with_columns(file_id=pl.lit(landed[0].id, pl.Int64))
+    national = batch.filter(pl.col("region_raw") == "national")
+    load.load_batch(engine, national, parse.empty_totals(), batch_id, [landed[0].id])
+    yamaguchi = batch.filter(pl.col("region_raw") == "yamaguchi")
+    row = int(yamaguchi["source_row"][0])
+    result = gate(edit(yamaguchi, row, value=1e9), engine, bk_home)
+    assert [f.source_row for f in result.critical if f.rule == "branch_not_above_national"] == [row]
+
+
+def test_missing_column_is_a_batch_level_failure(engine: Any, bk_home: Path) -> None:
+    frame = validate.validation_frame(seed_batch(), engine).drop("month")
+    result = validate.run_gate(frame, bk_home / "data_docs", bk_home / "gx", "structure")
+    assert not result.passed
+    assert any(f.rule == "column_month_present" for f in result.critical)
