@@ -268,12 +268,20 @@ def _write_rows(rows: list[dict[str, Any]], output: OutputFormat, columns: list[
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*columns)
+        console = Console()
+        console.width = max(console.width, 160)  # a table is read whole; let a pipe keep it too
+        table = Table(*columns, header_style="bold")
         for r in rows:
-            table.add_row(
-                *("" if r[c] is None else f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in columns)
-            )
-        Console().print(table)
+            table.add_row(*(_cell_text(c, r[c]) for c in columns))
+        console.print(table)
+
+
+def _cell_text(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.1f}" if column.endswith("_pct") else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

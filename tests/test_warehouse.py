@@ -43,7 +43,11 @@ def test_upgrade_from_an_older_revision_keeps_data(tmp_path: Path) -> None:
     revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revisions[0])
-        conn.execute(sa.text("INSERT INTO regions (code, name_ja, name_romaji, is_national) VALUES ('35', '山口', 'yamaguchi', 0)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO regions (code, name_ja, name_romaji, is_national) VALUES ('35', '山口', 'yamaguchi', 0)"
+            )
+        )
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT name_ja FROM regions WHERE code = '35'")).scalar_one() == "山口"
