@@ -88,6 +88,22 @@ def parse_fiscal_year(text: object) -> int:
     return year
 
 
+_CALENDAR_YEAR_RE = re.compile(r"^(?P<era>令和|平成|[rh])?(?P<y>\d{1,4}|元)年?$")
+
+
+def parse_calendar_year(text: object) -> int:
+    """Parse a calendar year ("2021", "2021年", "令和3年", "R3") into the western year."""
+    s = _clean(str(text)).removesuffix(".0")
+    m = _CALENDAR_YEAR_RE.match(s)
+    if not m:
+        raise ValueError(f"not a calendar year: {text!r}")
+    if m.group("era"):
+        return era_to_western(m.group("era"), 1 if m.group("y") == "元" else int(m.group("y")))
+    if m.group("y") == "元" or len(m.group("y")) != 4:
+        raise ValueError(f"not a calendar year (write 2021 or 令和3年): {text!r}")
+    return int(m.group("y"))
+
+
 def fiscal_year_of(calendar_year: int, month: int) -> int:
     """The fiscal year a calendar month belongs to (Jan–Mar → the year before)."""
     if not 1 <= month <= 12:

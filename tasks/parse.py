@@ -479,7 +479,7 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
                 fiscal_year_raw=pl.col("fiscal_year"),
                 fiscal_year=_map_unique(long["fiscal_year"], _fiscal_year_or_none, pl.Int32),
             )
-        else:  # calendar year + month → fiscal year
+        else:  # calendar year + month → fiscal year (fiscal.fiscal_year_of, vectorised)
             cal = _map_unique(long["calendar_year"], _calendar_year_or_none, pl.Int32)
             long = long.with_columns(
                 fiscal_year_raw=pl.col("calendar_year"),
@@ -774,11 +774,7 @@ def _fiscal_year_or_none(text: Any) -> int | None:
 def _calendar_year_or_none(text: Any) -> int | None:
     if numbers.is_blank(text):
         return None
-    s = unicodedata.normalize("NFKC", str(text)).strip().removesuffix("年")
-    m = re.fullmatch(r"(令和|平成|[RrHh])(\d{1,2}|元)", s)
-    if m:
-        return fiscal.era_to_western(m.group(1), 1 if m.group(2) == "元" else int(m.group(2)))
-    return int(s) if re.fullmatch(r"\d{4}", s) else None
+    return _safe(fiscal.parse_calendar_year, text)
 
 
 def _month_or_none(text: Any) -> int | None:

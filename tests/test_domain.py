@@ -75,6 +75,28 @@ def test_period_labels_and_order() -> None:
         fiscal.parse_period("2020-13")
 
 
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("2021", 2021),
+        ("2021年", 2021),
+        ("令和3年", 2021),
+        ("R3", 2021),
+        ("平成31年", 2019),
+        ("令和元年", 2019),
+        ("２０２１", 2021),
+    ],
+)
+def test_parse_calendar_year(text: str, year: int) -> None:
+    assert fiscal.parse_calendar_year(text) == year
+
+
+@pytest.mark.parametrize("text", ["21", "元年", "abc", "2021年度x"])
+def test_parse_calendar_year_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        fiscal.parse_calendar_year(text)
+
+
 @pytest.mark.parametrize(("text", "month"), [("4月", 4), ("４月", 4), ("12", 12), (3, 3), ("1 月", 1)])
 def test_parse_month(text: object, month: int) -> None:
     assert fiscal.parse_month(text) == month
