@@ -191,3 +191,44 @@ def _single_bid(
     if previous.value <= ceiling + _EPSILON:
         return _decide("le", share, previous.value, "previous year (already ≤ 20 %)", inputs)
     return _decide("le", share, ceiling, "ceiling", inputs)
+
+
+def prorated_share(months_elapsed: int, previous_year_share: float | None = None) -> tuple[float, str]:
+    """The share of a cumulative KPI's annual figure expected by now.
+
+    previous_year_share: the previous year's figure at the same point divided by its full-year figure
+    (its quarterly profile), when the warehouse has both; otherwise the months elapsed out of 12."""
+    if not 1 <= months_elapsed <= 12:
+        raise RuleError(f"months elapsed must be 1-12, got {months_elapsed}")
+    if previous_year_share is not None and 0 < previous_year_share <= 1:
+        return previous_year_share, f"previous year's profile ({previous_year_share:.0%} by this point)"
+    return months_elapsed / 12, f"linear ({months_elapsed}/12 of the year)"
+
+
+def judge_in_year(
+    target: Target,
+    actual: Measurement | None,
+    months_elapsed: int,
+    cumulative: bool,
+    previous_same_point: Measurement | None = None,
+    previous_year_share: float | None = None,
+    tenders: TenderCounts | None = None,
+) -> Judgement:
+    """on_track (○) / at_risk (△) / not_evaluable (—) during the fiscal year.
+
+    Cumulative KPIs (check-up rates and counts that grow through the year) are compared with the
+    target pro-rated to this point of the year; level KPIs (a share such as generic drug use) with the
+    target as is. Previous-year comparators compare with the previous year at the same point."""
+    if target.comparator in PREVIOUS_YEAR_COMPARATORS:
+        closed = judge(target, actual, previous_same_point)
+    elif cumulative and target.comparator in ("ge", "count_ge") and target.value is not None and actual is not None:
+        _check_unit(target, actual, "actual")
+        share, how = prorated_share(months_elapsed, previous_year_share)
+        due = target.value * share
+        closed = _decide("ge", actual.value, due, f"target pro-rated {how}:", {
+            "target": target.value, "actual": actual.value, "prorated_target": due,
+        })  # fmt: skip
+    else:
+        closed = judge(target, actual, previous_same_point, tenders)
+    status: Status = {"achieved": "on_track", "missed": "at_risk"}.get(closed.status, closed.status)  # type: ignore[assignment]
+    return Judgement(status, closed.reason, closed.threshold, closed.inputs)

@@ -12,6 +12,7 @@ from branchkpi.target_rules import (
     Target,
     TenderCounts,
     judge,
+    judge_in_year,
 )
 
 PCT = "pct"
@@ -149,3 +150,40 @@ def test_targets_that_cannot_be_applied(comparator: str, unit: str, value: float
 
 def test_marks() -> None:
     assert MARKS == {"achieved": "○", "missed": "×", "on_track": "○", "at_risk": "△", "not_evaluable": "—"}
+
+
+def test_saitama_q1_checkup_rate_is_at_risk() -> None:
+    """Saitama FY2017 Q1: 生活習慣病予防健診 10.4 % against 49.9 % for the year (linear: 12.5 % due)."""
+    target = Target("lifestyle_checkup_rate", "ge", PCT, 49.9)
+    judgement = judge_in_year(target, pct(10.4), months_elapsed=3, cumulative=True)
+    assert judgement.status == "at_risk" and judgement.mark == "△"
+    assert judgement.threshold == pytest.approx(49.9 * 3 / 12)
+    assert "linear" in judgement.reason
+
+
+@pytest.mark.parametrize(
+    ("actual", "profile", "status"),
+    [(10.4, 0.20, "on_track"), (9.98, 0.20, "on_track"), (9.97, 0.20, "at_risk"), (12.5, None, "on_track")],
+)
+def test_cumulative_kpis_follow_the_previous_year_profile(actual: float, profile: float | None, status: str) -> None:
+    # with last year's Q1 at 20 % of its year, 49.9 × 0.20 = 9.98 is due by the end of June
+    target = Target("lifestyle_checkup_rate", "ge", PCT, 49.9)
+    judgement = judge_in_year(target, pct(actual), 3, cumulative=True, previous_year_share=profile)
+    assert judgement.status == status, judgement.reason
+
+
+@pytest.mark.parametrize(("actual", "status"), [(80.5, "on_track"), (80.4, "at_risk"), (81.0, "on_track")])
+def test_level_kpis_use_the_target_as_is(actual: float, status: str) -> None:
+    target = Target("generic_drug_share", "ge", PCT, 80.5)
+    assert judge_in_year(target, pct(actual), 6, cumulative=False).status == status
+
+
+def test_in_year_previous_year_comparison_and_missing_data() -> None:
+    target = Target("mail_magazine_subscribers", "gt_prev_year", "count")
+    assert judge_in_year(target, count(2639), 3, cumulative=False, previous_same_point=count(2223)).status == (
+        "on_track"
+    )
+    assert judge_in_year(target, count(2639), 3, cumulative=False).status == "not_evaluable"
+    assert judge_in_year(Target("k", "ge", PCT, 50), None, 3, cumulative=True).status == "not_evaluable"
+    with pytest.raises(RuleError, match="months elapsed"):
+        judge_in_year(Target("k", "ge", PCT, 50), pct(1), 13, cumulative=True)
