@@ -17,33 +17,15 @@ Thresholds, and why:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from branchkpi import fiscal
+
+from .rules import Rule
 
 SUITE_NAME = "monthly_branch_stats"
 KEY_COLUMNS = ["region_code", "metric", "fiscal_year", "month"]
 BENEFIT_RATIO_RANGE = (0.6, 1.2)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One expectation and how to explain its failures.
-
-    shown_column: the frame column whose *file* column name is reported ("source_column" = the
-    value's own column); raw_column: the frame column holding the cell as written.
-    """
-
-    name: str
-    expectation_type: str
-    kwargs: dict[str, Any]
-    reason: str
-    shown_column: str
-    raw_column: str
-    severity: str = "critical"
-    extra_columns: tuple[str, ...] = field(default=())
 
 
 def current_fiscal_year(today: date | None = None) -> int:
@@ -184,20 +166,3 @@ def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
             extra_columns=("yoy_pct_computed",),
         ),
     ]
-
-
-def build_suite(rule_list: list[Rule]) -> Any:
-    """The GX ExpectationSuite for these rules (GX imported here: it costs seconds)."""
-    import great_expectations as gx
-    from great_expectations.expectations.expectation import FailureSeverity
-    from great_expectations.expectations.registry import get_expectation_impl
-
-    return gx.ExpectationSuite(
-        name=SUITE_NAME,
-        expectations=[
-            get_expectation_impl(rule.expectation_type)(
-                **rule.kwargs, severity=FailureSeverity(rule.severity), meta={"rule": rule.name}
-            )
-            for rule in rule_list
-        ],
-    )

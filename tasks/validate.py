@@ -22,6 +22,7 @@ from branchkpi.findings import Finding
 from branchkpi.fiscal import Period
 from branchkpi.regions import BY_CODE, NATIONAL_CODE
 from expectations import monthly_stats
+from expectations.rules import Rule, build_suite
 from warehouse import schema
 
 KEY = monthly_stats.KEY_COLUMNS
@@ -203,28 +204,40 @@ def run_gate(
     run_name: str,
     yoy_warn_pct: float = 10.0,
 ) -> GateResult:
-    """Validate the whole batch once; return findings for every failed row."""
+    """Validate a batch of monthly statistics once; return findings for every failed row."""
+    rule_list = monthly_stats.rules(yoy_warn_pct)
+    return run_suite(frame, monthly_stats.SUITE_NAME, rule_list, data_docs_dir, gx_dir, run_name)
+
+
+def run_suite(
+    frame: pl.DataFrame,
+    suite_name: str,
+    rule_list: list[Rule],
+    data_docs_dir: Path,
+    gx_dir: Path,
+    run_name: str,
+) -> GateResult:
+    """One GX checkpoint run of a suite over a whole frame (with a row_id column), Data Docs updated."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="great_expectations")
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
 
-    rule_list = monthly_stats.rules(yoy_warn_pct)
     by_name = {r.name: r for r in rule_list}
     context = _gx_context(data_docs_dir, gx_dir)
-    suite = context.suites.add(monthly_stats.build_suite(rule_list))
+    suite = context.suites.add(build_suite(suite_name, rule_list))
     batch_definition = (
         context.data_sources.add_pandas("batch")
-        .add_dataframe_asset("monthly_stats")
+        .add_dataframe_asset(suite_name)
         .add_batch_definition_whole_dataframe("whole_batch")
     )
     validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name="monthly_stats_batch", data=batch_definition, suite=suite)
+        gx.ValidationDefinition(name=f"{suite_name}_batch", data=batch_definition, suite=suite)
     )
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
-            name="monthly_stats_gate",
+            name=f"{suite_name}_gate",
             validation_definitions=[validation],
             actions=[UpdateDataDocsAction(name="data_docs", site_names=["local_site"])],
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]},
@@ -291,8 +304,8 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def _row_finding(rule: monthly_stats.Rule, row: dict[str, Any]) -> Finding:
-    column = row["source_column"] if rule.shown_column == "source_column" else rule.shown_column
+def _row_finding(rule: Rule, row: dict[str, Any]) -> Finding:
+    column = row.get("source_column") if rule.shown_column == "source_column" else rule.shown_column
     reason = rule.reason
     details = [f"{c}={_format(row[c])}" for c in rule.extra_columns if row.get(c) is not None]
     if row.get("region_code") in BY_CODE:

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from expectations import monthly_stats
+from expectations.rules import build_suite
 from tasks import parse, validate
 
 from .conftest import TIDY_SEED
@@ -39,7 +40,7 @@ def edit(batch: pl.DataFrame, row: int, **values: Any) -> pl.DataFrame:
 def test_every_rule_is_in_the_suite() -> None:
     names = [r.name for r in monthly_stats.rules()]
     assert len(names) == len(set(names))
-    suite = monthly_stats.build_suite(monthly_stats.rules())
+    suite = build_suite(monthly_stats.SUITE_NAME, monthly_stats.rules())
     assert len(suite.expectations) == len(names)
     severities = {r.name: r.severity for r in monthly_stats.rules()}
     assert severities["yoy_jump"] == "warning"

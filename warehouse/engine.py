@@ -78,11 +78,20 @@ def sync_reference_data(conn: sa.Connection) -> None:
         }
         for m in metric_catalog.BY_ID.values()
     ]
+    present = {r[0] for r in conn.execute(sa.select(schema.reporting_units.c.key))}
+    missing_units = [
+        {"key": r.code, "kind": "national" if r.is_national else "branch", "name_ja": r.name_ja,
+         "name_romaji": r.name_romaji, "prefecture_code": r.code}
+        for r in region_catalog.ALL_REGIONS
+        if r.code not in present
+    ]  # fmt: skip
     for table, rows, key in ((schema.regions, region_rows, "code"), (schema.metrics, metric_rows, "id")):
         existing = {tuple(r) for r in conn.execute(sa.select(*table.c))}
         wanted = [r for r in rows if tuple(r[c.name] for c in table.c) not in existing]
         if wanted:
             upsert(conn, table, wanted, [key])
+    if missing_units:  # branches are reporting units too; municipalities arrive with their files
+        conn.execute(sa.insert(schema.reporting_units), missing_units)
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> None:

@@ -177,3 +177,104 @@ fiscal_year_kpis = sa.Table(
     sa.Column("share_of_national_pct", Double),
     sa.Column("computed_at", Timestamp, nullable=False),
 )
+
+# --- KPI targets, actuals and evaluations (事業計画 KPI) -----------------------------------------
+
+reporting_units = sa.Table(
+    "reporting_units",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True, comment="35 = a branch (JIS code); 33:倉敷市 = a municipality"),
+    sa.Column("kind", sa.String(16), nullable=False, comment="branch, national or municipality"),
+    sa.Column("name_ja", sa.String(64), nullable=False),
+    sa.Column("name_romaji", sa.String(64)),
+    sa.Column("prefecture_code", sa.String(2), sa.ForeignKey("regions.code"), nullable=False),
+    sa.Column("target_setting", sa.String(16), comment="set / not_set (【未設定】) as the unit reports it"),
+    sa.Column("note_ja", sa.Text),
+)
+
+kpi_targets = sa.Table(
+    "kpi_targets",
+    metadata,
+    sa.Column("unit_key", sa.String(64), sa.ForeignKey("reporting_units.key"), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("kpi_id", sa.String(64), primary_key=True),
+    sa.Column("comparator", sa.String(32), nullable=False),
+    sa.Column("target_value", Double),
+    sa.Column("unit", sa.String(8), nullable=False, comment="pct, count or yen"),
+    sa.Column("target_text", sa.Text, comment="the target as printed, e.g. 94.5%以上"),
+    sa.Column("kpi_text_ja", sa.Text),
+    sa.Column("target_note", sa.Text),
+    sa.Column("organization", sa.String(64)),
+    sa.Column("source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+
+kpi_actuals = sa.Table(
+    "kpi_actuals",
+    metadata,
+    sa.Column("unit_key", sa.String(64), sa.ForeignKey("reporting_units.key"), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("period", sa.String(8), primary_key=True, comment="FY, Q1-Q4 or YYYY-MM"),
+    sa.Column("kpi_id", sa.String(64), primary_key=True),
+    sa.Column("value", Double, nullable=False),
+    sa.Column("unit", sa.String(8), nullable=False),
+    sa.Column("as_of", sa.Text, comment="date as printed"),
+    sa.Column("note", sa.Text),
+    sa.Column("source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+
+kpi_audit = sa.Table(
+    "kpi_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("row_key", sa.Text, nullable=False, comment="the replaced row's key, JSON"),
+    sa.Column("previous", sa.Text, nullable=False, comment="the replaced values, JSON"),
+    sa.Column("new", sa.Text, nullable=False),
+    sa.Column("previous_source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("new_source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("replaced_at", Timestamp, nullable=False),
+)
+
+evaluation_runs = sa.Table(
+    "evaluation_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("flow_run_id", sa.String(36)),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("quarter", sa.SmallInteger, comment="NULL = the closed fiscal year"),
+    sa.Column("scope", sa.Text, comment="the reporting units evaluated"),
+    sa.Column("evaluated", sa.Integer, nullable=False),
+    sa.Column("achieved", sa.Integer, nullable=False),
+    sa.Column("missed", sa.Integer, nullable=False),
+    sa.Column("on_track", sa.Integer, nullable=False),
+    sa.Column("at_risk", sa.Integer, nullable=False),
+    sa.Column("not_evaluable", sa.Integer, nullable=False),
+)
+
+kpi_evaluations = sa.Table(
+    "kpi_evaluations",
+    metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("evaluation_runs.id"), primary_key=True),
+    sa.Column("unit_key", sa.String(64), sa.ForeignKey("reporting_units.key"), primary_key=True),
+    sa.Column("kpi_id", sa.String(64), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("period", sa.String(8), nullable=False, comment="FY or Q1-Q4"),
+    sa.Column("comparator", sa.String(32), nullable=False),
+    sa.Column("target_value", Double),
+    sa.Column("unit", sa.String(8), nullable=False),
+    sa.Column("actual", Double),
+    sa.Column("actual_period", sa.String(8)),
+    sa.Column("previous", Double),
+    sa.Column("previous_period", sa.String(8)),
+    sa.Column("threshold", Double, comment="what the actual was compared with"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("mark", sa.String(2), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False, comment="JSON of every input, to explain a changed mark"),
+)

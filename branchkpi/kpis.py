@@ -1,0 +1,135 @@
+"""The KPI catalogue of the business plans (事業計画): id, unit, whether it accumulates through the
+fiscal year, the plan group it is reported under, and the Japanese phrases that name it.
+
+Cumulative KPIs (check-up and guidance rates and counts, fiscal-year-to-date effects, annual counts
+of new things) grow from April to March, so during the year they are judged against a pro-rated
+target; level KPIs (shares, recovery rates, stocks) are judged against the target as is."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+GROUPS = {
+    "basic": "基盤的保険者機能",
+    "strategic": "戦略的保険者機能",
+    "organization": "組織体制",
+}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    unit: str  # pct, count, yen
+    group: str  # key of GROUPS
+    cumulative: bool
+    phrases: tuple[str, ...]  # Japanese words that identify it in a plan's KPI text
+    ranked: bool = False  # compared across branches (偏差値, rank)
+
+
+CATALOGUE: tuple[Kpi, ...] = (
+    Kpi("service_standard_rate", "pct", "basic", False, ("サービススタンダード",)),
+    Kpi("mail_application_rate", "pct", "basic", False, ("郵送化率",)),
+    Kpi("claim_review_reduction_rate", "pct", "basic", False, ("査定率",), ranked=True),
+    Kpi("reexamination_reduction_per_claim_yen", "yen", "basic", False, ("再審査レセプト", "1件当たりの査定額")),
+    Kpi("claim_review_effect_per_member_yen", "yen", "basic", True, ("査定効果額",)),
+    Kpi("judo_multi_site_frequent_share", "pct", "basic", False, ("柔道整復",)),
+    Kpi("card_recovery_rate", "pct", "basic", False, ("保険証回収率",), ranked=True),
+    Kpi("refund_claim_recovery_rate", "pct", "basic", False, ("返納金債権", "回収率")),
+    Kpi("post_eligibility_refund_share", "pct", "basic", False, ("資格喪失後受診に伴う返納金",)),
+    Kpi("ceiling_certificate_use_rate", "pct", "basic", False, ("限度額適用認定証",)),
+    Kpi("dependent_recheck_submission_rate", "pct", "basic", False, ("被扶養者資格の確認",)),
+    Kpi("dependent_recheck_establishments_sent", "count", "basic", False, ()),
+    Kpi("dependent_recheck_establishments_submitted", "count", "basic", False, ()),
+    Kpi("lifestyle_checkup_rate", "pct", "strategic", True, ("生活習慣病予防健診",), ranked=True),
+    Kpi("lifestyle_checkup_count", "count", "strategic", True, ("生活習慣病予防健診受診者数",)),
+    Kpi(
+        "employer_checkup_data_rate",
+        "pct",
+        "strategic",
+        True,
+        ("事業者健診データ", "事業者健診結果データ"),
+        ranked=True,
+    ),
+    Kpi("employer_checkup_data_count", "count", "strategic", True, ("事業者健診結果データ提供者数",)),
+    Kpi("checkup_eligible_insured_count", "count", "strategic", False, ()),
+    Kpi(
+        "dependent_specific_checkup_rate", "pct", "strategic", True, ("被扶養者の特定健康診査", "特定健診"), ranked=True
+    ),
+    Kpi("dependent_specific_checkup_count", "count", "strategic", True, ("特定健診受診者数",)),
+    Kpi("specific_health_guidance_rate", "pct", "strategic", True, ("特定保健指導の実施率",), ranked=True),
+    Kpi("specific_health_guidance_rate_insured", "pct", "strategic", True, ()),
+    Kpi("specific_health_guidance_rate_dependents", "pct", "strategic", True, ()),
+    Kpi("specific_health_guidance_rate_insured_in_house", "pct", "strategic", True, ()),
+    Kpi("specific_health_guidance_rate_insured_outsourced", "pct", "strategic", True, ()),
+    Kpi("specific_health_guidance_completed_insured", "count", "strategic", True, ()),
+    Kpi("specific_health_guidance_completed_dependents", "count", "strategic", True, ()),
+    Kpi("specific_health_guidance_completed_insured_in_house", "count", "strategic", True, ()),
+    Kpi("specific_health_guidance_completed_insured_outsourced", "count", "strategic", True, ()),
+    Kpi("specific_health_guidance_eligible_insured", "count", "strategic", False, ()),
+    Kpi("specific_health_guidance_eligible_dependents", "count", "strategic", False, ()),
+    Kpi("treatment_after_referral_rate", "pct", "strategic", False, ("受診勧奨",), ranked=True),
+    Kpi("health_declaration_establishments", "count", "strategic", False, ("健康宣言事業所数",)),
+    Kpi("new_health_declaration_establishments", "count", "strategic", True, ("新規宣言",)),
+    Kpi("generic_drug_share", "pct", "strategic", False, ("ジェネリック医薬品",), ranked=True),
+    Kpi("data_based_advocacy", "count", "strategic", True, ("意見発信",)),
+    Kpi("regional_conference_participation_rate", "pct", "strategic", False, ("地域医療構想調整会議",)),
+    Kpi("health_committee_coverage_rate", "pct", "organization", False, ("健康保険委員が委嘱されている",), ranked=True),
+    Kpi("health_committee_members", "count", "organization", False, ("健康保険委員の委嘱者数",)),
+    Kpi("health_committee_new_commissions", "count", "organization", True, ("年間委嘱数",)),
+    Kpi("mail_magazine_subscribers", "count", "organization", False, ("メールマガジン",)),
+    Kpi("pr_understanding_rate", "pct", "organization", False, ("加入者理解率",), ranked=True),
+    Kpi("single_bid_tender_share", "pct", "organization", False, ("一者応札",)),
+    Kpi("general_competitive_tender_count", "count", "organization", False, ()),
+    Kpi("single_bid_tender_count", "count", "organization", False, ()),
+    # NHI (国保) municipal KPI: 現年分の保険料(税)収納率
+    Kpi("nhi_collection_rate", "pct", "basic", False, ("収納率",)),
+)
+
+BY_ID: dict[str, Kpi] = {k.id: k for k in CATALOGUE}
+# Components printed beside a KPI (numerator, denominator, tender counts): never judged on their own
+TENDER_COMPONENTS = ("general_competitive_tender_count", "single_bid_tender_count")
+
+
+def resolve_kpi(text: object) -> str | None:
+    """A KPI id, or the id named by a plan's Japanese KPI text (the longest matching phrase wins)."""
+    if text is None:
+        return None
+    raw = unicodedata.normalize("NFKC", str(text)).strip()
+    if raw.lower() in BY_ID:
+        return raw.lower()
+    best: tuple[int, str] | None = None
+    for kpi in CATALOGUE:
+        for phrase in kpi.phrases:
+            if unicodedata.normalize("NFKC", phrase) in raw and (best is None or len(phrase) > best[0]):
+                best = (len(phrase), kpi.id)
+    return best[1] if best else None
+
+
+_TARGET_RE = re.compile(r"^(?P<num>[0-9.]+)\s*(?P<unit>%|％|件|人|名|円|事業所)?\s*(?P<cmp>以上|以下|超|未満)?$")
+
+
+def parse_target_text(text: str) -> tuple[str, float | None, str | None]:
+    """A target as printed → (comparator, value, unit or None).
+
+    `94.5%以上` → ge 94.5 pct; `91.2%` (no 以上) → ge (plain rates are minimums); `20%以下` → le;
+    `前年度収納率を上回る` / `拡大を図る` → gt_prev_year; `対前年度以上` → ge_prev_year;
+    `対前年度以下` → le_prev_year; `【未設定】` / `未設定` / empty → not_set."""
+    s = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
+    if not s or "未設定" in s:
+        return "not_set", None, None
+    if "上回る" in s or "拡大" in s:
+        return "gt_prev_year", None, None
+    if "前年" in s and "以上" in s:
+        return "ge_prev_year", None, None
+    if "前年" in s and ("以下" in s or "下回る" in s):
+        return "le_prev_year", None, None
+    m = _TARGET_RE.match(s)
+    if not m:
+        raise ValueError(f"target not understood: {text!r} (e.g. 94.5%以上, 20%以下, 前年度を上回る, 【未設定】)")
+    unit = {"%": "pct", "件": "count", "人": "count", "名": "count", "事業所": "count", "円": "yen"}.get(
+        m["unit"] or ""
+    )
+    comparator = {"以下": "le", "未満": "le", "以上": "ge", "超": "ge"}.get(m["cmp"] or "", "ge")
+    return comparator, float(m["num"]), unit

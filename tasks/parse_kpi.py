@@ -1,0 +1,291 @@
+"""Parse KPI files: plan targets (事業計画の KPI 目標), actuals (実績), and the NHI municipal files.
+
+Canonical inputs are data/sample/seed/kpi_plan_items.csv and kpi_actuals.csv as they are; a branch's
+.xlsx template with Japanese headers (支部, 年度, KPI, 目標, 単位 / 期間, 実績) and the Okayama files
+(okayama_collection_rate_targets.csv, _notes.csv, _actuals.csv: 市町村 as reporting units) load too.
+Like the monthly parser, each cell keeps its text as written next to the parsed value, and a cell that
+does not parse becomes NULL for the gate to quarantine with that text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from branchkpi import fiscal, kpis, numbers, regions
+from branchkpi.findings import Finding
+from branchkpi.target_rules import COMPARATORS, UNITS
+
+from .landing import LandedFile
+from .parse import FileParseError, _csv_rows, _excel_sheets, _header_key, _region_in, _sniff_delimiter, decode_text
+
+TARGET_COLUMNS: dict[str, Any] = {
+    "file_id": pl.Int64, "file_name": pl.String, "source_row": pl.Int64,
+    "reporting_unit_raw": pl.String, "reporting_unit": pl.String, "fiscal_year_raw": pl.String,
+    "fiscal_year": pl.Int32, "kpi_raw": pl.String, "kpi_id": pl.String, "comparator_raw": pl.String,
+    "comparator": pl.String, "target_value_raw": pl.String, "target_value": pl.Float64, "unit_raw": pl.String,
+    "unit": pl.String, "target_text": pl.String, "kpi_text_ja": pl.String, "target_note": pl.String,
+    "organization": pl.String,
+}  # fmt: skip
+ACTUAL_COLUMNS: dict[str, Any] = {
+    "file_id": pl.Int64, "file_name": pl.String, "source_row": pl.Int64,
+    "reporting_unit_raw": pl.String, "reporting_unit": pl.String, "fiscal_year_raw": pl.String,
+    "fiscal_year": pl.Int32, "period_raw": pl.String, "period": pl.String, "kpi_raw": pl.String,
+    "kpi_id": pl.String, "value_raw": pl.String, "value": pl.Float64, "unit_raw": pl.String, "unit": pl.String,
+    "as_of": pl.String, "note": pl.String,
+}  # fmt: skip
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "branch": ("branch", "支部", "region", "支部名"),
+    "municipality": ("municipality", "municipality_ja", "市町村", "市町村名", "保険者"),
+    "prefecture": ("prefecture", "都道府県"),
+    "fiscal_year": ("fiscal_year", "年度"),
+    "kpi_id": ("kpi_id", "kpi", "指標", "kpiid"),
+    "kpi_text_ja": ("kpi_text_ja", "kpi内容", "指標名", "kpiの内容"),
+    "target_value": ("target_value", "目標値"),
+    "target_text": ("target_text", "目標"),
+    "comparator": ("comparator", "比較", "判定基準"),
+    "unit": ("unit", "単位"),
+    "target_note": ("target_note",),
+    "organization": ("organization", "組織"),
+    "period": ("period", "期間", "対象期間"),
+    "value": ("value", "実績", "実績値"),
+    "as_of": ("as_of", "時点"),
+    "note": ("note", "note_ja", "備考"),
+    "status": ("status", "設定状況"),
+    "source_file": ("source_file",),
+}
+_ROLE = {_header_key(a): role for role, aliases in _ALIASES.items() for a in aliases}
+_COMPARATOR_WORDS = {"以上": "ge", "以下": "le", "とする": "eq", "未設定": "not_set"}
+_UNIT_WORDS = {"%": "pct", "％": "pct", "率": "pct", "件": "count", "人": "count", "名": "count", "円": "yen"}
+
+
+@dataclass
+class ParsedKpiFile:
+    kind: str  # targets, actuals or unit_notes
+    targets: pl.DataFrame
+    actuals: pl.DataFrame
+    municipalities: list[dict[str, Any]] = field(default_factory=list)  # reporting units the file introduces
+    findings: list[Finding] = field(default_factory=list)
+
+
+def empty_targets() -> pl.DataFrame:
+    return pl.DataFrame(schema=TARGET_COLUMNS)
+
+
+def empty_actuals() -> pl.DataFrame:
+    return pl.DataFrame(schema=ACTUAL_COLUMNS)
+
+
+def kpi_file_kind(headers: list[str]) -> str | None:
+    """targets / actuals / unit_notes for a KPI file's header row, None for anything else."""
+    roles = {_ROLE.get(_header_key(h)) for h in headers}
+    has_unit = bool(roles & {"branch", "municipality"})
+    names_kpi = bool(roles & {"kpi_id", "kpi_text_ja", "municipality"})  # NHI files are one KPI by name
+    if not has_unit or not names_kpi or ("fiscal_year" not in roles and "status" not in roles):
+        return None
+    if roles & {"comparator", "target_value", "target_text"}:
+        return "targets"
+    if "value" in roles:
+        return "actuals"
+    if "status" in roles:
+        return "unit_notes"
+    return None
+
+
+def sniff_kind(landed: LandedFile) -> str | None:
+    """The KPI kind of a landed file, or None if it is not a KPI file (e.g. monthly statistics)."""
+    try:
+        for _, rows in _rows_of(landed):
+            for row in rows[:10]:
+                kind = kpi_file_kind([str(c) for c in row])
+                if kind:
+                    return kind
+    except FileParseError:
+        return None
+    return None
+
+
+def _rows_of(landed: LandedFile) -> list[tuple[str, list[list[str]]]]:
+    name = landed.file_name
+    if name.lower().endswith((".xlsx", ".xlsm")) or landed.content[:4] == b"PK\x03\x04":
+        return _excel_sheets(landed.content, name)
+    text, _ = decode_text(landed.content, name)
+    try:
+        return [("", _csv_rows(text, _sniff_delimiter(text)))]
+    except FileParseError as exc:
+        raise FileParseError(f"{name}: {exc}") from exc
+
+
+def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
+    name = landed.file_name
+    targets: list[dict[str, Any]] = []
+    actuals: list[dict[str, Any]] = []
+    municipalities: dict[str, dict[str, Any]] = {}
+    findings: list[Finding] = []
+    kinds: set[str] = set()
+    for sheet, rows in _rows_of(landed):
+        header_index = next((i for i, r in enumerate(rows[:10]) if kpi_file_kind([str(c) for c in r])), None)
+        if header_index is None:
+            continue
+        header = [str(h) for h in rows[header_index]]
+        kind = kpi_file_kind(header)
+        assert kind is not None
+        kinds.add(kind)
+        roles: dict[str, int] = {}
+        for i, h in enumerate(header):
+            role = _ROLE.get(_header_key(h))
+            if role is None and h.strip():
+                findings.append(Finding(name, "unknown_column", "column not recognised; ignored", "warning",
+                                        landed.id, column_name=h))  # fmt: skip
+            elif role is not None and role not in roles:
+                roles[role] = i
+        prefecture = _prefecture(rows, roles, sheet, name)
+        for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
+            if not any(str(c).strip() for c in row):
+                continue
+            cell = {role: (str(row[i]).strip() if i < len(row) else "") for role, i in roles.items()}
+            unit_raw, unit_key = _reporting_unit(cell, prefecture, municipalities)
+            if kind == "unit_notes":
+                if unit_key:
+                    status = cell.get("status", "").strip().lower()
+                    municipalities[unit_key].update(
+                        target_setting="not_set" if status in ("not_set", "未設定") or "未設定" in cell.get("note", "")
+                        else "set",
+                        note_ja=cell.get("note") or None,
+                    )  # fmt: skip
+                continue
+            base = {"file_id": landed.id, "file_name": name, "source_row": offset,
+                    "reporting_unit_raw": unit_raw, "reporting_unit": unit_key,
+                    "fiscal_year_raw": cell.get("fiscal_year", ""),
+                    "fiscal_year": _safe_fy(cell.get("fiscal_year", ""))}  # fmt: skip
+            kpi_raw = cell.get("kpi_id") or cell.get("kpi_text_ja") or _kpi_from_name(name)
+            kpi_id = kpis.resolve_kpi(kpi_raw) if kpi_raw else None
+            unit_raw_cell = cell.get("unit", "")
+            if kind == "targets":
+                targets.append({**base, **_target_fields(cell, kpi_raw, kpi_id, unit_raw_cell)})
+            else:
+                actuals.append({**base, **_actual_fields(cell, kpi_raw, kpi_id, unit_raw_cell)})
+    if not kinds:
+        raise FileParseError(f"{name}: not a KPI file (no header with 支部/branch or 市町村 and 年度/fiscal_year)")
+    return ParsedKpiFile(
+        kind="+".join(sorted(kinds)),
+        targets=pl.DataFrame(targets, schema=TARGET_COLUMNS) if targets else empty_targets(),
+        actuals=pl.DataFrame(actuals, schema=ACTUAL_COLUMNS) if actuals else empty_actuals(),
+        municipalities=list(municipalities.values()),
+        findings=findings,
+    )
+
+
+def _prefecture(rows: list[list[str]], roles: dict[str, int], sheet: str, name: str) -> str | None:
+    if "municipality" not in roles:
+        return None
+    if "prefecture" in roles:
+        return None  # per row
+    return _region_in(sheet) or _region_in(name)
+
+
+def _reporting_unit(
+    cell: dict[str, str], prefecture: str | None, municipalities: dict[str, dict[str, Any]]
+) -> tuple[str, str | None]:
+    if "branch" in cell:
+        raw = cell["branch"]
+        return raw, regions.resolve_region(raw)
+    raw = cell.get("municipality", "")
+    pref = regions.resolve_region(cell["prefecture"]) if cell.get("prefecture") else prefecture
+    name = unicodedata.normalize("NFKC", raw).strip()
+    if not name or pref is None or pref == regions.NATIONAL_CODE:
+        return raw, None
+    key = f"{pref}:{name}"
+    municipalities.setdefault(key, {"key": key, "kind": "municipality", "name_ja": name, "name_romaji": None,
+                                    "prefecture_code": pref, "target_setting": None, "note_ja": None})  # fmt: skip
+    return raw, key
+
+
+def _kpi_from_name(file_name: str) -> str | None:
+    key = unicodedata.normalize("NFKC", file_name).lower()
+    return "nhi_collection_rate" if "collection_rate" in key or "収納率" in key else None
+
+
+def _safe_fy(text: str) -> int | None:
+    try:
+        return fiscal.parse_fiscal_year(text)
+    except ValueError:
+        return None
+
+
+def _number(text: str) -> float | None:
+    if numbers.is_blank(text):
+        return None
+    try:
+        return numbers.parse_number(text)
+    except numbers.NumberFormatError:
+        return None
+
+
+def _unit(text: str, kpi_id: str | None) -> str | None:
+    s = unicodedata.normalize("NFKC", text or "").strip().lower()
+    if s in UNITS:
+        return s
+    if s in _UNIT_WORDS:
+        return _UNIT_WORDS[s]
+    if not s and kpi_id in kpis.BY_ID:
+        return kpis.BY_ID[kpi_id].unit  # no unit column: the catalogue's
+    return None
+
+
+def _target_fields(cell: dict[str, str], kpi_raw: str | None, kpi_id: str | None, unit_raw: str) -> dict[str, Any]:
+    text = cell.get("target_text", "")
+    comparator_raw = cell.get("comparator", "")
+    value_raw = cell.get("target_value", "")
+    comparator: str | None = unicodedata.normalize("NFKC", comparator_raw).strip().lower() or None
+    value = _number(value_raw)
+    text_unit = None
+    if comparator is not None and comparator not in COMPARATORS:
+        comparator = _COMPARATOR_WORDS.get(comparator)
+    if comparator is None:
+        try:
+            comparator, text_value, text_unit = kpis.parse_target_text(text or value_raw)
+            value = value if value is not None else text_value
+            comparator_raw = comparator_raw or text
+        except ValueError:
+            comparator = None
+            comparator_raw = comparator_raw or text
+    unit = _unit(unit_raw or (text_unit or ""), kpi_id)
+    return {
+        "kpi_raw": kpi_raw or "", "kpi_id": kpi_id, "comparator_raw": comparator_raw, "comparator": comparator,
+        "target_value_raw": value_raw or text, "target_value": value, "unit_raw": unit_raw, "unit": unit,
+        "target_text": text or None, "kpi_text_ja": cell.get("kpi_text_ja") or None,
+        "target_note": cell.get("target_note") or None, "organization": cell.get("organization") or None,
+    }  # fmt: skip
+
+
+_QUARTER_RE = re.compile(r"^(?:q|第)?([1-4])(?:q|四半期)?$")
+
+
+def normalise_period(text: str) -> str | None:
+    """FY, Q1–Q4 or a calendar month YYYY-MM; None if not readable. Empty = the fiscal year."""
+    s = unicodedata.normalize("NFKC", text or "").strip().lower().replace(" ", "")
+    if s in ("", "fy", "年度", "通年", "年間", "年度末"):
+        return "FY"
+    m = _QUARTER_RE.match(s)
+    if m:
+        return f"Q{m.group(1)}"
+    try:
+        period = fiscal.parse_period(s)
+    except ValueError:
+        return None
+    return period.calendar_label
+
+
+def _actual_fields(cell: dict[str, str], kpi_raw: str | None, kpi_id: str | None, unit_raw: str) -> dict[str, Any]:
+    value_raw = cell.get("value", "")
+    return {
+        "period_raw": cell.get("period", ""), "period": normalise_period(cell.get("period", "")),
+        "kpi_raw": kpi_raw or "", "kpi_id": kpi_id, "value_raw": value_raw, "value": _number(value_raw),
+        "unit_raw": unit_raw, "unit": _unit(unit_raw, kpi_id), "as_of": cell.get("as_of") or None,
+        "note": cell.get("note") or None,
+    }  # fmt: skip
