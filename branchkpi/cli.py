@@ -74,7 +74,7 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _run_flow(period: str | None, paths: list[Path] | None) -> Any:
+def _run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly") -> Any:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from branchkpi import progress as run_progress
@@ -107,11 +107,16 @@ def _run_flow(period: str | None, paths: list[Path] | None) -> Any:
 
         run_progress.subscribe(on_step)
         try:
-            from flows.monthly_branch_stats import monthly_branch_stats
+            if kind == "kpi":
+                from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
 
-            state = monthly_branch_stats(
-                period=period, paths=[str(p) for p in paths] if paths else None, return_state=True
-            )
+                state = quarterly_kpi_actuals(paths=[str(p) for p in paths or []] or None, return_state=True)
+            else:
+                from flows.monthly_branch_stats import monthly_branch_stats
+
+                state = monthly_branch_stats(
+                    period=period, paths=[str(p) for p in paths] if paths else None, return_state=True
+                )
         finally:
             run_progress.unsubscribe(on_step)
         bar.update(task_id, advance=1)
@@ -122,6 +127,26 @@ def _run_flow(period: str | None, paths: list[Path] | None) -> Any:
     if isinstance(outcome, BaseException):
         raise CliError(f"the run ended {state.name}: {state.message or outcome}") from outcome
     return state, outcome
+
+
+def _split_by_kind(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Monthly statistics files and KPI files (targets, actuals, NHI municipal files) go to their flows."""
+    from tasks.landing import LandedFile, LandingError, expand_paths
+    from tasks.parse_kpi import sniff_kind
+
+    try:
+        files = expand_paths(paths)
+    except LandingError as exc:
+        raise CliError(str(exc)) from exc
+    if not files:
+        raise CliError("no CSV or .xlsx files found in " + ", ".join(map(str, paths)))
+    monthly: list[Path] = []
+    kpi_files: list[Path] = []
+    for f in files:
+        content = f.read_bytes()
+        is_kpi = sniff_kind(LandedFile(0, "", f.name, f, len(content), False, content)) is not None
+        (kpi_files if is_kpi else monthly).append(f)
+    return monthly, kpi_files
 
 
 def _print_outcome(state: Any, outcome: Any) -> None:
@@ -177,20 +202,31 @@ def _guard(fn: Any) -> Any:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="CSV/.xlsx files or folders of them.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="CSV/.xlsx files or folders: monthly statistics and/or KPI files.", show_default=False),
+    ],
     period: Annotated[
         str | None, typer.Option(help="Month the files are for, YYYY-MM (default: the latest month in them).")
     ] = None,
 ) -> None:
-    """Land, validate and load statistics files. Exit code 0 only if the quality gate passed.
+    """Land, validate and load files. Exit code 0 only if the quality gate passed.
+
+    Monthly statistics go through the monthly-branch-stats flow; KPI plan targets, actuals and NHI
+    municipal files (recognised by their headers) through quarterly-kpi-actuals.
 
     Every file is archived under var/archive (never deleted). A batch with a critical finding loads
     nothing: its rows are quarantined with the reason (see the table quarantined_rows)."""
 
     def body() -> None:
-        state, outcome = _run_flow(period, paths)
-        _print_outcome(state, outcome)
-        raise typer.Exit(_exit_code(outcome))
+        monthly, kpi_files = _split_by_kind(paths)
+        codes = []
+        for kind, group in (("monthly", monthly), ("kpi", kpi_files)):
+            if group:
+                state, outcome = _run_flow(period, group, kind)
+                _print_outcome(state, outcome)
+                codes.append(_exit_code(outcome))
+        raise typer.Exit(max(codes))
 
     _guard(body)
 
@@ -280,8 +316,132 @@ def _cell_text(column: str, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.1f}" if column.endswith("_pct") else f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:,.1f}" if column.endswith("_pct") else f"{value:,.6g}"
     return str(value)
+
+
+EVALUATION_COLUMNS = ["kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "reason"]
+
+
+@app.command()
+def evaluate(
+    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    branch: Annotated[str | None, typer.Option(help="yamaguchi, 山口 or 35.")] = None,
+    municipality: Annotated[str | None, typer.Option(help="An NHI municipality, e.g. 倉敷市.")] = None,
+    quarter: Annotated[int | None, typer.Option(help="1-4 for an in-year check (○ on track / △ at risk).")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+) -> None:
+    """Evaluate every KPI target of a branch or municipality (the evaluate-targets flow): ○ achieved,
+    × missed, △ at risk, — not evaluable with the reason. Missed ones come first."""
+
+    def body() -> None:
+        from branchkpi import fiscal, regions
+
+        try:
+            fy = fiscal.parse_fiscal_year(fiscal_year)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        if quarter is not None and not 1 <= quarter <= 4:
+            raise CliError(f"quarter must be 1-4, got {quarter}")
+        if (branch is None) == (municipality is None):
+            raise CliError("give exactly one of --branch or --municipality")
+        if branch is not None:
+            code = regions.resolve_region(branch)
+            if code is None:
+                raise CliError(f"unknown branch {branch!r}: use e.g. yamaguchi, 山口 or 35")
+            unit_key = code
+        else:
+            unit_key = _municipality_key(str(municipality))
+        from flows.evaluate_targets import evaluate_targets
+        from flows.runtime import wait_until_recorded
+
+        state = evaluate_targets(fiscal_year=fy, quarter=quarter, unit_keys=[unit_key], return_state=True)
+        wait_until_recorded(state)
+        result: Any = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            raise CliError(f"the evaluation ended {state.name}: {state.message or result}") from result
+        rows = [{**r, "target": r["target_text"] or r["target_value"]} for r in result["rows"]]
+        if not rows:
+            raise CliError(f"no targets for {unit_key} in FY{fy} (load a plan with `branchkpi ingest`)")
+        _write_rows(rows, output, EVALUATION_COLUMNS)
+
+    _guard(body)
+
+
+def _municipality_key(name: str) -> str:
+    import sqlalchemy as sa
+
+    from warehouse import schema
+    from warehouse.engine import connect
+
+    u = schema.reporting_units
+    with connect().connect() as conn:
+        keys = [r.key for r in conn.execute(sa.select(u.c.key).where(u.c.kind == "municipality", u.c.name_ja == name))]
+    if not keys:
+        raise CliError(f"unknown municipality {name!r}: load its targets first")
+    if len(keys) > 1:
+        raise CliError(f"{name!r} exists in several prefectures: {', '.join(keys)}")
+    return keys[0]
+
+
+@app.command()
+def rank(
+    kpi: Annotated[str, typer.Option(help="KPI id, e.g. lifestyle_checkup_rate.")],
+    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+) -> None:
+    """Deviation score (偏差値 = 50 + 10·(x − mean)/sd) and rank of every branch for a KPI."""
+
+    def body() -> None:
+        from branchkpi import fiscal, kpis
+        from tasks.rank import rank_branches
+        from warehouse.engine import connect
+
+        kpi_id = kpis.resolve_kpi(kpi)
+        if kpi_id is None:
+            raise CliError(f"unknown KPI {kpi!r}: one of {', '.join(k.id for k in kpis.CATALOGUE if k.ranked)}")
+        try:
+            fy = fiscal.parse_fiscal_year(fiscal_year)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        frame = rank_branches(connect(), kpi_id, fy)
+        if frame.height == 0:
+            raise CliError(f"no branch reports {kpi_id} for FY{fy}")
+        columns = ["rank", "unit_key", "name_romaji", "name_ja", "value", "deviation_score", "period"]
+        _write_rows(frame.select(columns).to_dicts(), output, columns)
+
+    _guard(body)
+
+
+@app.command()
+def synth(
+    fiscal_years: Annotated[str, typer.Option("--fiscal-years", help="A range such as 2019-2020.")],
+    out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    seed: Annotated[int, typer.Option(help="Random seed (fixed by default, so runs repeat).")] = 20201,
+) -> None:
+    """Write synthetic KPI actuals of all 47 branches (fixed seed) around the real figures."""
+
+    def body() -> None:
+        import polars as pl
+
+        from branchkpi.synthetic import synth_kpi_actuals
+
+        try:
+            first, _, last = fiscal_years.partition("-")
+            years = range(int(first), int(last or first) + 1)
+        except ValueError as exc:
+            raise CliError(f"--fiscal-years must look like 2019-2020, got {fiscal_years!r}") from exc
+        real_path = Path(__file__).resolve().parents[1] / "data" / "sample" / "seed" / "kpi_actuals.csv"
+        real = pl.read_csv(real_path, infer_schema=False).with_columns(
+            pl.col("fiscal_year").cast(pl.Int32), pl.col("value").cast(pl.Float64)
+        )
+        frame = synth_kpi_actuals(real, years, seed)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "kpi_actuals_synthetic.csv"
+        frame.write_csv(target)
+        typer.echo(f"wrote {frame.height} rows to {target}")
+
+    _guard(body)
 
 
 if __name__ == "__main__":  # pragma: no cover

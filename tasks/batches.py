@@ -15,6 +15,7 @@ from branchkpi.findings import Finding
 from warehouse import schema
 
 from .load import LoadResult
+from .load_kpi import KpiLoadResult
 from .validate import GateResult
 
 
@@ -89,6 +90,18 @@ class BatchOutcome:
         self.message = (
             f"loaded {self.rows_loaded} row(s) ({result.inserted} new, {result.replaced} replaced), "
             f"{result.unchanged} unchanged, {len(warned)} warning(s)"
+        )
+
+    def record_kpi_load(self, result: KpiLoadResult) -> None:
+        self.rows_inserted = sum(c["inserted"] for c in result.counts.values())
+        self.rows_replaced = sum(c["replaced"] for c in result.counts.values())
+        self.rows_unchanged = sum(c["unchanged"] for c in result.counts.values())
+        warned = [f for f in self.findings if f.severity == "warning"]
+        self.status = "warned" if warned else ("loaded" if self.rows_loaded or result.units_added else "unchanged")
+        parts = [f"{table} {c['inserted']} new, {c['replaced']} replaced" for table, c in result.counts.items()]
+        self.message = (
+            f"loaded {self.rows_loaded} row(s) ({'; '.join(parts)}), {self.rows_unchanged} unchanged, "
+            f"{result.units_added} new reporting unit(s), {len(warned)} warning(s)"
         )
 
     def record_no_input(self, period_label: str | None, kpi_rows: int, landing_dir: Path) -> None:

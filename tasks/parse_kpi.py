@@ -241,25 +241,26 @@ def _target_fields(cell: dict[str, str], kpi_raw: str | None, kpi_id: str | None
     text = cell.get("target_text", "")
     comparator_raw = cell.get("comparator", "")
     value_raw = cell.get("target_value", "")
-    comparator: str | None = unicodedata.normalize("NFKC", comparator_raw).strip().lower() or None
+    given = unicodedata.normalize("NFKC", comparator_raw).strip().lower()
     value = _number(value_raw)
+    comparator: str | None
     text_unit = None
-    if comparator is not None and comparator not in COMPARATORS:
-        comparator = _COMPARATOR_WORDS.get(comparator)
-    if comparator is None:
+    if given:
+        # a comparator cell we do not know is an error (NULL → quarantined), never a guess
+        comparator = given if given in COMPARATORS else _COMPARATOR_WORDS.get(given)
+    else:
+        comparator_raw = text
         try:
             comparator, text_value, text_unit = kpis.parse_target_text(text or value_raw)
             value = value if value is not None else text_value
-            comparator_raw = comparator_raw or text
         except ValueError:
             comparator = None
-            comparator_raw = comparator_raw or text
-    unit = _unit(unit_raw or (text_unit or ""), kpi_id)
     return {
         "kpi_raw": kpi_raw or "", "kpi_id": kpi_id, "comparator_raw": comparator_raw, "comparator": comparator,
-        "target_value_raw": value_raw or text, "target_value": value, "unit_raw": unit_raw, "unit": unit,
-        "target_text": text or None, "kpi_text_ja": cell.get("kpi_text_ja") or None,
-        "target_note": cell.get("target_note") or None, "organization": cell.get("organization") or None,
+        "target_value_raw": value_raw or text, "target_value": value, "unit_raw": unit_raw,
+        "unit": _unit(unit_raw or (text_unit or ""), kpi_id), "target_text": text or None,
+        "kpi_text_ja": cell.get("kpi_text_ja") or None, "target_note": cell.get("target_note") or None,
+        "organization": cell.get("organization") or None,
     }  # fmt: skip
 
 

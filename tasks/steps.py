@@ -9,6 +9,7 @@ PostgreSQL connection) and on nothing else: a bad value must fail at once, not t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -20,12 +21,42 @@ from prefect.states import State
 
 from branchkpi.config import Settings
 from branchkpi.findings import Finding
+from expectations import kpi as kpi_suites
 from warehouse.engine import connect
 
-from . import compute, landing, load, parse, validate
+from . import compute, evaluate, landing, load, load_kpi, parse, parse_kpi, validate, validate_kpi
 from .batches import BatchOutcome, FileReport, finish_batch, start_batch
+from .load_kpi import KpiLoadResult
 
 RETRY_DELAYS: list[float] = [1, 4, 10]
+
+
+@dataclass
+class ParsedKpiBatch:
+    """All KPI rows of a batch, and the municipalities its files name."""
+
+    targets: pl.DataFrame = field(default_factory=parse_kpi.empty_targets)
+    actuals: pl.DataFrame = field(default_factory=parse_kpi.empty_actuals)
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, parsed: parse_kpi.ParsedKpiFile) -> None:
+        self.targets = pl.concat([self.targets, parsed.targets])
+        self.actuals = pl.concat([self.actuals, parsed.actuals])
+        self.findings += parsed.findings
+        for unit in parsed.municipalities:
+            known = self.units.setdefault(unit["key"], dict(unit))
+            if unit.get("target_setting"):
+                known.update(target_setting=unit["target_setting"], note_ja=unit["note_ja"])
+
+    def unit_list(self) -> list[dict[str, Any]]:
+        return list(self.units.values())
+
+    @property
+    def rows(self) -> int:
+        return self.targets.height + self.actuals.height
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -113,3 +144,51 @@ def compute_kpis(warehouse_url: str, fiscal_years: list[int]) -> dict[str, int]:
 @warehouse_task(name="close-batch")
 def close_batch(warehouse_url: str, outcome: BatchOutcome) -> None:
     finish_batch(connect(warehouse_url), outcome)
+
+
+@task(name="parse-kpi-files", persist_result=False)
+def parse_kpi_files(files: list[landing.LandedFile]) -> tuple[ParsedKpiBatch, list[FileReport]]:
+    """Parse every KPI file of the batch; an unreadable file becomes a critical finding."""
+    batch = ParsedKpiBatch()
+    reports: list[FileReport] = []
+    for f in files:
+        report = FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=f.previously_loaded)
+        try:
+            parsed = parse_kpi.parse_kpi_file(f)
+            report.layout, report.rows = parsed.kind, parsed.targets.height + parsed.actuals.height
+            batch.add(parsed)
+        except parse.FileParseError as exc:
+            report.error = str(exc)
+            batch.findings.append(Finding(f.file_name, "file_readable", str(exc), file_id=f.id))
+        reports.append(report)
+    return batch, reports
+
+
+@warehouse_task(name="kpi-quality-gate")
+def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> validate.GateResult:
+    gates = []
+    if batch.targets.height:
+        frame = validate_kpi.targets_frame(batch.targets)
+        gates.append(validate.run_suite(frame, kpi_suites.TARGETS_SUITE, kpi_suites.target_rules(),
+                                        cfg.data_docs_dir, cfg.gx_dir, run_name))  # fmt: skip
+    if batch.actuals.height:
+        frame = validate_kpi.actuals_frame(batch.actuals)
+        gates.append(validate.run_suite(frame, kpi_suites.ACTUALS_SUITE, kpi_suites.actual_rules(),
+                                        cfg.data_docs_dir, cfg.gx_dir, run_name))  # fmt: skip
+    return validate.merge(*gates)
+
+
+@warehouse_task(name="load-kpi-batch")
+def load_kpi_batch(warehouse_url: str, batch: ParsedKpiBatch, batch_id: str, file_ids: list[int]) -> KpiLoadResult:
+    return load_kpi.load_kpi_batch(
+        connect(warehouse_url), batch.targets, batch.actuals, batch.unit_list(), batch_id, file_ids
+    )
+
+
+@warehouse_task(name="evaluate-targets")
+def evaluate_targets(
+    warehouse_url: str, fiscal_year: int, quarter: int | None, unit_keys: list[str] | None, flow_run_id: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    engine = connect(warehouse_url)
+    rows = evaluate.evaluate(engine, fiscal_year, quarter, unit_keys)
+    return evaluate.store(engine, rows, fiscal_year, quarter, flow_run_id), rows

@@ -31,9 +31,9 @@ def status_line(outcome: BatchOutcome) -> str:
     return words.get(outcome.status, outcome.status)
 
 
-def markdown(outcome: BatchOutcome) -> str:
+def markdown(outcome: BatchOutcome, title: str = "Monthly branch statistics") -> str:
     lines = [
-        f"# Monthly branch statistics {cell(outcome.period or '')}: {status_line(outcome)}",
+        f"# {title} {cell(outcome.period or '')}: {status_line(outcome)}",
         "",
         cell(outcome.message),
         "",

@@ -326,3 +326,16 @@ def _row_finding(rule: Rule, row: dict[str, Any]) -> Finding:
         column_name=column,
         value_text=None if raw is None else str(raw),
     )
+
+
+def merge(*gates: GateResult) -> GateResult:
+    """One result for a batch validated by several suites (KPI targets and actuals)."""
+    merged = GateResult()
+    for gate in gates:
+        merged.findings += gate.findings
+        merged.rule_summary += gate.rule_summary
+        merged.expectations_passed += gate.expectations_passed
+        merged.expectations_warned += gate.expectations_warned
+        merged.expectations_failed += gate.expectations_failed
+        merged.data_docs_path = merged.data_docs_path or gate.data_docs_path
+    return merged

@@ -1,0 +1,63 @@
+"""Flow `quarterly-kpi-actuals`: land KPI targets and actuals (事業計画 KPI, 実績; NHI municipal
+collection-rate files too) → parse → quality gate → load, with the same quarantine and audit rules as
+the monthly statistics. Orchestration only: the steps are tasks in tasks.steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+
+from branchkpi.config import settings
+from tasks import steps, summary
+from tasks.batches import BatchOutcome
+
+FLOW_NAME = "quarterly-kpi-actuals"
+
+
+def _run_name() -> str:
+    label = flow_run.parameters.get("label")
+    return f"kpi-actuals-{label}" if label else "kpi-actuals"
+
+
+@flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=False)
+def quarterly_kpi_actuals(
+    paths: list[str] | None = None, label: str | None = None, warehouse_url: str | None = None
+) -> State:
+    """Ingest KPI plan targets and actuals.
+
+    Args:
+        paths: files or folders (CSV/.xlsx). Empty: every file waiting in the landing folder.
+        label: what the batch is, for the run name, e.g. FY2020-Q1.
+        warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
+    """
+    cfg = settings()
+    url = warehouse_url or cfg.warehouse_url
+    run_id = flow_run.get_id()
+    batch_id = steps.open_batch(url, label, str(run_id) if run_id else None)
+    outcome = BatchOutcome(batch_id=batch_id, period=label, status="no_input")
+    inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
+    landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
+    batch, outcome.files = steps.parse_kpi_files(landed)
+    outcome.rows_landed = batch.rows
+    if landed:
+        gate = steps.kpi_quality_gate(batch, cfg, _run_name())
+        outcome.record_gate(batch.findings, gate)
+        steps.quarantine(url, batch_id, outcome.findings)
+        if not outcome.failed:
+            outcome.record_kpi_load(steps.load_kpi_batch(url, batch, batch_id, [f.id for f in landed]))
+    else:
+        outcome.record_no_input(None, 0, cfg.landing_dir)
+    steps.close_batch(url, outcome)
+    create_markdown_artifact(
+        key="kpi-actuals-summary",
+        markdown=summary.markdown(outcome, title="KPI targets and actuals"),
+        description=outcome.message[:500],
+    )
+    get_run_logger().info(outcome.message)
+    if outcome.failed:
+        return Failed(message=outcome.message, data=outcome)
+    return Completed(message=outcome.message, data=outcome, name="Warned" if outcome.status == "warned" else None)

@@ -1,0 +1,140 @@
+"""Loads of KPI targets and actuals: like the monthly statistics, idempotent, corrective with an
+audit trail (kpi_audit: previous values, their file, the batch and time that replaced them), and one
+transaction per batch. Municipalities named by a file become reporting units."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from warehouse import schema
+from warehouse.engine import upsert
+
+TARGET_KEY = ["unit_key", "fiscal_year", "kpi_id"]
+TARGET_VALUES = ["comparator", "target_value", "unit", "target_text", "kpi_text_ja", "target_note", "organization"]
+ACTUAL_KEY = ["unit_key", "fiscal_year", "period", "kpi_id"]
+ACTUAL_VALUES = ["value", "unit", "as_of", "note"]
+
+
+@dataclass
+class KpiLoadResult:
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table → inserted/replaced/unchanged
+    units_added: int = 0
+    fiscal_years: list[int] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(c["inserted"] + c["replaced"] for c in self.counts.values())
+
+
+def _write(
+    conn: sa.Connection,
+    table: sa.Table,
+    frame: pl.DataFrame,
+    key: list[str],
+    values: list[str],
+    batch_id: str,
+    now: datetime,
+) -> dict[str, int]:
+    if frame.height == 0:
+        return {"inserted": 0, "replaced": 0, "unchanged": 0}
+    frame = frame.unique(subset=key, keep="last")
+    cols = [table.c[c] for c in (*key, *values, "source_file_id")]
+    rows = conn.execute(
+        sa.select(*cols).where(
+            table.c.fiscal_year.in_(frame["fiscal_year"].unique().to_list()),
+            table.c.unit_key.in_(frame["unit_key"].unique().to_list()),
+        )
+    ).all()
+    existing = pl.DataFrame(
+        [dict(r._mapping) for r in rows], schema={c.name: frame.schema.get(c.name, pl.Int64) for c in cols}
+    ).rename({c: f"old_{c}" for c in (*values, "source_file_id")})
+    joined = frame.join(existing, on=key, how="left")
+    is_new = pl.col("old_source_file_id").is_null()
+    differs = pl.any_horizontal([~pl.col(c).eq_missing(pl.col(f"old_{c}")) for c in values])
+    new_rows, changed = joined.filter(is_new), joined.filter(~is_new & differs)
+    if changed.height:
+        audit = [
+            {
+                "table_name": table.name,
+                "row_key": json.dumps({k: r[k] for k in key}, ensure_ascii=False),
+                "previous": json.dumps({c: r[f"old_{c}"] for c in values}, ensure_ascii=False),
+                "new": json.dumps({c: r[c] for c in values}, ensure_ascii=False),
+                "previous_source_file_id": r["old_source_file_id"],
+                "new_source_file_id": r["source_file_id"],
+                "batch_id": batch_id,
+                "replaced_at": now,
+            }
+            for r in changed.iter_rows(named=True)
+        ]
+        conn.execute(sa.insert(schema.kpi_audit), audit)
+    writes = pl.concat([new_rows, changed]).select(
+        *key, *values, "source_file_id", batch_id=pl.lit(batch_id), loaded_at=pl.lit(now)
+    )
+    upsert(conn, table, writes.to_dicts(), key)
+    return {"inserted": new_rows.height, "replaced": changed.height, "unchanged": joined.height - writes.height}
+
+
+def _add_units(conn: sa.Connection, municipalities: list[dict[str, Any]]) -> int:
+    """New municipalities are inserted; a notes file may set target_setting / note_ja of known ones."""
+    if not municipalities:
+        return 0
+    known = {r.key: r for r in conn.execute(sa.select(schema.reporting_units))}
+    new = [m for m in municipalities if m["key"] not in known]
+    if new:
+        conn.execute(sa.insert(schema.reporting_units), new)
+    for m in municipalities:
+        old = known.get(m["key"])
+        if (
+            old is not None
+            and m.get("target_setting")
+            and (old.target_setting, old.note_ja)
+            != (
+                m["target_setting"],
+                m["note_ja"],
+            )
+        ):
+            conn.execute(
+                sa.update(schema.reporting_units)
+                .where(schema.reporting_units.c.key == m["key"])
+                .values(target_setting=m["target_setting"], note_ja=m["note_ja"])
+            )
+    return len(new)
+
+
+def load_kpi_batch(
+    engine: sa.Engine,
+    targets: pl.DataFrame,
+    actuals: pl.DataFrame,
+    municipalities: list[dict[str, Any]],
+    batch_id: str,
+    file_ids: list[int],
+) -> KpiLoadResult:
+    now = datetime.now(UTC)
+    result = KpiLoadResult()
+    t = targets.select(
+        unit_key="reporting_unit", fiscal_year="fiscal_year", kpi_id="kpi_id", comparator="comparator",
+        target_value="target_value", unit="unit", target_text="target_text", kpi_text_ja="kpi_text_ja",
+        target_note="target_note", organization="organization", source_file_id="file_id",
+    )  # fmt: skip
+    a = actuals.select(
+        unit_key="reporting_unit", fiscal_year="fiscal_year", period="period", kpi_id="kpi_id", value="value",
+        unit="unit", as_of="as_of", note="note", source_file_id="file_id",
+    )  # fmt: skip
+    with engine.begin() as conn:
+        result.units_added = _add_units(conn, municipalities)
+        result.counts["kpi_targets"] = _write(conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now)
+        result.counts["kpi_actuals"] = _write(conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now)
+        if file_ids:
+            conn.execute(
+                sa.update(schema.landed_files)
+                .where(schema.landed_files.c.id.in_(file_ids), schema.landed_files.c.loaded_batch_id.is_(None))
+                .values(loaded_batch_id=batch_id)
+            )
+    result.fiscal_years = sorted(set(t["fiscal_year"].to_list()) | set(a["fiscal_year"].to_list()))
+    return result

@@ -1,0 +1,44 @@
+"""Validation frames for KPI targets and actuals: the parsed rows plus the context columns that
+expectations/kpi.py checks (catalogue unit, value needed, percentages, months inside the year)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from branchkpi import kpis
+from branchkpi.target_rules import PREVIOUS_YEAR_COMPARATORS
+
+_NEEDS_VALUE = ["ge", "le", "eq", "count_ge", "count_le", "single_bid_composite"]
+_UNIT_OF = {k.id: k.unit for k in kpis.CATALOGUE}
+
+
+def _with_row_id(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index("row_id").with_columns(pl.col("row_id").cast(pl.Int64))
+
+
+def _unit_expected() -> pl.Expr:
+    return pl.col("kpi_id").replace_strict(_UNIT_OF, default=None, return_dtype=pl.String).alias("unit_expected")
+
+
+def targets_frame(targets: pl.DataFrame) -> pl.DataFrame:
+    return _with_row_id(targets).with_columns(
+        _unit_expected(),
+        target_value_missing=pl.col("comparator").is_in(_NEEDS_VALUE).fill_null(False)
+        & pl.col("target_value").is_null(),
+        pct_value=pl.when(
+            (pl.col("unit") == "pct") & ~pl.col("comparator").is_in(list(PREVIOUS_YEAR_COMPARATORS)).fill_null(False)
+        ).then(pl.col("target_value")),
+    )
+
+
+def actuals_frame(actuals: pl.DataFrame) -> pl.DataFrame:
+    month = pl.col("period").str.extract(r"^\d{4}-(\d{2})$").cast(pl.Int32)
+    year = pl.col("period").str.extract(r"^(\d{4})-\d{2}$").cast(pl.Int32)
+    fiscal_year_of_month = pl.when(month < 4).then(year - 1).otherwise(year)  # fiscal.fiscal_year_of
+    return _with_row_id(actuals).with_columns(
+        _unit_expected(),
+        pct_value=pl.when(pl.col("unit") == "pct").then(pl.col("value")),
+        period_outside_fiscal_year=(month.is_not_null() & (fiscal_year_of_month != pl.col("fiscal_year"))).fill_null(
+            False
+        ),
+    )
