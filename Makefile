@@ -19,13 +19,24 @@ install: $(STAMP)
 
 ## The main job end to end on the SQLite warehouse under ./var: the real Yamaguchi and national
 ## statistics FY2017–FY2020 are dropped into var/landing, the monthly flow validates, loads and
-## computes KPIs; the same figures in the published layout then ingest as "unchanged".
+## computes KPIs; the same figures in the published layout then ingest as "unchanged". Then the KPI
+## plans and actuals (Gunma, Saitama, Yamaguchi, Okayama's municipalities) load, every target is
+## evaluated, and the branches are ranked on synthetic 47-branch actuals.
 demo: install
 	mkdir -p var/landing
 	cp data/sample/seed/branch_monthly_stats.csv var/landing/
 	$(BIN)/branchkpi run monthly --period 2021-03
 	$(BIN)/branchkpi ingest data/sample/seed/monthly_report_layout data/sample/seed/branch_annual_totals.csv
 	$(BIN)/branchkpi query monthly --region yamaguchi --fiscal-year 2020 --metric insurance_benefits --format table
+	$(BIN)/branchkpi ingest data/sample/seed/kpi_plan_items.csv data/sample/seed/kpi_actuals.csv \
+	  data/sample/seed/okayama_collection_rate_targets.csv data/sample/seed/okayama_collection_rate_notes.csv \
+	  data/sample/seed/okayama_collection_rate_actuals.csv
+	$(BIN)/branchkpi synth --fiscal-years 2019-2020 --out var/synthetic
+	$(BIN)/branchkpi ingest var/synthetic/kpi_actuals_synthetic.csv
+	$(BIN)/branchkpi evaluate --branch yamaguchi --fiscal-year 2020
+	$(BIN)/branchkpi evaluate --branch saitama --fiscal-year 2017 --quarter 1
+	$(BIN)/branchkpi evaluate --municipality 倉敷市 --fiscal-year 2018
+	$(BIN)/branchkpi rank --kpi lifestyle_checkup_rate --fiscal-year 2020 | head -n 12
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -444,5 +444,17 @@ def synth(
     _guard(body)
 
 
+@app.command()
+def template(out: Annotated[Path, typer.Option(help="Folder to write kpi_template.xlsx into.")]) -> None:
+    """Write the .xlsx template a branch fills in with its KPI targets (目標) and actuals (実績)."""
+
+    def body() -> None:
+        from branchkpi.template import write_template
+
+        typer.echo(f"wrote {write_template(out)}")
+
+    _guard(body)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

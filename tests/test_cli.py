@@ -102,3 +102,35 @@ def test_ingest_exit_code_reflects_the_gate(cli_env: dict[str, str]) -> None:
     assert_clean(out.stderr)
     out = run(cli_env, "query", "monthly")
     assert out.returncode == 1 and "no data" in out.stderr  # nothing was loaded
+
+
+def test_evaluate_and_rank(cli_env: dict[str, str], tmp_path: Path) -> None:
+    seed = ROOT / "data" / "sample" / "seed"
+    out = run(cli_env, "ingest", str(seed / "kpi_plan_items.csv"), str(seed / "kpi_actuals.csv"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = run(cli_env, "evaluate", "--branch", "山口", "--fiscal-year", "令和2年度", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert_clean(out.stderr)
+    records = json.loads(out.stdout)
+    assert set(records[0]) == {"kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "reason"}
+    assert records[0]["mark"] == "×"  # missed ones first
+    assert {r["mark"] for r in records} == {"○", "×"}
+    out = run(cli_env, "evaluate", "--branch", "saitama", "--fiscal-year", "2017", "--quarter", "1", "--format", "csv")
+    assert out.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert next(r for r in rows if r["kpi_id"] == "lifestyle_checkup_rate")["mark"] == "△"
+
+    out = run(cli_env, "synth", "--fiscal-years", "2020-2020", "--out", str(tmp_path / "synthetic"))
+    assert out.returncode == 0, out.stderr
+    assert run(cli_env, "ingest", str(tmp_path / "synthetic" / "kpi_actuals_synthetic.csv")).returncode == 0
+    out = run(cli_env, "rank", "--kpi", "generic_drug_share", "--fiscal-year", "2020", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    ranked = json.loads(out.stdout)
+    assert len(ranked) == 47 and ranked[0]["rank"] == 1
+    for args, message in (
+        (("evaluate", "--fiscal-year", "2020"), "exactly one of --branch or --municipality"),
+        (("evaluate", "--branch", "atlantis", "--fiscal-year", "2020"), "unknown branch"),
+        (("rank", "--kpi", "happiness", "--fiscal-year", "2020"), "unknown KPI"),
+    ):
+        out = run(cli_env, *args)
+        assert out.returncode == 1 and out.stderr.startswith("error:") and message in out.stderr, out.stderr

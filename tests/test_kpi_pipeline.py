@@ -207,3 +207,29 @@ def test_rank_branches_by_deviation_score(loaded: str, tmp_path: Path) -> None:
         national = conn.execute(sa.select(sa.func.count()).select_from(schema.kpi_actuals).where(
             schema.kpi_actuals.c.unit_key == "00")).scalar_one()  # fmt: skip
     assert national == 2  # the national reference stays out of the ranking
+
+
+def test_filled_xlsx_template_loads_like_the_csv(prefect_server: str, warehouse_url: str, tmp_path: Path) -> None:
+    import openpyxl
+
+    from branchkpi.template import write_template
+
+    path = write_template(tmp_path)
+    book = openpyxl.load_workbook(path)
+    targets, actuals = book["目標"], book["実績"]
+    targets.append(["山口", "R2", "郵送化率", "92.5%以上", "", ""])  # the KPI by its Japanese text
+    targets.append(["35", "2020", "pr_understanding_rate", "対前年度以上", "", ""])
+    actuals.append(["yamaguchi", "令和2年度", "FY", "mail_application_rate", "92.8%", "", "", ""])
+    actuals.append(["山口", "令和元年度", "通年", "pr_understanding_rate", 46.7, "%", "", ""])
+    actuals.append(["山口", "令和2年度", "FY", "pr_understanding_rate", 41.3, "％", "", ""])
+    book.save(path)
+    state, _ = ingest_kpi(path)
+    assert state.is_completed(), state.message
+    assert counts(warehouse_url)["kpi_targets"] == 3 and counts(warehouse_url)["kpi_actuals"] == 4
+    _, result = evaluate(2020, units=["35"])
+    marks = {r["kpi_id"]: (r["target_value"], r["comparator"], r["actual"], r["mark"]) for r in result}
+    assert marks == {
+        "card_recovery_rate": (96.3, "ge", 95.82, "×"),
+        "mail_application_rate": (92.5, "ge", 92.8, "○"),
+        "pr_understanding_rate": (None, "ge_prev_year", 41.3, "×"),
+    }
