@@ -36,6 +36,7 @@ demo: install
 	$(BIN)/branchkpi evaluate --branch yamaguchi --fiscal-year 2020
 	$(BIN)/branchkpi evaluate --branch saitama --fiscal-year 2017 --quarter 1
 	$(BIN)/branchkpi evaluate --municipality 倉敷市 --fiscal-year 2018
+	$(BIN)/branchkpi evaluate --all
 	$(BIN)/branchkpi rank --kpi lifestyle_checkup_rate --fiscal-year 2020 | head -n 12
 
 test: install

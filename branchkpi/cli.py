@@ -325,10 +325,15 @@ EVALUATION_COLUMNS = ["kpi_id", "target", "comparator", "actual", "previous", "s
 
 @app.command()
 def evaluate(
-    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    fiscal_year: Annotated[
+        str | None, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 … (with --all: default every year)")
+    ] = None,
     branch: Annotated[str | None, typer.Option(help="yamaguchi, 山口 or 35.")] = None,
     municipality: Annotated[str | None, typer.Option(help="An NHI municipality, e.g. 倉敷市.")] = None,
     quarter: Annotated[int | None, typer.Option(help="1-4 for an in-year check (○ on track / △ at risk).")] = None,
+    every_unit: Annotated[
+        bool, typer.Option("--all", help="Every branch and municipality with targets (a summary per unit).")
+    ] = False,
     output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
 ) -> None:
     """Evaluate every KPI target of a branch or municipality (the evaluate-targets flow): ○ achieved,
@@ -337,12 +342,19 @@ def evaluate(
     def body() -> None:
         from branchkpi import fiscal, regions
 
-        try:
-            fy = fiscal.parse_fiscal_year(fiscal_year)
-        except ValueError as exc:
-            raise CliError(str(exc)) from exc
+        fy: int | None = None
+        if fiscal_year is not None:
+            try:
+                fy = fiscal.parse_fiscal_year(fiscal_year)
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
         if quarter is not None and not 1 <= quarter <= 4:
             raise CliError(f"quarter must be 1-4, got {quarter}")
+        if every_unit:
+            _evaluate_all(fy, quarter, output)
+            return
+        if fy is None:
+            raise CliError("give --fiscal-year (or --all for every year with targets)")
         if (branch is None) == (municipality is None):
             raise CliError("give exactly one of --branch or --municipality")
         if branch is not None:
@@ -366,6 +378,43 @@ def evaluate(
         _write_rows(rows, output, EVALUATION_COLUMNS)
 
     _guard(body)
+
+
+def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFormat) -> None:
+    """One evaluate-targets run per fiscal year over every unit with targets; a line per unit."""
+    from collections import Counter
+
+    import sqlalchemy as sa
+
+    from flows.evaluate_targets import evaluate_targets
+    from flows.runtime import wait_until_recorded
+    from warehouse import schema
+    from warehouse.engine import connect
+
+    t = schema.kpi_targets
+    with connect().connect() as conn:
+        years = [r[0] for r in conn.execute(sa.select(t.c.fiscal_year).distinct().order_by(t.c.fiscal_year))]
+    if fiscal_year is not None:
+        years = [y for y in years if y == fiscal_year]
+    if not years:
+        raise CliError("no targets loaded (load a plan with `branchkpi ingest`)")
+    summary: list[dict[str, Any]] = []
+    for year in years:
+        state = evaluate_targets(fiscal_year=year, quarter=quarter, return_state=True)
+        wait_until_recorded(state)
+        result: Any = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            raise CliError(f"the evaluation of FY{year} ended {state.name}: {state.message or result}") from result
+        by_unit: dict[str, Counter[str]] = {}
+        names: dict[str, str] = {}
+        for r in result["rows"]:
+            by_unit.setdefault(r["unit_key"], Counter())[r["mark"]] += 1
+            names[r["unit_key"]] = r["unit_name"]
+        for unit, marks in sorted(by_unit.items()):
+            summary.append({"fiscal_year": year, "period": f"Q{quarter}" if quarter else "FY", "unit": unit,
+                            "name": names[unit], "○": marks["○"], "×": marks["×"], "△": marks["△"],
+                            "—": marks["—"]})  # fmt: skip
+    _write_rows(summary, output, ["fiscal_year", "period", "unit", "name", "○", "×", "△", "—"])
 
 
 def _municipality_key(name: str) -> str:

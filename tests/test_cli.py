@@ -120,6 +120,12 @@ def test_evaluate_and_rank(cli_env: dict[str, str], tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert next(r for r in rows if r["kpi_id"] == "lifestyle_checkup_rate")["mark"] == "△"
 
+    out = run(cli_env, "evaluate", "--all", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    per_unit = {(r["fiscal_year"], r["unit"]): r for r in json.loads(out.stdout)}
+    assert set(per_unit) == {(2017, "11"), (2020, "35"), (2021, "10")}
+    assert (per_unit[(2020, "35")]["○"], per_unit[(2020, "35")]["×"]) == (13, 13)
+
     out = run(cli_env, "synth", "--fiscal-years", "2020-2020", "--out", str(tmp_path / "synthetic"))
     assert out.returncode == 0, out.stderr
     assert run(cli_env, "ingest", str(tmp_path / "synthetic" / "kpi_actuals_synthetic.csv")).returncode == 0
