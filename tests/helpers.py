@@ -33,3 +33,15 @@ def stats_values(url: str) -> dict[tuple[str, str, int, int], float]:
         (r["region_code"], r["metric"], r["fiscal_year"], r["month"]): r["value"]
         for r in rows(url, schema.monthly_stats)
     }
+
+
+def artifacts(flow_run_id: object) -> dict[str, Any]:
+    """The artifacts of a flow run by key, as dicts."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a.model_dump() for a in found}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,18 +12,7 @@ import sqlalchemy as sa
 from warehouse import schema
 
 from .conftest import LAYOUT_SEED, SEED, TIDY_SEED
-from .helpers import counts, rows, run_monthly, stats_values
-
-
-def _artifacts(flow_run_id: object) -> dict[str, Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
-        )
-    return {a.key: a.model_dump() for a in found}
+from .helpers import artifacts, counts, rows, run_monthly, stats_values
 
 
 def _flow_run(flow_run_id: object):  # type: ignore[no-untyped-def]
@@ -50,14 +38,14 @@ def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path)
     task_names = sorted({t.split("-")[0] for t in _task_run_names(flow_run.id)})
     assert task_names == ["close", "compute", "land", "load", "open", "parse", "quality", "quarantine"]
 
-    artifacts = _artifacts(flow_run.id)
-    assert set(artifacts) >= {"monthly-stats-summary", "monthly-kpis"}, artifacts
-    summary = artifacts["monthly-stats-summary"]
+    found = artifacts(flow_run.id)
+    assert set(found) >= {"monthly-stats-summary", "monthly-kpis"}, found
+    summary = found["monthly-stats-summary"]
     assert summary["type"] == "markdown"
     text = str(summary["data"])
     for needle in ("rows landed | 576", "rows quarantined | 0", "18 passed / 1 warned / 0 failed", "Data Docs"):
         assert needle in text
-    table = artifacts["monthly-kpis"]
+    table = found["monthly-kpis"]
     assert table["type"] == "table"
     import json
 
@@ -173,7 +161,7 @@ def test_landing_folder_is_emptied_into_the_archive(prefect_server: str, warehou
     # Nothing waiting: the run for a loaded month still publishes that month's KPIs.
     state, outcome = run_monthly(period="2020-05")
     assert state.is_completed() and outcome.status == "unchanged" and not outcome.files
-    assert "monthly-kpis" in _artifacts(state.state_details.flow_run_id)
+    assert "monthly-kpis" in artifacts(state.state_details.flow_run_id)
     # …but a month with no data at all fails, saying why.
     state, outcome = run_monthly(period="2023-05")
     assert state.is_failed()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from warehouse import schema
 
 from .conftest import FIXTURES, SEED
-from .helpers import counts, rows
+from .helpers import artifacts, counts, rows
 
 KPI_SEED = [
     SEED / "kpi_plan_items.csv",
@@ -66,7 +66,14 @@ def test_seed_files_load_as_they_are(loaded: str) -> None:
 
 
 def test_yamaguchi_fiscal_year_2020(loaded: str) -> None:
-    _, result = evaluate(2020, units=["35"])
+    state, result = evaluate(2020, units=["35"])
+    found = artifacts(state.state_details.flow_run_id)
+    table = found["kpi-evaluation"]["data"]
+    table = json.loads(table) if isinstance(table, str) else table
+    assert [r["kpi_id"] for r in table] == [r["kpi_id"] for r in result]  # missed first
+    assert {"target_value", "actual", "previous", "status", "mark", "reason"} <= set(table[0])
+    assert table[0]["mark"] == "×"
+    assert "× 13" in found["kpi-evaluation-summary"]["data"]
     by_kpi = {r["kpi_id"]: r for r in result}
     assert len(result) == 26  # every plan item of the branch, none left unjudged
     assert not [r for r in result if r["status"] == "not_evaluable"]
