@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint typecheck check clean
+.PHONY: install demo test lint typecheck check clean postgres-binaries
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ demo: install
 	$(BIN)/branchkpi evaluate --all
 	$(BIN)/branchkpi rank --kpi lifestyle_checkup_rate --fiscal-year 2020 | head -n 12
 
-test: install
+## The suite starts its own PostgreSQL 15 (as the postgres user, on loopback): the server binaries
+## come from Debian's postgresql-15, installed here when the machine lacks them.
+postgres-binaries:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null)
+
+test: install postgres-binaries
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .postgres import PostgresServer
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "sample" / "seed"
 TIDY_SEED = SEED / "branch_monthly_stats.csv"
@@ -32,20 +34,44 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield str(PREFECT_API_URL.value())
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL 15 server for the session (started as the postgres user on loopback)."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Warehouse tests run on both dialects."""
+    return str(request.param)
+
+
 @pytest.fixture
-def bk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh var folder with its own SQLite warehouse, set in the environment."""
+def fresh_warehouse(dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty warehouse: a SQLite file, or a new database on the session's PostgreSQL."""
+    if dialect == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        return server.url(server.create_database())
+    return f"sqlite:///{tmp_path / 'var' / 'warehouse.sqlite'}"
+
+
+@pytest.fixture
+def bk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_warehouse: str) -> Path:
+    """A fresh var folder and its own warehouse (SQLite file or PostgreSQL database), in the environment."""
     home = tmp_path / "var"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     monkeypatch.setenv("BRANCHKPI_HOME", str(home))
-    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.sqlite'}")
+    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", fresh_warehouse)
     monkeypatch.delenv("BRANCHKPI_YOY_WARN_PCT", raising=False)
     return home
 
 
 @pytest.fixture
-def warehouse_url(bk_home: Path) -> str:
-    return f"sqlite:///{bk_home / 'warehouse.sqlite'}"
+def warehouse_url(bk_home: Path, fresh_warehouse: str) -> str:
+    """The test's warehouse URL, also set as BRANCHKPI_WAREHOUSE_URL (flows and the CLI use it)."""
+    return fresh_warehouse
 
 
 @pytest.fixture

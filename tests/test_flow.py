@@ -176,15 +176,21 @@ def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -
     _state, _ = run_monthly(TIDY_SEED)
     before = counts(warehouse_url)
     engine = connect(warehouse_url)
-    with engine.begin() as conn:  # make the audit insert fail after the stats upsert was prepared
-        conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
-                             "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"))  # fmt: skip
+    with engine.begin() as conn:  # make the audit insert fail inside the load's transaction
+        if conn.dialect.name == "sqlite":
+            conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"))  # fmt: skip
+        else:
+            conn.execute(sa.text("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                                 "$$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$"))  # fmt: skip
+            conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse()"))  # fmt: skip
     from tasks.landing import LandedFile
     from tasks.parse import parse_file
 
     content = TIDY_SEED.read_bytes().replace(b",260511,", b",260600,")
     parsed = parse_file(LandedFile(1, "x" * 64, "fix.csv", TIDY_SEED, len(content), False, content))
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(sa.exc.DBAPIError, match="disk full"):
         load.load_batch(engine, parsed.observations, parsed.reported_totals, _batch_id(warehouse_url), [1])
     assert counts(warehouse_url) == before
     assert stats_values(warehouse_url)[("35", "insured_persons", 2020, 4)] == 260511

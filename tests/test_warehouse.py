@@ -15,17 +15,16 @@ from warehouse import schema
 from warehouse.engine import MIGRATIONS_DIR, alembic_config, connect, dispose_all, make_engine, redacted, upgrade
 
 
-def test_migrations_build_exactly_the_schema(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+def test_migrations_build_exactly_the_schema(fresh_warehouse: str) -> None:
+    engine = make_engine(fresh_warehouse)  # SQLite and PostgreSQL
     upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == [], "schema.py and the migrations disagree: write a migration"
 
 
-def test_upgrade_is_idempotent_and_seeds_reference_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
-    engine = make_engine(url)
+def test_upgrade_is_idempotent_and_seeds_reference_data(fresh_warehouse: str) -> None:
+    engine = make_engine(fresh_warehouse)
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as conn:
@@ -54,9 +53,9 @@ def test_upgrade_from_an_older_revision_keeps_data(tmp_path: Path) -> None:
     assert (MIGRATIONS_DIR / "versions").is_dir()
 
 
-def test_connect_uses_the_environment_and_hides_passwords(bk_home: Path) -> None:
+def test_connect_uses_the_environment_and_hides_passwords(warehouse_url: str) -> None:
     engine = connect()
-    assert str(bk_home / "warehouse.sqlite") in str(engine.url)
+    assert engine.url.render_as_string(hide_password=False) == warehouse_url
     dispose_all()
     assert redacted("postgresql+psycopg://planner:s3cret@127.0.0.1:5432/kpi") == (
         "postgresql+psycopg://planner:***@127.0.0.1:5432/kpi"
