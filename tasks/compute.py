@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from branchkpi import metrics
 from branchkpi.regions import NATIONAL_CODE
 from warehouse import schema
+from warehouse.engine import write_transaction
 
 KEY = ["region_code", "metric", "fiscal_year", "month"]
 STATS_SCHEMA = {
@@ -179,7 +180,7 @@ def refresh_kpis(engine: sa.Engine, fiscal_years: list[int]) -> dict[str, int]:
         return {"monthly_kpis": 0, "fiscal_year_kpis": 0}
     first, last = min(fiscal_years), max(fiscal_years) + 1
     now = datetime.now(UTC)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         stats = read_stats(conn, first - 1, last)
         monthly = monthly_kpis(stats).filter(pl.col("fiscal_year").is_between(first, last))
         yearly = fiscal_year_kpis(stats).filter(pl.col("fiscal_year").is_between(first, last))

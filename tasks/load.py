@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from branchkpi.findings import Finding
 from warehouse import schema
-from warehouse.engine import upsert
+from warehouse.engine import upsert, write_transaction
 
 KEY = ["region_code", "metric", "fiscal_year", "month"]
 TOTALS_KEY = ["region_code", "metric", "fiscal_year"]
@@ -105,7 +105,7 @@ def load_batch(
     batch = observations.select(
         *KEY, "value", pl.col("yoy_pct_printed"), pl.col("file_id").alias("source_file_id")
     ).unique(subset=KEY, keep="last")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         existing = _existing(conn, batch) if batch.height else _existing(conn, batch.head(0))
         joined = batch.join(existing, on=KEY, how="left")
         is_new = pl.col("old_value").is_null()

@@ -13,7 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from warehouse import schema
-from warehouse.engine import upsert
+from warehouse.engine import upsert, write_transaction
 
 TARGET_KEY = ["unit_key", "fiscal_year", "kpi_id"]
 TARGET_VALUES = ["comparator", "target_value", "unit", "target_text", "kpi_text_ja", "target_note", "organization"]
@@ -126,7 +126,7 @@ def load_kpi_batch(
         unit_key="reporting_unit", fiscal_year="fiscal_year", period="period", kpi_id="kpi_id", value="value",
         unit="unit", as_of="as_of", note="note", source_file_id="file_id",
     )  # fmt: skip
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         result.units_added = _add_units(conn, municipalities)
         result.counts["kpi_targets"] = _write(conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now)
         result.counts["kpi_actuals"] = _write(conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now)

@@ -7,6 +7,8 @@ reference data (regions, metrics); it is safe to call from every task and every 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +39,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # pysqlite's own implicit BEGIN is turned off (isolation_level=None below) so that we choose:
+    # loads take the write lock up front (BEGIN IMMEDIATE); everything else begins deferred.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _sqlite_autocommit_driver)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+# One lock for every load into the curated tables: two runs for the same period (or overlapping
+# ones) never interleave their read-compare-write; the second waits and then finds nothing to do.
+WRITE_LOCK_KEY = 0x6B70_6900  # "kpi" — any constant shared by all branchkpi processes
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that holds the warehouse's write lock until it commits or rolls back:
+    PostgreSQL advisory transaction lock, SQLite BEGIN IMMEDIATE (waiting up to busy_timeout)."""
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        yield conn
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
