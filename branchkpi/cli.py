@@ -505,5 +505,70 @@ def template(out: Annotated[Path, typer.Option(help="Folder to write kpi_templat
     _guard(body)
 
 
+@app.command()
+def backfill(
+    from_fy: Annotated[str, typer.Option("--from-fy", help="First fiscal year: 2017, H29, 平成29年度 …")],
+    to_fy: Annotated[str, typer.Option("--to-fy", help="Last fiscal year, inclusive.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders with those years (default: var/landing).")
+    ] = None,
+    branch: Annotated[list[str] | None, typer.Option(help="Only this branch (repeatable); national is kept.")] = None,
+    force: Annotated[bool, typer.Option(help="Reload years already loaded from the same files.")] = False,
+) -> None:
+    """Load prior fiscal years one by one (the backfill flow). Years already loaded from the same
+    files are skipped, so an interrupted backfill resumes where it stopped."""
+
+    def body() -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from branchkpi import fiscal
+        from branchkpi import progress as run_progress
+
+        try:
+            first, last = fiscal.parse_fiscal_year(from_fy), fiscal.parse_fiscal_year(to_fy)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        if last < first:
+            raise CliError(f"--to-fy {last} is before --from-fy {first}")
+        for p in paths or []:
+            if not p.exists():
+                raise CliError(f"{p}: no such file or folder")
+        bar = Progress(
+            TextColumn("backfill {task.description:<8}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        )
+        with bar:
+            task_id = bar.add_task(f"FY{first}", total=last - first + 1)
+
+            def on_year(description: str) -> None:
+                bar.update(task_id, description=description, advance=1)
+
+            run_progress.subscribe(on_year, channel="backfill")
+            try:
+                from flows.backfill import backfill as backfill_flow
+                from flows.runtime import wait_until_recorded
+
+                state = backfill_flow(
+                    from_fy=first, to_fy=last, paths=[str(p) for p in paths or []] or None, branches=branch or None,
+                    force=force, return_state=True,
+                )  # fmt: skip
+            finally:
+                run_progress.unsubscribe(on_year)
+        wait_until_recorded(state)
+        results: Any = state.result(raise_on_failure=False)
+        if isinstance(results, BaseException):
+            raise CliError(f"the backfill ended {state.name}: {state.message or results}") from results
+        for r in results:
+            typer.echo(f"FY{r['fiscal_year']}: {r['status']:<9} {r['rows_loaded']:>7} rows  {r['message']}")
+        typer.echo(state.message)
+        raise typer.Exit(0 if state.is_completed() else 1)
+
+    _guard(body)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -19,8 +19,10 @@ from prefect.states import Completed, Failed, State
 from branchkpi import progress
 from branchkpi.config import settings
 from branchkpi.fiscal import Period, parse_period
+from branchkpi.regions import resolve_region
 from tasks import steps, summary
 from tasks.batches import BatchOutcome
+from tasks.parse import select
 from warehouse import queries
 from warehouse.engine import connect, redacted
 
@@ -43,6 +45,8 @@ def monthly_branch_stats(
     period: str | None = None,
     paths: list[str] | None = None,
     warehouse_url: str | None = None,
+    fiscal_years: list[int] | None = None,
+    regions: list[str] | None = None,
 ) -> State:
     """Ingest the month's branch statistics (月報) and compute the KPIs.
 
@@ -51,6 +55,8 @@ def monthly_branch_stats(
             FY2020 January). Empty: the latest month found in the files.
         paths: files or folders to ingest. Empty: every file waiting in the landing folder.
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
+        fiscal_years: load only these fiscal years of the files (a backfill's slice). Empty: all.
+        regions: load only these regions, as JIS codes (35) or names. Empty: all.
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
@@ -63,6 +69,8 @@ def monthly_branch_stats(
     landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
     progress.step(STEPS[1])
     parsed, outcome.files = steps.parse_files(landed)
+    if fiscal_years or regions:
+        parsed = select(parsed, fiscal_years, [resolve_region(r) or r for r in regions or []])
     outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height
 
     if landed:

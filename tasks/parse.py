@@ -826,3 +826,16 @@ def concat_parsed(parts: Iterable[ParsedFile]) -> ParsedFile:
         reported_totals=pl.concat([p.reported_totals for p in parts], how="vertical"),
         findings=[f for p in parts for f in p.findings],
     )
+
+
+def select(parsed: ParsedFile, fiscal_years: list[int] | None, region_codes: list[str] | None) -> ParsedFile:
+    """Only the rows of these fiscal years and regions (a backfill's slice). Rows whose year or region
+    did not parse stay in, so the gate still reports them."""
+    observations, totals = parsed.observations, parsed.reported_totals
+    if fiscal_years:
+        observations = observations.filter(pl.col("fiscal_year").is_in(fiscal_years) | pl.col("fiscal_year").is_null())
+        totals = totals.filter(pl.col("fiscal_year").is_in(fiscal_years))
+    if region_codes:
+        observations = observations.filter(pl.col("region_code").is_in(region_codes) | pl.col("region_code").is_null())
+        totals = totals.filter(pl.col("region_code").is_in(region_codes))
+    return ParsedFile(observations, totals, parsed.findings, parsed.layout, parsed.encoding)

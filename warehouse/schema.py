@@ -278,3 +278,15 @@ kpi_evaluations = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("inputs", sa.Text, nullable=False, comment="JSON of every input, to explain a changed mark"),
 )
+
+backfill_log = sa.Table(
+    "backfill_log",
+    metadata,
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("scope", sa.String(256), primary_key=True, comment="the branches backfilled, or 'all'"),
+    sa.Column("files_digest", sa.String(64), primary_key=True, comment="sha256 over the source files' sha256s"),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rows_loaded", sa.Integer, nullable=False),
+    sa.Column("completed_at", Timestamp, nullable=False),
+)
