@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 # Era name → western year of era year 1. Abbreviations as printed in reports.
 ERAS: dict[str, int] = {
@@ -109,6 +110,12 @@ def fiscal_year_of(calendar_year: int, month: int) -> int:
     if not 1 <= month <= 12:
         raise ValueError(f"month must be 1-12, got {month}")
     return calendar_year if month >= 4 else calendar_year - 1
+
+
+def current_fiscal_year(today: date | None = None) -> int:
+    """The fiscal year today lies in (in November 2026: 2026)."""
+    today = today or date.today()
+    return fiscal_year_of(today.year, today.month)
 
 
 def calendar_year_of(fiscal_year: int, month: int) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from branchkpi import fiscal
 
-from .monthly_stats import current_fiscal_year
 from .rules import Rule
 
 TARGETS_SUITE = "kpi_targets"
@@ -44,7 +43,7 @@ def _common(last_fy: int) -> list[Rule]:
 
 
 def target_rules() -> list[Rule]:
-    last_fy = current_fiscal_year()
+    last_fy = fiscal.current_fiscal_year()
     return [
         *_common(last_fy),
         Rule("comparator_known", "expect_column_values_to_not_be_null", {"column": "comparator"},
@@ -59,7 +58,7 @@ def target_rules() -> list[Rule]:
 
 
 def actual_rules() -> list[Rule]:
-    last_fy = current_fiscal_year()
+    last_fy = fiscal.current_fiscal_year()
     return [
         *_common(last_fy),
         Rule("period_readable", "expect_column_values_to_not_be_null", {"column": "period"},

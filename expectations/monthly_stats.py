@@ -28,13 +28,8 @@ KEY_COLUMNS = ["region_code", "metric", "fiscal_year", "month"]
 BENEFIT_RATIO_RANGE = (0.6, 1.2)
 
 
-def current_fiscal_year(today: date | None = None) -> int:
-    today = today or date.today()
-    return fiscal.fiscal_year_of(today.year, today.month)
-
-
 def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
-    last_fy = current_fiscal_year(today)
+    last_fy = fiscal.current_fiscal_year(today)
     low, high = BENEFIT_RATIO_RANGE
     return [
         *(

@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from branchkpi.config import settings
+from branchkpi.fiscal import current_fiscal_year
 from tasks import evaluation_report, steps
 
 FLOW_NAME = "evaluate-targets"
@@ -25,12 +26,13 @@ def _run_name() -> str:
     p = flow_run.parameters
     units = p.get("unit_keys") or []
     scope = f"-{units[0]}" if len(units) == 1 else ""
-    return f"evaluate-{period_label(p['fiscal_year'], p.get('quarter'))}{scope}".replace(":", "-")
+    fiscal_year = p.get("fiscal_year") or current_fiscal_year() - 1
+    return f"evaluate-{period_label(fiscal_year, p.get('quarter'))}{scope}".replace(":", "-")
 
 
 @flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=False)
 def evaluate_targets(
-    fiscal_year: int,
+    fiscal_year: int | None = None,
     quarter: int | None = None,
     unit_keys: list[str] | None = None,
     warehouse_url: str | None = None,
@@ -38,13 +40,16 @@ def evaluate_targets(
     """Evaluate the plan's KPI targets.
 
     Args:
-        fiscal_year: the fiscal year (2020 = 令和2年度, April 2020 – March 2021).
+        fiscal_year: the fiscal year (2020 = 令和2年度, April 2020 – March 2021). Empty: the last closed
+            fiscal year (the scheduled annual run).
         quarter: 1–4 for an in-year check (on_track / at_risk); empty for the closed year (○ / ×).
         unit_keys: branches by JIS code (35) or municipalities (33:倉敷市); empty = every unit with targets.
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
     """
     if quarter is not None and not 1 <= quarter <= 4:
         raise ValueError(f"quarter must be 1-4, got {quarter}")
+    if fiscal_year is None:
+        fiscal_year = current_fiscal_year() - 1
     url = warehouse_url or settings().warehouse_url
     label = period_label(fiscal_year, quarter)
     run_id = flow_run.get_id()
