@@ -31,9 +31,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 run_app = typer.Typer(help="Run a pipeline flow.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts: Prefect automations that post to a webhook.", no_args_is_help=True)
 query_app = typer.Typer(help="Read from the warehouse.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(query_app, name="query")
+app.add_typer(alerts_app, name="alerts")
 
 _state = {"debug": False}
 
@@ -566,6 +568,42 @@ def backfill(
             typer.echo(f"FY{r['fiscal_year']}: {r['status']:<9} {r['rows_loaded']:>7} rows  {r['message']}")
         typer.echo(state.message)
         raise typer.Exit(0 if state.is_completed() else 1)
+
+    _guard(body)
+
+
+@alerts_app.command("install")
+def alerts_install(
+    webhook: Annotated[str, typer.Option(help="Webhook URL (Slack incoming webhook or any JSON receiver).")],
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Allow a webhook on a private or loopback address (an in-house receiver).")
+    ] = False,
+) -> None:
+    """Create or replace the automations that notify WEBHOOK of data-quality failures and missed or
+    at-risk targets, on the Prefect server in PREFECT_API_URL."""
+
+    def body() -> None:
+        if not os.environ.get("PREFECT_API_URL"):
+            raise CliError("set PREFECT_API_URL to the Prefect server (automations need a server, e.g. make server)")
+        from branchkpi.alerts import install
+
+        for name in install(webhook, allow_private_urls):
+            typer.echo(f"automation: {name}")
+
+    _guard(body)
+
+
+@alerts_app.command("remove")
+def alerts_remove() -> None:
+    """Delete the branchkpi automations from the Prefect server in PREFECT_API_URL."""
+
+    def body() -> None:
+        if not os.environ.get("PREFECT_API_URL"):
+            raise CliError("set PREFECT_API_URL to the Prefect server")
+        from branchkpi.alerts import uninstall
+
+        for name in uninstall():
+            typer.echo(f"removed: {name}")
 
     _guard(body)
 

@@ -13,13 +13,14 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from branchkpi import progress
+from branchkpi import alerts, progress
 from branchkpi.config import settings
 from branchkpi.fiscal import Period, parse_period
-from branchkpi.regions import resolve_region
+from branchkpi.regions import BY_CODE, resolve_region
 from tasks import steps, summary
 from tasks.batches import BatchOutcome
 from tasks.parse import select
@@ -107,6 +108,11 @@ def monthly_branch_stats(
     )
     logger.info("%s (warehouse %s)", outcome.message, redacted(url))
     if outcome.status == "failed":
+        if landed:  # someone must look at the data: an event that automations turn into an alert
+            units = sorted({BY_CODE[c].name_romaji for c in parsed.observations["region_code"].drop_nulls().unique()})
+            emit_event(**alerts.quality_failed_event(
+                batch_id, outcome.period, units, [f.file_name for f in landed], outcome.message, _flow_run_id()
+            ))  # fmt: skip
         return Failed(message=outcome.message, data=outcome)
     if outcome.status == "warned":
         return Completed(message=outcome.message, data=outcome, name="Warned")

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from branchkpi import alerts
 from branchkpi.config import settings
 from tasks import steps, summary
 from tasks.batches import BatchOutcome
@@ -59,5 +61,12 @@ def quarterly_kpi_actuals(
     )
     get_run_logger().info(outcome.message)
     if outcome.failed:
+        if landed:
+            units = sorted(
+                set(batch.targets["reporting_unit_raw"].to_list() + batch.actuals["reporting_unit_raw"].to_list())
+            )
+            emit_event(**alerts.quality_failed_event(
+                batch_id, label, units, [f.file_name for f in landed], outcome.message, run_id
+            ))  # fmt: skip
         return Failed(message=outcome.message, data=outcome)
     return Completed(message=outcome.message, data=outcome, name="Warned" if outcome.status == "warned" else None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from branchkpi import alerts
+
 from .summary import cell
 
 EVENT_FOR_STATUS = {"missed": "branchkpi.target.missed", "at_risk": "branchkpi.target.at_risk"}
@@ -54,8 +56,18 @@ def event(row: dict[str, Any], label: str, flow_run_id: str | None) -> dict[str,
         "branchkpi.kpi": row["kpi_id"],
         "branchkpi.period": label,
     }
-    payload = {k: row[k] for k in ("unit_key", "unit_name", "kpi_id", "fiscal_year", "period", "target_value",
-                                    "comparator", "actual", "previous", "status", "mark", "reason")}  # fmt: skip
+    payload: dict[str, Any] = {
+        k: row[k] for k in ("unit_key", "unit_name", "kpi_id", "fiscal_year", "period", "target_value",
+                            "comparator", "actual", "previous", "status", "mark", "reason")
+    }  # fmt: skip
+    # the fields the alert message shows (branchkpi/alerts.py)
+    payload |= {
+        "headline": f"target {row['status'].replace('_', ' ')} {row['mark']}: {row['kpi_id']}",
+        "unit": row["unit_name"],
+        "period": label,
+        "detail": row["reason"],
+        "run_url": alerts.run_url(flow_run_id) if flow_run_id else "-",
+    }
     related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
     return {"event": EVENT_FOR_STATUS[row["status"]], "resource": resource, "payload": payload,
             "related": related if flow_run_id else None}  # fmt: skip
