@@ -60,3 +60,20 @@ def test_connect_uses_the_environment_and_hides_passwords(warehouse_url: str) ->
     assert redacted("postgresql+psycopg://planner:s3cret@127.0.0.1:5432/kpi") == (
         "postgresql+psycopg://planner:***@127.0.0.1:5432/kpi"
     )
+
+
+def test_several_processes_open_a_new_warehouse_at_once(fresh_warehouse: str) -> None:
+    """The first use migrates; four processes starting together take turns and all succeed."""
+    import subprocess
+    import sys
+
+    code = "import sys; from warehouse.engine import connect; connect(sys.argv[1])"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, fresh_warehouse], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    engine = make_engine(fresh_warehouse)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.regions)).scalar_one() == 48

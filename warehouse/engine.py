@@ -84,8 +84,9 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Bring the schema to the newest migration and sync reference data. Idempotent."""
-    with engine.begin() as conn:
+    """Bring the schema to the newest migration and sync reference data. Idempotent, and safe when
+    several processes open a new warehouse at once: they take the write lock in turn."""
+    with write_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
         sync_reference_data(conn)
 
