@@ -33,9 +33,11 @@ app = typer.Typer(
 run_app = typer.Typer(help="Run a pipeline flow.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts: Prefect automations that post to a webhook.", no_args_is_help=True)
 query_app = typer.Typer(help="Read from the warehouse.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(query_app, name="query")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(warehouse_app, name="warehouse")
 
 _state = {"debug": False}
 
@@ -267,7 +269,7 @@ def query_monthly(
     def body() -> None:
         from branchkpi import fiscal, metrics, regions
         from warehouse import queries
-        from warehouse.engine import connect
+        from warehouse.engine import connect_reader
 
         region_code = None
         if region is not None:
@@ -287,7 +289,7 @@ def query_monthly(
                 raise CliError(f"unknown metric {metric!r}: one of {', '.join(metrics.BY_ID)}")
         if month is not None and not 1 <= month <= 12:
             raise CliError(f"month must be 1-12, got {month}")
-        rows = queries.monthly_kpis(connect(), region_code, fy, month, metric_id)
+        rows = queries.monthly_kpis(connect_reader(), region_code, fy, month, metric_id)
         if not rows:
             raise CliError("no data matches (load some with `branchkpi ingest`)")
         _write_rows(rows, output, queries.MONTHLY_COLUMNS)
@@ -446,7 +448,7 @@ def rank(
     def body() -> None:
         from branchkpi import fiscal, kpis
         from tasks.rank import rank_branches
-        from warehouse.engine import connect
+        from warehouse.engine import connect_reader
 
         kpi_id = kpis.resolve_kpi(kpi)
         if kpi_id is None:
@@ -455,7 +457,7 @@ def rank(
             fy = fiscal.parse_fiscal_year(fiscal_year)
         except ValueError as exc:
             raise CliError(str(exc)) from exc
-        frame = rank_branches(connect(), kpi_id, fy)
+        frame = rank_branches(connect_reader(), kpi_id, fy)
         if frame.height == 0:
             raise CliError(f"no branch reports {kpi_id} for FY{fy}")
         columns = ["rank", "unit_key", "name_romaji", "name_ja", "value", "deviation_score", "period"]
@@ -604,6 +606,22 @@ def alerts_remove() -> None:
 
         for name in uninstall():
             typer.echo(f"removed: {name}")
+
+    _guard(body)
+
+
+@warehouse_app.command("grant-reader")
+def warehouse_grant_reader(role: Annotated[str, typer.Argument(help="An existing PostgreSQL login role.")]) -> None:
+    """Let a PostgreSQL role read every table (for reports: set BRANCHKPI_READER_URL to log in as it)."""
+
+    def body() -> None:
+        from warehouse.engine import connect, grant_reader
+
+        try:
+            grant_reader(connect(), role)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        typer.echo(f"{role} may now read the warehouse")
 
     _guard(body)
 

@@ -2,6 +2,8 @@
 
 BRANCHKPI_HOME            the var folder (default ./var)
 BRANCHKPI_WAREHOUSE_URL   SQLAlchemy URL of the warehouse (default sqlite:///<var>/warehouse.sqlite)
+BRANCHKPI_WAREHOUSE_SECRET  name of a Prefect Secret block holding that URL (instead of the variable)
+BRANCHKPI_READER_URL      URL with a read-only role, for reports and queries (default: the warehouse URL)
 BRANCHKPI_YOY_WARN_PCT    |YoY| in percentage points above which the gate warns (default 10)
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class Settings:
     home: Path
     warehouse_url: str
     yoy_warn_pct: float
+    reader_url: str
 
     @property
     def landing_dir(self) -> Path:
@@ -39,9 +43,21 @@ class Settings:
 
 def settings() -> Settings:
     home = Path(os.environ.get("BRANCHKPI_HOME", "var")).resolve()
-    url = os.environ.get("BRANCHKPI_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}"
+    url = os.environ.get("BRANCHKPI_WAREHOUSE_URL") or _secret_url() or f"sqlite:///{home / 'warehouse.sqlite'}"
     return Settings(
         home=home,
         warehouse_url=url,
         yoy_warn_pct=float(os.environ.get("BRANCHKPI_YOY_WARN_PCT", "10")),
+        reader_url=os.environ.get("BRANCHKPI_READER_URL") or url,
     )
+
+
+def _secret_url() -> str | None:
+    """The warehouse URL from a Prefect Secret block, so credentials live in Prefect, not in files."""
+    name = os.environ.get("BRANCHKPI_WAREHOUSE_SECRET")
+    if not name:
+        return None
+    from prefect.blocks.system import Secret
+
+    secret: Any = Secret.load(name)
+    return str(secret.get())

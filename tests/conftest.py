@@ -19,7 +19,8 @@ LAYOUT_SEED = SEED / "monthly_report_layout"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# quiet console; INFO logs still reach the Prefect API (PREFECT_LOGGING_LEVEL would drop them there)
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
 @pytest.fixture(scope="session")

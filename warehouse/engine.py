@@ -157,6 +157,36 @@ def connect(url: str | None = None) -> sa.Engine:
     return engine
 
 
+def connect_reader(url: str | None = None) -> sa.Engine:
+    """An engine for reads with the read-only role (BRANCHKPI_READER_URL); it never migrates."""
+    url = url or settings().reader_url
+    if url == settings().warehouse_url:
+        return connect(url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+    return engine
+
+
+def grant_reader(engine: sa.Engine, role: str) -> None:
+    """PostgreSQL: let ROLE read every table, present and future, and nothing else."""
+    if engine.dialect.name != "postgresql":
+        raise ValueError("read-only roles are a PostgreSQL feature; on SQLite use a read-only file URL")
+    quoted = engine.dialect.identifier_preparer.quote(role)
+    with engine.begin() as conn:
+        database = engine.dialect.identifier_preparer.quote(
+            str(conn.execute(sa.text("SELECT current_database()")).scalar_one())
+        )
+        for statement in (
+            f"GRANT CONNECT ON DATABASE {database} TO {quoted}",
+            f"GRANT USAGE ON SCHEMA public TO {quoted}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}",
+        ):
+            conn.execute(sa.text(statement))
+
+
 def dispose_all() -> None:
     with _lock:
         for engine in _engines.values():
