@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint typecheck check clean postgres-binaries
+.PHONY: install demo test lint typecheck check clean postgres-binaries server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ postgres-binaries:
 
 test: install postgres-binaries
 	$(BIN)/python -m pytest -q
+
+## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.
+server: install
+	scripts/server.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# A local Prefect server with branchkpi's deployments and one worker: `make server`.
+# The server keeps its state under var/prefect-server (SQLite), or in PostgreSQL when
+# PREFECT_API_DATABASE_CONNECTION_URL is set (postgresql+asyncpg://…; recommended when several
+# workers on several machines share it). Ctrl-C stops the worker and the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PORT=${BRANCHKPI_SERVER_PORT:-4200}
+export PREFECT_HOME=${PREFECT_HOME:-$PWD/var/prefect-server}
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+export PREFECT_API_URL=http://127.0.0.1:$PORT/api
+export PREFECT_UI_API_URL=$PREFECT_API_URL   # the UI must call this port, not 4200
+export PREFECT_UI_URL=http://127.0.0.1:$PORT
+export BRANCHKPI_PROJECT_DIR=$PWD
+mkdir -p "$PREFECT_HOME" var
+"$BIN/prefect" server start --host 127.0.0.1 --port "$PORT" > var/prefect-server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
+for _ in $(seq 120); do
+  curl -fs "$PREFECT_API_URL/health" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || { cat var/prefect-server.log; exit 1; }
+  sleep 1
+done
+"$BIN/prefect" --no-prompt work-pool create branchkpi --type process >/dev/null 2>&1 || true
+"$BIN/prefect" --no-prompt deploy --all
+echo "Prefect UI: $PREFECT_UI_URL   (API $PREFECT_API_URL; log var/prefect-server.log)"
+if [ "${1:-}" = "--no-worker" ]; then wait $server; else "$BIN/prefect" worker start --pool branchkpi; fi
