@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint typecheck check clean postgres-binaries server
+.PHONY: install demo test lint typecheck check clean postgres-binaries browser server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,13 @@ postgres-binaries:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null)
 
-test: install postgres-binaries
+## The UI test drives Debian's Chromium through its chromedriver; the CJK fonts render Japanese.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	     chromium chromium-driver fonts-noto-cjk >/dev/null)
+
+test: install postgres-binaries browser
 	$(BIN)/python -m pytest -q
 
 ## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.

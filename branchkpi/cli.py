@@ -518,6 +518,14 @@ def backfill(
     ] = None,
     branch: Annotated[list[str] | None, typer.Option(help="Only this branch (repeatable); national is kept.")] = None,
     force: Annotated[bool, typer.Option(help="Reload years already loaded from the same files.")] = False,
+    fan_out: Annotated[
+        bool,
+        typer.Option(
+            "--fan-out",
+            help="Run each year on the workers of pool branchkpi (backfill-year deployment) instead of here; "
+            "needs PREFECT_API_URL, the deployments and running workers.",
+        ),
+    ] = False,
 ) -> None:
     """Load prior fiscal years one by one (the backfill flow). Years already loaded from the same
     files are skipped, so an interrupted backfill resumes where it stopped."""
@@ -537,6 +545,8 @@ def backfill(
         for p in paths or []:
             if not p.exists():
                 raise CliError(f"{p}: no such file or folder")
+        if fan_out and not os.environ.get("PREFECT_API_URL"):
+            raise CliError("--fan-out needs a Prefect server with workers: set PREFECT_API_URL (e.g. make server)")
         bar = Progress(
             TextColumn("backfill {task.description:<8}"),
             BarColumn(),
@@ -557,8 +567,8 @@ def backfill(
                 from flows.runtime import wait_until_recorded
 
                 state = backfill_flow(
-                    from_fy=first, to_fy=last, paths=[str(p) for p in paths or []] or None, branches=branch or None,
-                    force=force, return_state=True,
+                    from_fy=first, to_fy=last, paths=[str(p.resolve()) for p in paths or []] or None,
+                    branches=branch or None, force=force, fan_out=fan_out, return_state=True,
                 )  # fmt: skip
             finally:
                 run_progress.unsubscribe(on_year)

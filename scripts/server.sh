@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # A local Prefect server with branchkpi's deployments and one worker: `make server`.
 # The server keeps its state under var/prefect-server (SQLite), or in PostgreSQL when
-# PREFECT_API_DATABASE_CONNECTION_URL is set (postgresql+asyncpg://…; recommended when several
+# PREFECT_SERVER_DATABASE_CONNECTION_URL is set (postgresql+asyncpg://…; recommended when several
 # workers on several machines share it). Ctrl-C stops the worker and the server.
+#   BRANCHKPI_SERVER_PORT   port of the API and UI (default 4200)
+#   BRANCHKPI_WORKER_LIMIT  flow runs the worker runs at once (default 4; each is a Python process)
+#   --no-worker             only the server and the deployments (start workers yourself)
+# The test suite starts its one Prefect server with this script (tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -14,15 +18,23 @@ export PREFECT_UI_API_URL=$PREFECT_API_URL   # the UI must call this port, not 4
 export PREFECT_UI_URL=http://127.0.0.1:$PORT
 export BRANCHKPI_PROJECT_DIR=$PWD
 mkdir -p "$PREFECT_HOME" var
-"$BIN/prefect" server start --host 127.0.0.1 --port "$PORT" > var/prefect-server.log 2>&1 &
+LOG=$PREFECT_HOME/server.log
+"$BIN/prefect" server start --host 127.0.0.1 --port "$PORT" > "$LOG" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 for _ in $(seq 120); do
-  curl -fs "$PREFECT_API_URL/health" >/dev/null 2>&1 && break
-  kill -0 $server 2>/dev/null || { cat var/prefect-server.log; exit 1; }
+  "$BIN/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+    "$PREFECT_API_URL/health" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || { cat "$LOG"; exit 1; }
   sleep 1
 done
 "$BIN/prefect" --no-prompt work-pool create branchkpi --type process >/dev/null 2>&1 || true
 "$BIN/prefect" --no-prompt deploy --all
-echo "Prefect UI: $PREFECT_UI_URL   (API $PREFECT_API_URL; log var/prefect-server.log)"
-if [ "${1:-}" = "--no-worker" ]; then wait $server; else "$BIN/prefect" worker start --pool branchkpi; fi
+echo "Prefect UI: $PREFECT_UI_URL   (API $PREFECT_API_URL; log $LOG)"
+if [ "${1:-}" = "--no-worker" ]; then
+  wait $server
+else
+  # the worker and its flow runs have no business with the server's database password
+  env -u PREFECT_SERVER_DATABASE_CONNECTION_URL -u PREFECT_API_DATABASE_CONNECTION_URL \
+    "$BIN/prefect" worker start --pool branchkpi --limit "${BRANCHKPI_WORKER_LIMIT:-4}"
+fi

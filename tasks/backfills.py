@@ -45,6 +45,22 @@ def completed_years(url: str, years: list[int], scope: str, digest: str) -> set[
         return {int(r.fiscal_year) for r in rows}
 
 
+def outcome_of_run(url: str, flow_run_id: str) -> BatchOutcome | None:
+    """What a monthly-branch-stats run did, read back from its batch row (a run on a worker returns
+    nothing to the backfill but its state). None when the run never opened a batch."""
+    t = schema.ingest_batches
+    with connect(url).connect() as conn:
+        row = conn.execute(
+            sa.select(t).where(t.c.flow_run_id == flow_run_id).order_by(t.c.started_at.desc()).limit(1)
+        ).first()
+    if row is None:
+        return None
+    return BatchOutcome(
+        batch_id=row.id, period=row.period, status=row.status, message=row.message or "",
+        rows_inserted=row.rows_inserted, rows_replaced=row.rows_replaced, rows_unchanged=row.rows_unchanged,
+    )  # fmt: skip
+
+
 def record(url: str, fiscal_year: int, scope: str, digest: str, outcome: BatchOutcome) -> None:
     with connect(url).begin() as conn:
         upsert(

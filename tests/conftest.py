@@ -1,12 +1,19 @@
-"""Shared fixtures: one Prefect server per test session, a fresh var folder and SQLite warehouse per
-test, and the real seed data of the project."""
+"""Shared fixtures: one Prefect server per test session (started by `make server`'s script, with the
+UI, the deployments and a worker), one PostgreSQL, a fresh var folder and warehouse per test, and the
+real seed data of the project."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,16 +30,89 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real Prefect server (temporary database) for the whole session; yields its API URL."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    os.environ["PREFECT_HOME"] = str(home)
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
+# workers of the session's pool resolve the warehouse from this Secret block when a run's parameters
+# carry no URL (a PostgreSQL URL with a password is never a run parameter)
+WORKER_WAREHOUSE_SECRET = "branchkpi-workers-warehouse"
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield str(PREFECT_API_URL.value())
+
+@dataclass(frozen=True)
+class PrefectStack:
+    api_url: str
+    ui_url: str
+    worker_log: Path  # the script's output: the worker says which flow runs it submitted
+    worker_env: dict[str, str]  # the environment of the script's worker, for more workers like it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer) -> Iterator[PrefectStack]:
+    """The session's one Prefect server, started exactly as `make server` starts it (scripts/server.sh):
+    a real `prefect server start` with the UI on a free loopback port, its state in the session's
+    PostgreSQL (the several-workers setup of the README), the work pool, `prefect deploy --all`, and
+    one worker (one run at a time, so a second worker gets work)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_API_", "PREFECT_UI_"))}
+    env |= {
+        "PREFECT_HOME": str(home), "BRANCHKPI_SERVER_PORT": str(port), "BRANCHKPI_WORKER_LIMIT": "1",
+        "PREFECT_WORKER_QUERY_SECONDS": "2", "BRANCHKPI_HOME": str(home / "worker-var"),
+        "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": postgres.prefect_database_url(),
+    }  # fmt: skip
+    log = home / "server.sh.log"
+    with log.open("wb") as out:
+        script = subprocess.Popen([str(ROOT / "scripts" / "server.sh")], cwd=ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    api_url, ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while "Prefect UI:" not in log.read_text(errors="replace"):
+        if script.poll() is not None or time.monotonic() > deadline:
+            _stop(script)
+            pytest.fail(f"scripts/server.sh did not start the server:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.5)
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_API_URL"] = api_url
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ui_url}):
+            worker_env = {k: v for k, v in env.items() if not k.endswith("DATABASE_CONNECTION_URL")}
+            yield PrefectStack(api_url, ui_url, log, worker_env)
+            _drain_to_server()
+    finally:
+        _stop(script)
+
+
+def _drain_to_server() -> None:
+    """Send this process's queued events and logs while the server is up (else they retry at exit)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all(timeout=30)
+    APILogWorker.drain_all(timeout=30)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the script, its server and its worker (one process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(prefect_stack: PrefectStack) -> str:
+    """The API URL of the session's Prefect server."""
+    return prefect_stack.api_url
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +169,30 @@ def seed_copy(tmp_path: Path) -> Path:
     target = tmp_path / "seed"
     shutil.copytree(SEED, target)
     return target
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the session, driven through its own chromedriver (`make test`
+    installs both). No network beyond loopback: the background-networking flags keep it quiet."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian's chromium and chromium-driver are missing: `make test` installs them (make browser)")
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download a driver
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=1400,1000", "--lang=ja"):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()

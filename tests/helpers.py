@@ -35,6 +35,18 @@ def stats_values(url: str) -> dict[tuple[str, str, int, int], float]:
     }
 
 
+def seed_values(path: Path) -> dict[tuple[str | None, str, int, int], float]:
+    """The values of a tidy statistics file, keyed like stats_values."""
+    import polars as pl
+
+    from branchkpi.regions import resolve_region
+
+    return {
+        (resolve_region(r["region"]), r["metric"], r["fiscal_year"], r["month"]): float(r["value"])
+        for r in pl.read_csv(path).iter_rows(named=True)
+    }
+
+
 def artifacts(flow_run_id: object) -> dict[str, Any]:
     """The artifacts of a flow run by key, as dicts."""
     from prefect.client.orchestration import get_client

@@ -74,6 +74,14 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}')
         return name
 
+    def prefect_database_url(self) -> str:
+        """A database for the Prefect server itself, owned by its own role (as on a shared server)."""
+        password = secrets.token_urlsafe(16)
+        with self.admin() as conn:
+            conn.execute(f"CREATE ROLE prefect LOGIN PASSWORD '{password}'")
+            conn.execute("CREATE DATABASE prefect OWNER prefect")
+        return f"postgresql+asyncpg://prefect:{password}@127.0.0.1:{self.port}/prefect"
+
     def url(self, dbname: str, role: str = APP_ROLE) -> str:
         password = self.password if role == APP_ROLE else self.reader_password
         return f"postgresql+psycopg://{role}:{password}@127.0.0.1:{self.port}/{dbname}"

@@ -6,13 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from branchkpi.regions import resolve_region
 from warehouse import schema
 
 from .conftest import TIDY_SEED
-from .helpers import artifacts, counts, rows, stats_values
+from .helpers import artifacts, counts, rows, seed_values, stats_values
 
 
 def run_backfill(from_fy: int, to_fy: int, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -35,12 +32,7 @@ def test_backfill_resumes_and_is_idempotent(prefect_server: str, warehouse_url: 
     progress = artifacts(state.state_details.flow_run_id)["backfill-progress"]
     assert progress["type"] == "progress" and float(progress["data"]) == 100.0
 
-    seed = pl.read_csv(TIDY_SEED)
-    expected = {
-        (resolve_region(r["region"]), r["metric"], r["fiscal_year"], r["month"]): float(r["value"])
-        for r in seed.iter_rows(named=True)
-    }
-    assert stats_values(warehouse_url) == expected
+    assert stats_values(warehouse_url) == seed_values(TIDY_SEED)
     after = counts(warehouse_url)
     assert after["monthly_kpis"] == 768 and after["monthly_stats_audit"] == 0
     # FY2018's YoY was computed once FY2017 was there, whatever the order of the years
