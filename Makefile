@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint typecheck check clean postgres-binaries browser server
+.PHONY: install demo test lint typecheck check clean postgres-binaries browser server bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ test: install postgres-binaries browser
 ## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.
 server: install
 	scripts/server.sh
+
+## The pipeline beside its bare floor on synthetic data (1, 4, 16 fiscal years; 1,741 municipalities);
+## see docs/performance.md. About 10 minutes on 2 cores.
+bench: install
+	$(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -376,7 +376,7 @@ def evaluate(
         result: Any = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
             raise CliError(f"the evaluation ended {state.name}: {state.message or result}") from result
-        rows = [{**r, "target": r["target_text"] or r["target_value"]} for r in result["rows"]]
+        rows = [{**r, "target": r["target_text"] or r["target_value"]} for r in result.rows]
         if not rows:
             raise CliError(f"no targets for {unit_key} in FY{fy} (load a plan with `branchkpi ingest`)")
         _write_rows(rows, output, EVALUATION_COLUMNS)
@@ -411,7 +411,7 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
             raise CliError(f"the evaluation of FY{year} ended {state.name}: {state.message or result}") from result
         by_unit: dict[str, Counter[str]] = {}
         names: dict[str, str] = {}
-        for r in result["rows"]:
+        for r in result.rows:
             by_unit.setdefault(r["unit_key"], Counter())[r["mark"]] += 1
             names[r["unit_key"]] = r["unit_name"]
         for unit, marks in sorted(by_unit.items()):
@@ -468,31 +468,58 @@ def rank(
 
 @app.command()
 def synth(
-    fiscal_years: Annotated[str, typer.Option("--fiscal-years", help="A range such as 2019-2020.")],
+    fiscal_years: Annotated[str, typer.Option("--fiscal-years", help="A range such as 2005-2020.")],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    municipal: Annotated[
+        bool, typer.Option("--municipal", help="Also the NHI side: 4 KPIs of the 1,741 municipalities.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed (fixed by default, so runs repeat).")] = 20201,
 ) -> None:
-    """Write synthetic KPI actuals of all 47 branches (fixed seed) around the real figures."""
+    """Write synthetic data at scale, consistent with the real series (fixed seed): monthly statistics
+    of the 47 branches and the national total (one CSV per fiscal year, branches summing to the
+    national figure), the branches' KPI targets and quarterly actuals, fiscal-year actuals of the
+    ranked KPIs for `branchkpi rank`, and with --municipal the municipalities' NHI targets and actuals."""
 
     def body() -> None:
         import polars as pl
 
+        from branchkpi import fiscal, synthetic_kpis, synthetic_stats
         from branchkpi.synthetic import synth_kpi_actuals
 
         try:
             first, _, last = fiscal_years.partition("-")
-            years = range(int(first), int(last or first) + 1)
+            years = range(fiscal.parse_fiscal_year(first), fiscal.parse_fiscal_year(last or first) + 1)
         except ValueError as exc:
-            raise CliError(f"--fiscal-years must look like 2019-2020, got {fiscal_years!r}") from exc
-        real_path = Path(__file__).resolve().parents[1] / "data" / "sample" / "seed" / "kpi_actuals.csv"
-        real = pl.read_csv(real_path, infer_schema=False).with_columns(
-            pl.col("fiscal_year").cast(pl.Int32), pl.col("value").cast(pl.Float64)
+            raise CliError(f"--fiscal-years must look like 2005-2020, got {fiscal_years!r}") from exc
+        if not years:
+            raise CliError(f"--fiscal-years {fiscal_years!r} is an empty range")
+        seed_dir = Path(__file__).resolve().parents[1] / "data" / "sample" / "seed"
+        real = pl.read_csv(seed_dir / "kpi_actuals.csv", infer_schema=False).with_columns(
+            pl.col("fiscal_year").cast(pl.Int32), pl.col("value").cast(pl.Float64, strict=False)
         )
-        frame = synth_kpi_actuals(real, years, seed)
         out.mkdir(parents=True, exist_ok=True)
-        target = out / "kpi_actuals_synthetic.csv"
-        frame.write_csv(target)
-        typer.echo(f"wrote {frame.height} rows to {target}")
+        written: list[tuple[Path, int]] = []
+        stats = synthetic_stats.synth_monthly_stats(
+            synthetic_stats.read_real_stats(seed_dir / "branch_monthly_stats.csv"), years, seed
+        )
+        for path in synthetic_stats.write_by_fiscal_year(stats, out / "monthly_stats"):
+            written.append((path, stats.filter(pl.col("fiscal_year") == int(path.stem[-4:])).height))
+        targets, actuals = synthetic_kpis.synth_branch_kpis(real, years, seed)
+        ranked = synth_kpi_actuals(real, years, seed)
+        frames = [("kpi_targets.csv", targets), ("kpi_actuals_quarterly.csv", actuals),
+                  ("kpi_actuals_synthetic.csv", ranked)]  # fmt: skip
+        if municipal:
+            okayama = [seed_dir / f"okayama_collection_rate_{kind}.csv" for kind in ("targets", "notes", "actuals")]
+            names = pl.concat([pl.read_csv(p, infer_schema=False)["municipality_ja"] for p in okayama])
+            names = names.unique(maintain_order=True)
+            m_targets, m_actuals = synthetic_kpis.synth_municipal_kpis(names.to_list(), years, seed)
+            frames += [("municipal_kpi_targets.csv", m_targets), ("municipal_kpi_actuals.csv", m_actuals)]
+        for name, frame in frames:
+            frame.write_csv(out / name)
+            written.append((out / name, frame.height))
+        for path, count in written:
+            typer.echo(f"{count:>9} rows  {path}")
+        typer.echo(f"{sum(c for _, c in written):>9} rows in {len(written)} files")
 
     _guard(body)
 

@@ -83,8 +83,11 @@ CATALOGUE: tuple[Kpi, ...] = (
     Kpi("single_bid_tender_share", "pct", "organization", False, ("一者応札",)),
     Kpi("general_competitive_tender_count", "count", "organization", False, ()),
     Kpi("single_bid_tender_count", "count", "organization", False, ()),
-    # NHI (国保) municipal KPI: 現年分の保険料(税)収納率
-    Kpi("nhi_collection_rate", "pct", "basic", False, ("収納率",)),
+    # NHI (国保) municipal KPIs, as in the prefectures' 保険者努力支援制度 indicators:
+    Kpi("nhi_collection_rate", "pct", "basic", False, ("収納率",)),  # 現年分の保険料(税)収納率
+    Kpi("nhi_specific_checkup_rate", "pct", "strategic", True, ("国保特定健診受診率",)),  # 特定健診受診率
+    Kpi("nhi_health_guidance_rate", "pct", "strategic", True, ("国保特定保健指導実施率",)),  # 特定保健指導実施率
+    Kpi("nhi_generic_drug_share", "pct", "strategic", False, ("国保後発医薬品使用割合",)),  # 後発医薬品使用割合
 )
 
 BY_ID: dict[str, Kpi] = {k.id: k for k in CATALOGUE}

@@ -53,14 +53,17 @@ def evaluate_targets(
     url = warehouse_url or settings().warehouse_url
     label = period_label(fiscal_year, quarter)
     run_id = flow_run.get_id()
-    evaluation_id, rows = steps.evaluate_targets(url, fiscal_year, quarter, unit_keys, str(run_id) if run_id else None)
-    create_table_artifact(key="kpi-evaluation", table=evaluation_report.table(rows), description=f"KPIs {label}")
+    evaluation = steps.evaluate_targets(url, fiscal_year, quarter, unit_keys, str(run_id) if run_id else None)
+    evaluation_id, rows = evaluation.evaluation_id, evaluation.rows
+    create_table_artifact(
+        key="kpi-evaluation", table=evaluation_report.table(rows), description=f"KPIs {label}: {len(rows)} targets"
+    )
     create_markdown_artifact(
         key="kpi-evaluation-summary", markdown=evaluation_report.markdown(rows, label, evaluation_id)
     )
     flagged = [r for r in rows if r["status"] in evaluation_report.EVENT_FOR_STATUS]
-    for row in flagged:
-        emit_event(**evaluation_report.event(row, label, str(run_id) if run_id else None))
+    for event in evaluation_report.events(rows, label, str(run_id) if run_id else None):
+        emit_event(**event)
     message = f"{len(rows)} targets evaluated for {label}: {len(flagged)} missed or at risk"
     get_run_logger().info(message)
-    return Completed(message=message, data={"evaluation_id": evaluation_id, "rows": rows})
+    return Completed(message=message, data=evaluation)

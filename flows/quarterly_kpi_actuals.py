@@ -15,7 +15,7 @@ from prefect.states import Completed, Failed, State
 from branchkpi import alerts
 from branchkpi.config import settings
 from tasks import steps, summary
-from tasks.batches import BatchOutcome
+from tasks.batches import BatchOutcome, FileReport
 
 FLOW_NAME = "quarterly-kpi-actuals"
 
@@ -27,7 +27,7 @@ def _run_name() -> str:
 
 @flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=False)
 def quarterly_kpi_actuals(
-    paths: list[str] | None = None, label: str | None = None, warehouse_url: str | None = None
+    paths: list[str] | None = None, label: str | None = None, warehouse_url: str | None = None, force: bool = False
 ) -> State:
     """Ingest KPI plan targets and actuals.
 
@@ -35,6 +35,8 @@ def quarterly_kpi_actuals(
         paths: files or folders (CSV/.xlsx). Empty: every file waiting in the landing folder.
         label: what the batch is, for the run name, e.g. FY2020-Q1.
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
+        force: parse, check and load files even when every one of them was loaded before (same
+            checksum); by default such a batch is recorded as unchanged without reading them again.
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
@@ -43,6 +45,8 @@ def quarterly_kpi_actuals(
     outcome = BatchOutcome(batch_id=batch_id, period=label, status="no_input")
     inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
     landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
+    if landed and not force and all(f.previously_loaded for f in landed):
+        return _unchanged(url, outcome, landed)
     batch, outcome.files = steps.parse_kpi_files(landed)
     outcome.rows_landed = batch.rows
     if landed:
@@ -70,3 +74,18 @@ def quarterly_kpi_actuals(
             ))  # fmt: skip
         return Failed(message=outcome.message, data=outcome)
     return Completed(message=outcome.message, data=outcome, name="Warned" if outcome.status == "warned" else None)
+
+
+def _unchanged(url: str, outcome: BatchOutcome, landed: list[steps.landing.LandedFile]) -> State:
+    """Every file was loaded before: nothing to read, check or write (a re-run of a loaded backfill)."""
+    outcome.status = "unchanged"
+    outcome.files = [FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=True) for f in landed]
+    outcome.message = f"all {len(landed)} file(s) were loaded before (same checksums): nothing to do (force reloads)"
+    steps.close_batch(url, outcome)
+    create_markdown_artifact(
+        key="kpi-actuals-summary",
+        markdown=summary.markdown(outcome, title="KPI targets and actuals"),
+        description=outcome.message[:500],
+    )
+    get_run_logger().info(outcome.message)
+    return Completed(message=outcome.message, data=outcome)

@@ -31,6 +31,23 @@ COLUMNS = [
 _ORDER = {"missed": 0, "at_risk": 1, "not_evaluable": 2, "on_track": 3, "achieved": 4}
 
 
+class Evaluation:
+    """One evaluation run: its id and one row per target (and per 【未設定】 unit).
+
+    A plain class on purpose: Prefect walks every list, dict and dataclass a task or flow returns
+    (looking for futures), which costs seconds for the 100,000 rows of a prefecture's
+    municipalities; it does not look inside other objects."""
+
+    __slots__ = ("evaluation_id", "rows")
+
+    def __init__(self, evaluation_id: str, rows: list[dict[str, Any]]) -> None:
+        self.evaluation_id = evaluation_id
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 def period_end_index(period: str) -> int:
     """How many months of the fiscal year a period covers: FY 12, Qn 3n, YYYY-MM its fiscal month."""
     if period == "FY":

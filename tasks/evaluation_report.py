@@ -1,5 +1,8 @@
 """What an evaluation run shows people and automations: the table artifact (missed first), the
-markdown summary, and one Prefect event per missed or at-risk target."""
+markdown summary, and Prefect events for missed and at-risk targets: one per target, or one per
+reporting unit when a run flags more than PER_TARGET_EVENTS (a prefecture's 1,741 municipalities
+would otherwise post thousands of alerts). The artifacts stop at ARTIFACT_ROWS rows; every row is
+in kpi_evaluations."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from branchkpi import alerts
 from .summary import cell
 
 EVENT_FOR_STATUS = {"missed": "branchkpi.target.missed", "at_risk": "branchkpi.target.at_risk"}
+PER_TARGET_EVENTS = 200
+ARTIFACT_ROWS = 1000
 TABLE_COLUMNS = [
     "unit_key", "unit_name", "kpi_id", "group", "target_value", "target_text", "comparator", "unit", "actual",
     "actual_period", "previous", "status", "mark", "reason",
@@ -18,7 +23,8 @@ TABLE_COLUMNS = [
 
 
 def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{c: r[c] for c in TABLE_COLUMNS} for r in rows]  # rows come sorted: missed, at_risk, —, ○
+    """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○)."""
+    return [{c: r[c] for c in TABLE_COLUMNS} for r in rows[:ARTIFACT_ROWS]]
 
 
 def markdown(rows: list[dict[str, Any]], label: str, run_id: str) -> str:
@@ -38,7 +44,9 @@ def markdown(rows: list[dict[str, Any]], label: str, run_id: str) -> str:
             "| unit | KPI | target | actual | mark | reason |",
             "|---|---|---|---|---|---|",
         ]
-        for r in flagged:
+        if len(flagged) > ARTIFACT_ROWS:
+            lines[-2:-2] = [f"The first {ARTIFACT_ROWS} of {len(flagged)}; all are in kpi_evaluations.", ""]
+        for r in flagged[:ARTIFACT_ROWS]:
             target = r["target_text"] or (r["target_value"] if r["target_value"] is not None else r["comparator"])
             lines.append(
                 f"| {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | {cell(r['actual'])} | "
@@ -70,4 +78,39 @@ def event(row: dict[str, Any], label: str, flow_run_id: str | None) -> dict[str,
     }
     related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
     return {"event": EVENT_FOR_STATUS[row["status"]], "resource": resource, "payload": payload,
+            "related": related if flow_run_id else None}  # fmt: skip
+
+
+def events(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> list[dict[str, Any]]:
+    """emit_event arguments for the flagged targets: per target, or per unit when there are many."""
+    flagged = [r for r in rows if r["status"] in EVENT_FOR_STATUS]
+    if len(flagged) <= PER_TARGET_EVENTS:
+        return [event(r, label, flow_run_id) for r in flagged]
+    by_unit: dict[str, list[dict[str, Any]]] = {}
+    for r in flagged:
+        by_unit.setdefault(r["unit_key"], []).append(r)
+    return [unit_event(unit_rows, label, flow_run_id) for unit_rows in by_unit.values()]
+
+
+def unit_event(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:
+    """One event for a unit's flagged targets: missed if any is missed, else at risk."""
+    first = rows[0]
+    status = "missed" if any(r["status"] == "missed" for r in rows) else "at_risk"
+    counts = Counter(r["status"] for r in rows)
+    resource = {
+        "prefect.resource.id": f"branchkpi.unit.{first['unit_key']}.{label}",
+        "prefect.resource.name": f"{first['unit_name']} {label}",
+        "branchkpi.unit": first["unit_key"],
+        "branchkpi.period": label,
+    }
+    payload: dict[str, Any] = {
+        "unit_key": first["unit_key"], "unit_name": first["unit_name"], "fiscal_year": first["fiscal_year"],
+        "targets": [{k: r[k] for k in ("kpi_id", "target_value", "actual", "status", "mark")} for r in rows],
+        "headline": f"{counts['missed']} target(s) missed, {counts['at_risk']} at risk",
+        "unit": first["unit_name"], "period": label,
+        "detail": ", ".join(f"{r['kpi_id']} {r['mark']}" for r in rows),
+        "run_url": alerts.run_url(flow_run_id) if flow_run_id else "-",
+    }  # fmt: skip
+    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
+    return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
             "related": related if flow_run_id else None}  # fmt: skip

@@ -188,7 +188,7 @@ def load_kpi_batch(warehouse_url: str, batch: ParsedKpiBatch, batch_id: str, fil
 @warehouse_task(name="evaluate-targets")
 def evaluate_targets(
     warehouse_url: str, fiscal_year: int, quarter: int | None, unit_keys: list[str] | None, flow_run_id: str | None
-) -> tuple[str, list[dict[str, Any]]]:
+) -> evaluate.Evaluation:
     engine = connect(warehouse_url)
     rows = evaluate.evaluate(engine, fiscal_year, quarter, unit_keys)
-    return evaluate.store(engine, rows, fiscal_year, quarter, flow_run_id), rows
+    return evaluate.Evaluation(evaluate.store(engine, rows, fiscal_year, quarter, flow_run_id), rows)

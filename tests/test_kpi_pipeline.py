@@ -29,10 +29,10 @@ KPI_SEED = [
 ]
 
 
-def ingest_kpi(*paths: Path) -> tuple[Any, Any]:
+def ingest_kpi(*paths: Path, force: bool = False) -> tuple[Any, Any]:
     from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
 
-    state = quarterly_kpi_actuals(paths=[str(p) for p in paths], return_state=True)
+    state = quarterly_kpi_actuals(paths=[str(p) for p in paths], force=force, return_state=True)
     return state, state.result(raise_on_failure=False)
 
 
@@ -41,7 +41,7 @@ def evaluate(fiscal_year: int, quarter: int | None = None, units: list[str] | No
 
     state = evaluate_targets(fiscal_year=fiscal_year, quarter=quarter, unit_keys=units, return_state=True)
     assert state.is_completed(), state.message
-    return state, state.result()["rows"]
+    return state, state.result().rows
 
 
 @pytest.fixture
@@ -59,8 +59,12 @@ def test_seed_files_load_as_they_are(loaded: str) -> None:
     assert len(units) == 27
     assert Counter(u["target_setting"] for u in units) == {"set": 20, "not_set": 7}  # 目標設定状況：20/27市町村
     assert all(u["prefecture_code"] == "33" for u in units)
-    # idempotent: the same files again change nothing
+    # the same files again: known by their checksums, not even read
     state, outcome = ingest_kpi(*KPI_SEED)
+    assert state.is_completed() and outcome.status == "unchanged" and outcome.rows_landed == 0
+    assert "were loaded before" in outcome.message
+    # forced, they are read, checked and compared: idempotent, nothing changes
+    state, outcome = ingest_kpi(*KPI_SEED, force=True)
     assert state.is_completed() and outcome.rows_loaded == 0 and outcome.rows_unchanged == 199
     assert counts(loaded) | {"ingest_batches": 0} == after | {"ingest_batches": 0}
 

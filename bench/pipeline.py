@@ -1,0 +1,95 @@
+"""One benchmark scenario through the real pipeline, in this process: the backfill flow over the
+statistics files (gate, load and KPIs per fiscal year), the quarterly-kpi-actuals flow over the KPI
+files (gate and load), then the evaluate-targets flow for every fiscal year. Prefect runs on its
+ephemeral API with SQLite, as `make demo` does. Prints one JSON line: seconds, per-stage seconds
+(from Prefect's own task-run times), rows and peak RSS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+STARTED = time.perf_counter()
+STARTED_AT = datetime.now(UTC)
+
+STAGES = {  # task name -> stage of the table
+    "parse-files": "parse",
+    "parse-kpi-files": "parse",
+    "quality-gate": "validate",
+    "kpi-quality-gate": "validate",
+    "land-files": "load",
+    "quarantine-rows": "load",
+    "load-batch": "load",
+    "load-kpi-batch": "load",
+    "open-batch": "load",
+    "close-batch": "load",
+    "compute-kpis": "compute",
+    "evaluate-targets": "evaluate",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--from-fy", type=int, required=True)
+    parser.add_argument("--to-fy", type=int, required=True)
+    args = parser.parse_args()
+
+    from flows.backfill import backfill
+    from flows.evaluate_targets import evaluate_targets
+    from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+    from flows.runtime import wait_until_recorded
+
+    imported = time.perf_counter()
+    states = []
+    stats = sorted((args.data / "monthly_stats").glob("*.csv"))
+    state = backfill(from_fy=args.from_fy, to_fy=args.to_fy, paths=[str(p) for p in stats], return_state=True)
+    states.append(state)
+    kpi_files = sorted(p for p in args.data.glob("*.csv"))
+    states.append(quarterly_kpi_actuals(paths=[str(p) for p in kpi_files], return_state=True))
+    for fiscal_year in range(args.from_fy, args.to_fy + 1):
+        states.append(evaluate_targets(fiscal_year=fiscal_year, return_state=True))
+    finished = time.perf_counter()
+    failed = [s.message for s in states if not s.is_completed()]
+    for s in states:
+        wait_until_recorded(s)
+    print(
+        json.dumps(
+            {
+                "seconds": finished - STARTED,
+                "import_seconds": imported - STARTED,
+                "stages": stage_seconds(),
+                "failed": failed,
+                "backfill": states[0].message,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def stage_seconds() -> dict[str, float]:
+    from prefect.client.orchestration import get_client
+
+    totals: dict[str, float] = defaultdict(float)
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while True:
+            runs = client.read_task_runs(limit=200, offset=offset)
+            for run in runs:
+                if run.start_time is None or run.start_time < STARTED_AT:  # an earlier run on the same API
+                    continue
+                name = run.name.rsplit("-", 1)[0]
+                totals[STAGES.get(name, f"other:{name}")] += run.total_run_time.total_seconds()
+            if len(runs) < 200:
+                break
+            offset += 200
+    return dict(totals)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Events of an evaluation run: one per flagged target, or one per unit when a run flags many (a
+prefecture's municipalities must not post thousands of alerts); artifacts stop at a readable size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks import evaluation_report
+
+
+def row(unit: int, kpi: str, status: str) -> dict[str, Any]:
+    return {"unit_key": f"33:町{unit:03d}", "unit_name": f"町{unit:03d}", "kpi_id": kpi, "fiscal_year": 2020,
+            "period": "FY", "target_value": 90.0, "target_text": None, "comparator": "ge", "actual": 80.0,
+            "previous": None, "status": status, "mark": "×" if status == "missed" else "△", "reason": "r",
+            "group": "basic", "unit": "pct", "actual_period": "2021-03"}  # fmt: skip
+
+
+def test_few_flagged_targets_are_one_event_each() -> None:
+    rows = [row(1, "nhi_collection_rate", "missed"), row(1, "nhi_generic_drug_share", "at_risk")]
+    events = evaluation_report.events(rows, "FY2020", "run-1")
+    assert [e["event"] for e in events] == ["branchkpi.target.missed", "branchkpi.target.at_risk"]
+    assert events[0]["resource"]["branchkpi.kpi"] == "nhi_collection_rate"
+
+
+def test_many_flagged_targets_are_one_event_per_unit() -> None:
+    rows = [row(u, k, "missed" if u % 2 else "at_risk") for u in range(150) for k in ("nhi_collection_rate", "x")]
+    events = evaluation_report.events(rows, "FY2020", "run-1")
+    assert len(rows) > evaluation_report.PER_TARGET_EVENTS and len(events) == 150
+    missed = next(e for e in events if e["resource"]["branchkpi.unit"] == "33:町001")
+    assert missed["event"] == "branchkpi.target.missed"
+    assert missed["payload"]["headline"] == "2 target(s) missed, 0 at risk"
+    assert [t["kpi_id"] for t in missed["payload"]["targets"]] == ["nhi_collection_rate", "x"]
+    at_risk = next(e for e in events if e["resource"]["branchkpi.unit"] == "33:町002")
+    assert at_risk["event"] == "branchkpi.target.at_risk"
+    assert {"unit", "period", "detail", "run_url"} <= set(missed["payload"])  # what the alert message shows
+
+
+def test_artifacts_stop_at_a_readable_size() -> None:
+    rows = [row(u, "nhi_collection_rate", "missed") for u in range(1500)]
+    assert len(evaluation_report.table(rows)) == evaluation_report.ARTIFACT_ROWS
+    text = evaluation_report.markdown(rows, "FY2020", "run-1")
+    assert f"The first {evaluation_report.ARTIFACT_ROWS} of 1500" in text
+    assert text.count("\n| 町") == evaluation_report.ARTIFACT_ROWS
