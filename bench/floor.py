@@ -12,6 +12,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 STARTED = time.perf_counter()
 
@@ -48,25 +49,19 @@ def main() -> None:
     monthly, yearly = monthly_kpis(stats), fiscal_year_kpis(stats)
 
     branch_code = {b.name_romaji: b.code for b in regions.BRANCHES}
-    targets, actuals, units = [], [], []
-    for kind, path in (
-        ("branch", args.data / "kpi_targets.csv"),
-        ("municipality", args.data / "municipal_kpi_targets.csv"),
-    ):
-        if path.exists():
-            targets.append(
-                _with_unit_key(pl.read_csv(path, schema_overrides={"prefecture": pl.String}), kind, branch_code)
-            )
-    for kind, path in (
-        ("branch", args.data / "kpi_actuals_quarterly.csv"),
-        ("municipality", args.data / "municipal_kpi_actuals.csv"),
-    ):
-        if path.exists():
-            actuals.append(
-                _with_unit_key(pl.read_csv(path, schema_overrides={"prefecture": pl.String}), kind, branch_code)
-            )
-    target = pl.concat(targets, how="diagonal_relaxed")
-    actual = pl.concat(actuals, how="diagonal_relaxed")
+    units: Any = []
+
+    def read(branch_file: str, municipal_file: str) -> Any:
+        """The branches' and (when present) the municipalities' rows of one table, with unit_key."""
+        frames = []
+        for kind, path in (("branch", args.data / branch_file), ("municipality", args.data / municipal_file)):
+            if path.exists():
+                frame = pl.read_csv(path, schema_overrides={"prefecture": pl.String})
+                frames.append(_with_unit_key(frame, kind, branch_code))
+        return pl.concat(frames, how="diagonal_relaxed")
+
+    target = read("kpi_targets.csv", "municipal_kpi_targets.csv")
+    actual = read("kpi_actuals_quarterly.csv", "municipal_kpi_actuals.csv")
     if "municipality" in target.columns:
         units = (
             target.filter(pl.col("municipality").is_not_null())

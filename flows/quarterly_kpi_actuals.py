@@ -15,7 +15,7 @@ from prefect.states import Completed, Failed, State
 from branchkpi import alerts
 from branchkpi.config import settings
 from tasks import steps, summary
-from tasks.batches import BatchOutcome, FileReport
+from tasks.batches import BatchOutcome
 
 FLOW_NAME = "quarterly-kpi-actuals"
 
@@ -46,10 +46,10 @@ def quarterly_kpi_actuals(
     inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
     landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
     if landed and not force and all(f.previously_loaded for f in landed):
-        return _unchanged(url, outcome, landed)
-    batch, outcome.files = steps.parse_kpi_files(landed)
-    outcome.rows_landed = batch.rows
-    if landed:
+        outcome.record_previously_loaded(landed)  # a re-run over loaded files: nothing to read
+    elif landed:
+        batch, outcome.files = steps.parse_kpi_files(landed)
+        outcome.rows_landed = batch.rows
         gate = steps.kpi_quality_gate(batch, cfg, _run_name())
         outcome.record_gate(batch.findings, gate)
         steps.quarantine(url, batch_id, outcome.findings)
@@ -74,18 +74,3 @@ def quarterly_kpi_actuals(
             ))  # fmt: skip
         return Failed(message=outcome.message, data=outcome)
     return Completed(message=outcome.message, data=outcome, name="Warned" if outcome.status == "warned" else None)
-
-
-def _unchanged(url: str, outcome: BatchOutcome, landed: list[steps.landing.LandedFile]) -> State:
-    """Every file was loaded before: nothing to read, check or write (a re-run of a loaded backfill)."""
-    outcome.status = "unchanged"
-    outcome.files = [FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=True) for f in landed]
-    outcome.message = f"all {len(landed)} file(s) were loaded before (same checksums): nothing to do (force reloads)"
-    steps.close_batch(url, outcome)
-    create_markdown_artifact(
-        key="kpi-actuals-summary",
-        markdown=summary.markdown(outcome, title="KPI targets and actuals"),
-        description=outcome.message[:500],
-    )
-    get_run_logger().info(outcome.message)
-    return Completed(message=outcome.message, data=outcome)

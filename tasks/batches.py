@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from branchkpi.findings import Finding
 from warehouse import schema
 
+from .landing import LandedFile
 from .load import LoadResult
 from .load_kpi import KpiLoadResult
 from .validate import GateResult
@@ -103,6 +104,12 @@ class BatchOutcome:
             f"loaded {self.rows_loaded} row(s) ({'; '.join(parts)}), {self.rows_unchanged} unchanged, "
             f"{result.units_added} new reporting unit(s), {len(warned)} warning(s)"
         )
+
+    def record_previously_loaded(self, files: list[LandedFile]) -> None:
+        """Every file was loaded before (same checksums): nothing to read, check or write."""
+        self.status = "unchanged"
+        self.files = [FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=True) for f in files]
+        self.message = f"all {len(files)} file(s) were loaded before (same checksums): nothing to do (force reloads)"
 
     def record_no_input(self, period_label: str | None, kpi_rows: int, landing_dir: Path) -> None:
         """Nothing landed: fine for a month the warehouse has (its KPIs are republished), else a failure."""
