@@ -385,7 +385,7 @@ def evaluate(
 
 
 def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFormat) -> None:
-    """One evaluate-targets run per fiscal year over every unit with targets; a line per unit."""
+    """One evaluate-targets run over every fiscal year with targets and every unit; a line per unit and year."""
     from collections import Counter
 
     import sqlalchemy as sa
@@ -403,15 +403,20 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
     if not years:
         raise CliError("no targets loaded (load a plan with `branchkpi ingest`)")
     summary: list[dict[str, Any]] = []
-    for year in years:
-        state = evaluate_targets(fiscal_year=year, quarter=quarter, return_state=True)
-        wait_until_recorded(state)
-        result: Any = state.result(raise_on_failure=False)
-        if isinstance(result, BaseException):
-            raise CliError(f"the evaluation of FY{year} ended {state.name}: {state.message or result}") from result
+    # one flow run over the whole span: each year is stored as its own evaluation run
+    state = evaluate_targets(fiscal_year=years[0], to_fiscal_year=years[-1], quarter=quarter, return_state=True)
+    wait_until_recorded(state)
+    result: Any = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise CliError(f"the evaluation ended {state.name}: {state.message or result}") from result
+    evaluations = result if isinstance(result, list) else [result]
+    for evaluation in evaluations:
+        year = evaluation.fiscal_year
+        if year not in years:
+            continue
         by_unit: dict[str, Counter[str]] = {}
         names: dict[str, str] = {}
-        for r in result.rows:
+        for r in evaluation.rows:
             by_unit.setdefault(r["unit_key"], Counter())[r["mark"]] += 1
             names[r["unit_key"]] = r["unit_name"]
         for unit, marks in sorted(by_unit.items()):

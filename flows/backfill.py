@@ -1,5 +1,6 @@
-"""Flow `backfill`: load a range of prior fiscal years (optionally some branches) from a set of files,
-one fiscal year at a time, each as its own monthly-branch-stats run (gate, load and KPIs per year).
+"""Flow `backfill`: load a range of prior fiscal years (optionally some branches) from a set of files:
+the years still to load as one monthly-branch-stats batch (one gate, one load, one KPI refresh), and
+year by year only if that batch fails the gate, so the good years load and the bad one is named.
 
 Resumable and idempotent: a fiscal year already loaded from the same files (same checksums) for the
 same branches is skipped unless `force`; a re-run after an interruption continues where it stopped.
@@ -102,14 +103,8 @@ def backfill(
     child_url = url if redacted(url) == url else None
     if fan_out:
         _fan_out(todo, archived, child_url, regions, url, finish)
-    else:
-        for fiscal_year in todo:
-            state = monthly_branch_stats(
-                period=f"{fiscal_year + 1}-03", paths=archived, warehouse_url=child_url, fiscal_years=[fiscal_year],
-                regions=regions, return_state=True,
-            )  # fmt: skip
-            outcome = state.result(raise_on_failure=False)
-            finish(fiscal_year, outcome if isinstance(outcome, BatchOutcome) else None, state)
+    elif todo:
+        _in_process(todo, archived, child_url, regions, finish)
     update_progress_artifact(artifact_id=tracker, progress=100.0)
     results = [finished[y] for y in years]
     failed = [r for r in results if r["status"] == "failed"]
@@ -137,6 +132,38 @@ def _year_result(fiscal_year: int, outcome: BatchOutcome | None, state: State | 
         return {"fiscal_year": fiscal_year, "status": "failed", "rows_loaded": 0, "message": reason}
     return {"fiscal_year": fiscal_year, "status": outcome.status, "rows_loaded": outcome.rows_loaded,
             "message": outcome.message}  # fmt: skip
+
+
+def _in_process(
+    years: list[int],
+    archived: list[str],
+    child_url: str | None,
+    regions: list[str] | None,
+    finish: Callable[[int, BatchOutcome | None, State | None], None],
+) -> None:
+    """All the years as one monthly-branch-stats batch (one parse, one gate, one load, one KPI
+    refresh: the cost of a subflow is paid once, not per year). If that batch fails the gate, the
+    years are run one by one, so that the good years load and the report names the bad one."""
+
+    def run(fiscal_years: list[int]) -> tuple[BatchOutcome | None, State]:
+        state = monthly_branch_stats(
+            period=f"{fiscal_years[-1] + 1}-03", paths=archived, warehouse_url=child_url,
+            fiscal_years=fiscal_years, regions=regions, return_state=True,
+        )  # fmt: skip
+        outcome = state.result(raise_on_failure=False)
+        return (outcome if isinstance(outcome, BatchOutcome) else None), state
+
+    outcome, state = run(years)
+    if len(years) > 1 and (outcome is None or outcome.failed):
+        get_run_logger().warning(
+            "FY%d–FY%d as one batch failed (%s); loading the years one by one", years[0], years[-1], state.message
+        )
+        for fiscal_year in years:
+            year_outcome, year_state = run([fiscal_year])
+            finish(fiscal_year, year_outcome, year_state)
+        return
+    for fiscal_year in years:
+        finish(fiscal_year, outcome.for_fiscal_year(fiscal_year) if outcome else None, state)
 
 
 def _fan_out(

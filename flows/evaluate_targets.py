@@ -27,7 +27,9 @@ def _run_name() -> str:
     units = p.get("unit_keys") or []
     scope = f"-{units[0]}" if len(units) == 1 else ""
     fiscal_year = p.get("fiscal_year") or current_fiscal_year() - 1
-    return f"evaluate-{period_label(fiscal_year, p.get('quarter'))}{scope}".replace(":", "-")
+    last = p.get("to_fiscal_year")
+    span = f"-FY{last}" if last and last != fiscal_year else ""
+    return f"evaluate-{period_label(fiscal_year, p.get('quarter'))}{span}{scope}".replace(":", "-")
 
 
 @flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=False)
@@ -36,6 +38,8 @@ def evaluate_targets(
     quarter: int | None = None,
     unit_keys: list[str] | None = None,
     warehouse_url: str | None = None,
+    to_fiscal_year: int | None = None,
+    force: bool = False,
 ) -> State:
     """Evaluate the plan's KPI targets.
 
@@ -45,25 +49,46 @@ def evaluate_targets(
         quarter: 1–4 for an in-year check (on_track / at_risk); empty for the closed year (○ / ×).
         unit_keys: branches by JIS code (35) or municipalities (33:倉敷市); empty = every unit with targets.
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
+        to_fiscal_year: evaluate every fiscal year from fiscal_year to this one in this run (a
+            backfill's years); each year is stored as its own evaluation run.
+        force: evaluate again even when nothing the last evaluation read has changed since; by
+            default that evaluation is reused (no new run is stored and no alert is sent again).
     """
     if quarter is not None and not 1 <= quarter <= 4:
         raise ValueError(f"quarter must be 1-4, got {quarter}")
     if fiscal_year is None:
         fiscal_year = current_fiscal_year() - 1
+    last = to_fiscal_year if to_fiscal_year is not None else fiscal_year
+    if last < fiscal_year:
+        raise ValueError(f"to_fiscal_year {last} is before fiscal_year {fiscal_year}")
     url = warehouse_url or settings().warehouse_url
-    label = period_label(fiscal_year, quarter)
     run_id = flow_run.get_id()
-    evaluation = steps.evaluate_targets(url, fiscal_year, quarter, unit_keys, str(run_id) if run_id else None)
-    evaluation_id, rows = evaluation.evaluation_id, evaluation.rows
-    create_table_artifact(
-        key="kpi-evaluation", table=evaluation_report.table(rows), description=f"KPIs {label}: {len(rows)} targets"
-    )
+    flow_run_id = str(run_id) if run_id else None
+    years = list(range(fiscal_year, last + 1))
+    evaluations = steps.evaluate_targets(url, years, quarter, unit_keys, flow_run_id, force)
+    fresh = [e for e in evaluations if not e.reused]
+    label = period_label(fiscal_year, quarter) + (f"–FY{last}" if last != fiscal_year else "")
+    rows = [r for e in fresh for r in e.rows]
+    if fresh:
+        if len(fresh) > 1:  # missed first across the years, as each year's rows come
+            rows.sort(key=evaluation_report.sort_key)
+        create_table_artifact(
+            key="kpi-evaluation", table=evaluation_report.table(rows), description=f"KPIs {label}: {len(rows)} targets"
+        )
     create_markdown_artifact(
-        key="kpi-evaluation-summary", markdown=evaluation_report.markdown(rows, label, evaluation_id)
+        key="kpi-evaluation-summary",
+        markdown=evaluation_report.markdown(rows, label, fresh[0].evaluation_id)
+        if len(evaluations) == 1 and fresh
+        else evaluation_report.years_markdown(evaluations, label, rows),
     )
-    flagged = [r for r in rows if r["status"] in evaluation_report.EVENT_FOR_STATUS]
-    for event in evaluation_report.events(rows, label, str(run_id) if run_id else None):
-        emit_event(**event)
-    message = f"{len(rows)} targets evaluated for {label}: {len(flagged)} missed or at risk"
+    for evaluation in fresh:
+        year_label = period_label(evaluation.fiscal_year or fiscal_year, quarter)
+        for event in evaluation_report.events(evaluation.rows, year_label, flow_run_id):
+            emit_event(**event)
+    flagged = sum(e.counts["missed"] + e.counts["at_risk"] for e in evaluations)
+    total = sum(len(e) for e in evaluations)
+    message = f"{total} targets evaluated for {label}: {flagged} missed or at risk"
+    if len(fresh) < len(evaluations):
+        message += f"; {len(evaluations) - len(fresh)} fiscal year(s) unchanged since their last evaluation (reused)"
     get_run_logger().info(message)
-    return Completed(message=message, data=evaluation)
+    return Completed(message=message, data=evaluations[0] if len(evaluations) == 1 else evaluations)

@@ -22,7 +22,7 @@ from branchkpi.config import settings
 from branchkpi.fiscal import Period, parse_period
 from branchkpi.regions import BY_CODE, resolve_region
 from tasks import steps, summary
-from tasks.batches import BatchOutcome
+from tasks.batches import BatchOutcome, warnings_by_fiscal_year
 from tasks.parse import select
 from warehouse import queries
 from warehouse.engine import connect, redacted
@@ -38,6 +38,9 @@ def run_name(period: str | None) -> str:
 
 
 def _generate_run_name() -> str:
+    years = flow_run.parameters.get("fiscal_years") or []
+    if len(years) > 1:  # a backfill's years as one batch
+        return f"monthly-stats-FY{min(years)}-FY{max(years)}"
     return run_name(flow_run.parameters.get("period"))
 
 
@@ -97,6 +100,7 @@ def monthly_branch_stats(
             if result.fiscal_years:  # nothing changed, nothing to recompute
                 outcome.kpi_rows = steps.compute_kpis(url, result.fiscal_years)
             outcome.record_load(result)
+            outcome.record_years(result, warnings_by_fiscal_year(outcome.findings, parsed.observations))
 
     progress.step(STEPS[5])
     kpi_rows = _publish_kpis(outcome, url, target)

@@ -4,11 +4,12 @@ rows can point at it) and closed with the outcome the run shows."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.findings import Finding
@@ -54,6 +55,8 @@ class BatchOutcome:
     kpi_rows: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     rule_summary: list[dict[str, Any]] = field(default_factory=list)
+    # per fiscal year of the batch: inserted, replaced, unchanged, warnings (a backfill books each year)
+    fiscal_years: dict[int, dict[str, int]] = field(default_factory=dict)
 
     @property
     def rows_loaded(self) -> int:
@@ -93,6 +96,27 @@ class BatchOutcome:
             f"{result.unchanged} unchanged, {len(warned)} warning(s)"
         )
 
+    def record_years(self, result: LoadResult, warnings_by_year: dict[int, int]) -> None:
+        """What the load did to each fiscal year, and how many warnings each year's rows drew."""
+        for fiscal_year, (inserted, replaced, unchanged) in result.by_fiscal_year.items():
+            self.fiscal_years[fiscal_year] = {"inserted": inserted, "replaced": replaced, "unchanged": unchanged,
+                                              "warnings": warnings_by_year.get(fiscal_year, 0)}  # fmt: skip
+
+    def for_fiscal_year(self, fiscal_year: int) -> BatchOutcome:
+        """This batch as seen by one of its fiscal years (a backfill loads all its years as one batch)."""
+        if self.failed or not self.fiscal_years:
+            return self
+        year = self.fiscal_years.get(fiscal_year)
+        if year is None:
+            return replace(self, status="unchanged", rows_inserted=0, rows_replaced=0, rows_unchanged=0,
+                           message=f"the files hold no rows of FY{fiscal_year}")  # fmt: skip
+        loaded = year["inserted"] + year["replaced"]
+        status = "warned" if year["warnings"] else ("loaded" if loaded else "unchanged")
+        message = (f"FY{fiscal_year}: loaded {loaded} row(s) ({year['inserted']} new, {year['replaced']} replaced), "
+                   f"{year['unchanged']} unchanged, {year['warnings']} warning(s)")  # fmt: skip
+        return replace(self, status=status, rows_inserted=year["inserted"], rows_replaced=year["replaced"],
+                       rows_unchanged=year["unchanged"], message=message)  # fmt: skip
+
     def record_kpi_load(self, result: KpiLoadResult) -> None:
         self.rows_inserted = sum(c["inserted"] for c in result.counts.values())
         self.rows_replaced = sum(c["replaced"] for c in result.counts.values())
@@ -126,6 +150,22 @@ class BatchOutcome:
         data["rows_loaded"] = self.rows_loaded
         data["findings"] = [str(f) for f in self.findings]
         return data
+
+
+def warnings_by_fiscal_year(findings: list[Finding], observations: pl.DataFrame) -> dict[int, int]:
+    """Warnings per fiscal year, through the rows they point at; a warning about a whole file (no
+    row) counts for every fiscal year that file holds."""
+    warned = [(f.file_id, f.source_row) for f in findings if f.severity == "warning"]
+    if not warned or observations.height == 0:
+        return {}
+    rows = observations.select("file_id", "source_row", "fiscal_year").drop_nulls("fiscal_year").unique()
+    found = pl.DataFrame(warned, schema={"file_id": pl.Int64, "source_row": pl.Int64}, orient="row")
+    by_row = found.filter(pl.col("source_row").is_not_null()).join(rows, on=["file_id", "source_row"])
+    by_file = found.filter(pl.col("source_row").is_null()).join(
+        rows.select("file_id", "fiscal_year").unique(), on="file_id"
+    )
+    counted = pl.concat([by_row.select("fiscal_year"), by_file.select("fiscal_year")]).group_by("fiscal_year").len()
+    return {int(fy): int(n) for fy, n in counted.iter_rows()}
 
 
 def start_batch(engine: sa.Engine, period: str | None, flow_run_id: str | None) -> str:

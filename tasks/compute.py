@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from branchkpi import metrics
 from branchkpi.regions import NATIONAL_CODE
 from warehouse import schema
-from warehouse.engine import write_transaction
+from warehouse.engine import bulk_write, write_transaction
 
 KEY = ["region_code", "metric", "fiscal_year", "month"]
 STATS_SCHEMA = {
@@ -187,7 +187,7 @@ def refresh_kpis(engine: sa.Engine, fiscal_years: list[int]) -> dict[str, int]:
         for table in (schema.monthly_kpis, schema.fiscal_year_kpis):
             conn.execute(sa.delete(table).where(table.c.fiscal_year.between(first, last)))
         if monthly.height:
-            conn.execute(sa.insert(schema.monthly_kpis), monthly.with_columns(computed_at=pl.lit(now)).to_dicts())
+            bulk_write(conn, sa.insert(schema.monthly_kpis), monthly.with_columns(computed_at=pl.lit(now)))
         if yearly.height:
-            conn.execute(sa.insert(schema.fiscal_year_kpis), yearly.with_columns(computed_at=pl.lit(now)).to_dicts())
+            bulk_write(conn, sa.insert(schema.fiscal_year_kpis), yearly.with_columns(computed_at=pl.lit(now)))
     return {"monthly_kpis": monthly.height, "fiscal_year_kpis": yearly.height}

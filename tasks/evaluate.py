@@ -10,18 +10,22 @@ cumulative KPIs and at the year's end for level KPIs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 
-from branchkpi import kpis
+from branchkpi import kpis, target_rules
 from branchkpi.fiscal import fiscal_month_index
 from branchkpi.target_rules import MARKS, Judgement, Measurement, RuleError, Target, TenderCounts, judge, judge_in_year
 from warehouse import schema
+from warehouse.engine import bulk_write
 
 COLUMNS = [
     "unit_key", "unit_name", "fiscal_year", "period", "kpi_id", "group", "comparator", "target_value",
@@ -32,20 +36,51 @@ _ORDER = {"missed": 0, "at_risk": 1, "not_evaluable": 2, "on_track": 3, "achieve
 
 
 class Evaluation:
-    """One evaluation run: its id and one row per target (and per 【未設定】 unit).
+    """One evaluation run of a fiscal year (or quarter): its id, the counts per status and one row per
+    target (and per 【未設定】 unit).
 
     A plain class on purpose: Prefect walks every list, dict and dataclass a task or flow returns
     (looking for futures), which costs seconds for the 100,000 rows of a prefecture's
-    municipalities; it does not look inside other objects."""
+    municipalities; it does not look inside other objects. A run reused because nothing it depends
+    on changed (`reused`) reads its rows back from kpi_evaluations only when they are asked for."""
 
-    __slots__ = ("evaluation_id", "rows")
+    __slots__ = ("_engine", "_rows", "counts", "evaluation_id", "fiscal_year", "quarter", "reused")
 
-    def __init__(self, evaluation_id: str, rows: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        evaluation_id: str,
+        rows: list[dict[str, Any]] | None,
+        *,
+        fiscal_year: int | None = None,
+        quarter: int | None = None,
+        counts: dict[str, int] | None = None,
+        reused: bool = False,
+        engine: sa.Engine | None = None,
+    ) -> None:
         self.evaluation_id = evaluation_id
-        self.rows = rows
+        self.fiscal_year = fiscal_year
+        self.quarter = quarter
+        self._rows = rows
+        self._engine = engine
+        self.reused = reused
+        self.counts = counts if counts is not None else status_counts(rows or [])
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            assert self._engine is not None, "a reused evaluation needs its engine to read its rows"
+            self._rows = stored_rows(self._engine, self.evaluation_id)
+        return self._rows
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return sum(self.counts.values())
+
+
+def status_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(_ORDER, 0)
+    for r in rows:
+        counts[r["status"]] += 1
+    return counts
 
 
 def period_end_index(period: str) -> int:
@@ -57,88 +92,161 @@ def period_end_index(period: str) -> int:
     return fiscal_month_index(int(period[5:7]))
 
 
+def _period_end_index_expr() -> pl.Expr:
+    """period_end_index over a column (the same rule, for whole frames)."""
+    period = pl.col("period")
+    month = period.str.slice(5, 2).cast(pl.Int32, strict=False)
+    return (
+        pl.when(period == "FY")
+        .then(12)
+        .when(period.str.starts_with("Q"))
+        .then(3 * period.str.slice(1).cast(pl.Int32, strict=False))
+        .otherwise((month - 4) % 12 + 1)  # fiscal.fiscal_month_index
+        .cast(pl.Int32)
+    )
+
+
 @dataclass(frozen=True)
 class Figure:
     value: float
     unit: str
     period: str
-
-    @property
-    def index(self) -> int:
-        return period_end_index(self.period)
+    index: int
 
 
-def _pick(figures: list[Figure], upto: int) -> Figure | None:
-    """The latest figure up to month `upto` of the year (FY beats Q4 and March)."""
-    eligible = [f for f in figures if f.index <= upto]
-    return max(eligible, key=lambda f: (f.index, f.period == "FY")) if eligible else None
+_KEY = ["unit_key", "fiscal_year", "kpi_id"]
+_TENDERS = ("general_competitive_tender_count", "single_bid_tender_count")
+_FIGURE = {"value": pl.Float64, "unit": pl.String, "period": pl.String, "index": pl.Int32}
+
+
+def _latest(figures: pl.DataFrame, by: list[str], upto: int | str) -> pl.DataFrame:
+    """Per group, the latest figure up to month `upto` (a number, or a column of the frame) of the
+    year: the highest period index, FY beating Q4 and March."""
+    limit = pl.col(upto) if isinstance(upto, str) else pl.lit(upto)
+    return (
+        figures.filter(pl.col("index") <= limit)
+        .sort("index", "is_fy")
+        .group_by(by)
+        .agg(pl.col(*_FIGURE).last())  # within a group, polars keeps the sorted order
+    )
+
+
+def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    return frame.rename({c: f"{prefix}_{c}" for c in _FIGURE})
 
 
 def evaluate(
     engine: sa.Engine, fiscal_year: int, quarter: int | None = None, unit_keys: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """Judge every target of the units (all units with targets when None) for the period."""
+    return evaluate_years(engine, [fiscal_year], quarter, unit_keys)[fiscal_year]
+
+
+def evaluate_years(
+    engine: sa.Engine, fiscal_years: list[int], quarter: int | None = None, unit_keys: list[str] | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """Judge every target of several fiscal years at once: the figures are read in one query and
+    picked with polars over whole frames; only the judgement itself (branchkpi.target_rules, the
+    specification) runs per target."""
     upto = 12 if quarter is None else 3 * quarter
     period_label = "FY" if quarter is None else f"Q{quarter}"
     t, a, u = schema.kpi_targets, schema.kpi_actuals, schema.reporting_units
+    years = sorted(set(fiscal_years))
     with engine.connect() as conn:
-        target_query = sa.select(t).where(t.c.fiscal_year == fiscal_year)
+        target_query = sa.select(
+            t.c.unit_key, t.c.fiscal_year, t.c.kpi_id, t.c.comparator, t.c.target_value, t.c.unit, t.c.target_text
+        ).where(t.c.fiscal_year.in_(years))
+        actual_query = sa.select(a.c.unit_key, a.c.fiscal_year, a.c.kpi_id, a.c.period, a.c.value, a.c.unit).where(
+            a.c.fiscal_year.in_(sorted({*years, *(y - 1 for y in years)}))
+        )
         if unit_keys:
             target_query = target_query.where(t.c.unit_key.in_(unit_keys))
-        targets = [dict(r._mapping) for r in conn.execute(target_query)]
-        units = {r.key: dict(r._mapping) for r in conn.execute(sa.select(u))}
-        keys = unit_keys or sorted({row["unit_key"] for row in targets})
-        actual_rows = conn.execute(
-            sa.select(a.c.unit_key, a.c.fiscal_year, a.c.period, a.c.kpi_id, a.c.value, a.c.unit).where(
-                a.c.unit_key.in_(keys), a.c.fiscal_year.in_([fiscal_year, fiscal_year - 1])
-            )
-        ).all()
-    figures: dict[tuple[str, int, str], list[Figure]] = {}
-    for r in actual_rows:
-        figures.setdefault((r.unit_key, r.fiscal_year, r.kpi_id), []).append(Figure(r.value, r.unit, r.period))
+            actual_query = actual_query.where(a.c.unit_key.in_(unit_keys))
+        targets = pl.DataFrame(conn.execute(target_query).all(), orient="row", schema=_TARGET_SCHEMA)
+        figures = pl.DataFrame(conn.execute(actual_query).all(), orient="row", schema=_ACTUAL_SCHEMA)
+        units = {r.key: r._asdict() for r in conn.execute(sa.select(u))}
+    figures = figures.with_columns(index=_period_end_index_expr(), is_fy=pl.col("period") == "FY")
+    targets = targets.with_row_index("target_row").with_columns(previous_year=pl.col("fiscal_year") - 1)
+    now = _prefixed(_latest(figures, _KEY, upto), "actual")
+    year_end = _prefixed(_latest(figures, _KEY, 12), "year_end").rename({"fiscal_year": "previous_year"})
+    picked = targets.join(now, on=_KEY, how="left").join(
+        year_end, on=["unit_key", "previous_year", "kpi_id"], how="left"
+    )
+    # the previous year at the point the actual was measured (cumulative KPIs in the year)
+    before = (
+        picked.filter(pl.col("actual_index").is_not_null())
+        .select("target_row", "unit_key", "previous_year", "kpi_id", "actual_index")
+        .join(figures.rename({"fiscal_year": "previous_year"}), on=["unit_key", "previous_year", "kpi_id"])
+    )
+    at_point = _prefixed(_latest(before, ["target_row"], "actual_index"), "at_point")
+    picked = picked.join(at_point, on="target_row", how="left")
+    tenders = _latest(figures.filter(pl.col("kpi_id").is_in(_TENDERS)), _KEY, upto)
+    tender_counts = {(k, fy, kpi): v for k, fy, kpi, v in tenders.select(*_KEY, "value").iter_rows()}
 
-    results: list[dict[str, Any]] = []
-    for row in targets:
-        results.append(_evaluate_one(row, figures, units, fiscal_year, quarter, upto, period_label))
-    # NHI units that report no target at all (【未設定】) are listed as such
-    with_target = {row["unit_key"] for row in targets}
-    for key in keys:
-        unit = units.get(key)
-        if unit and unit["target_setting"] == "not_set" and key not in with_target:
-            reason = "target not set (未設定)" + (f": {unit['note_ja']}" if unit["note_ja"] else "")
-            results.append(_row(unit, fiscal_year, period_label, "nhi_collection_rate", None, None, None, "pct",
-                                None, None, Judgement("not_evaluable", reason)))  # fmt: skip
-    results.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
+    results: dict[int, list[dict[str, Any]]] = {y: [] for y in years}
+    for row in picked.iter_rows(named=True):
+        results[row["fiscal_year"]].append(_evaluate_one(row, tender_counts, units, quarter, upto, period_label))
+    for fiscal_year in years:
+        # NHI units that report no target at all (【未設定】) are listed as such
+        rows = results[fiscal_year]
+        with_target = {r["unit_key"] for r in rows}
+        prefectures = {units[k]["prefecture_code"] for k in with_target if k in units}
+        if unit_keys:
+            candidates = list(unit_keys)
+        else:  # every unit: the 未設定 municipalities of the prefectures that have targets this year
+            candidates = sorted(k for k, unit in units.items() if unit["prefecture_code"] in prefectures)
+        for key in candidates:
+            unit = units.get(key)
+            if unit and unit["target_setting"] == "not_set" and key not in with_target:
+                reason = "target not set (未設定)" + (f": {unit['note_ja']}" if unit["note_ja"] else "")
+                rows.append(_row(unit, fiscal_year, period_label, "nhi_collection_rate", None, None, None, "pct",
+                                 None, None, Judgement("not_evaluable", reason)))  # fmt: skip
+        rows.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
     return results
+
+
+_TARGET_SCHEMA = {
+    "unit_key": pl.String, "fiscal_year": pl.Int32, "kpi_id": pl.String, "comparator": pl.String,
+    "target_value": pl.Float64, "unit": pl.String, "target_text": pl.String,
+}  # fmt: skip
+_ACTUAL_SCHEMA = {
+    "unit_key": pl.String, "fiscal_year": pl.Int32, "kpi_id": pl.String, "period": pl.String,
+    "value": pl.Float64, "unit": pl.String,
+}  # fmt: skip
+
+
+def _figure(row: dict[str, Any], prefix: str) -> Figure | None:
+    if row[f"{prefix}_index"] is None:
+        return None
+    return Figure(row[f"{prefix}_value"], row[f"{prefix}_unit"], row[f"{prefix}_period"], row[f"{prefix}_index"])
 
 
 def _evaluate_one(
     row: dict[str, Any],
-    figures: dict[tuple[str, int, str], list[Figure]],
+    tender_counts: dict[tuple[str, int, str], float],
     units: dict[str, dict[str, Any]],
-    fiscal_year: int,
     quarter: int | None,
     upto: int,
     period_label: str,
 ) -> dict[str, Any]:
+    """One target, its figures already picked: actual (latest up to the period's end), the previous
+    year at its end (year_end) and at the point the actual was measured (at_point)."""
     kpi = kpis.BY_ID.get(row["kpi_id"])
     cumulative = bool(kpi and kpi.cumulative)
-    unit_key, kpi_id = row["unit_key"], row["kpi_id"]
-    now_figures = figures.get((unit_key, fiscal_year, kpi_id), [])
-    before = figures.get((unit_key, fiscal_year - 1, kpi_id), [])
-    actual = _pick(now_figures, upto)
-    previous = _pick(before, 12) if actual is None or quarter is None or not cumulative else _pick(before, actual.index)
+    unit_key, kpi_id, fiscal_year = row["unit_key"], row["kpi_id"], row["fiscal_year"]
+    actual = _figure(row, "actual")
+    year_end, at_point = _figure(row, "year_end"), _figure(row, "at_point")
+    previous = year_end if actual is None or quarter is None or not cumulative else at_point
     share = None
-    if actual is not None and cumulative:
-        at_point, year_end = _pick(before, actual.index), _pick(before, 12)
-        if at_point and year_end and year_end.index == 12 and year_end.value > 0 and at_point.index < 12:
-            share = at_point.value / year_end.value
+    complete_year = year_end is not None and year_end.index == 12 and year_end.value > 0
+    if actual is not None and cumulative and at_point and year_end and complete_year and at_point.index < 12:
+        share = at_point.value / year_end.value  # the previous year's profile up to this point
     tenders = None
     if row["comparator"] == "single_bid_composite":
-        general = _pick(figures.get((unit_key, fiscal_year, "general_competitive_tender_count"), []), upto)
-        single = _pick(figures.get((unit_key, fiscal_year, "single_bid_tender_count"), []), upto)
-        if general and single:
-            tenders = TenderCounts(int(general.value), int(single.value))
+        general = tender_counts.get((unit_key, fiscal_year, "general_competitive_tender_count"))
+        single = tender_counts.get((unit_key, fiscal_year, "single_bid_tender_count"))
+        if general is not None and single is not None:
+            tenders = TenderCounts(int(general), int(single))
     try:
         target = Target(kpi_id, row["comparator"], row["unit"], row["target_value"])
         actual_m = Measurement(actual.value, actual.unit) if actual else None
@@ -182,32 +290,142 @@ def _row(
     }  # fmt: skip
 
 
+_RULE_SOURCES = [Path(m.__file__) for m in (target_rules, kpis) if m.__file__] + [Path(__file__)]
+RULES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _RULE_SOURCES)).hexdigest()
+_KPI_ROW_COLUMNS = [
+    "unit_key", "kpi_id", "fiscal_year", "period", "comparator", "target_value", "unit", "actual", "actual_period",
+    "previous", "previous_period", "threshold", "status", "mark", "reason",
+]  # fmt: skip
+
+
+def inputs_digests(
+    engine: sa.Engine, fiscal_years: list[int], quarter: int | None, unit_keys: list[str] | None
+) -> dict[int, str]:
+    """Per fiscal year, a digest of everything its evaluation reads: which batches wrote how many of
+    its targets and of its and the previous year's actuals (every load that changes a row stamps it
+    with its batch), the reporting units, the period, the scope and the rules' own source code."""
+    t, a, u = schema.kpi_targets, schema.kpi_actuals, schema.reporting_units
+    years = sorted(set(fiscal_years))
+    loads: dict[tuple[str, int], list[str]] = {}
+    with engine.connect() as conn:
+        for name, table, wanted in (("targets", t, years), ("actuals", a, sorted({*years, *(y - 1 for y in years)}))):
+            query = (
+                sa.select(table.c.fiscal_year, table.c.batch_id, sa.func.count(), sa.func.max(table.c.loaded_at))
+                .where(table.c.fiscal_year.in_(wanted))
+                .group_by(table.c.fiscal_year, table.c.batch_id)
+                .order_by(table.c.fiscal_year, table.c.batch_id)
+            )
+            if unit_keys:
+                query = query.where(table.c.unit_key.in_(unit_keys))
+            for fiscal_year, batch_id, count, loaded_at in conn.execute(query):
+                loads.setdefault((name, fiscal_year), []).append(f"{batch_id}:{count}:{loaded_at}")
+        unit_rows = conn.execute(
+            sa.select(
+                u.c.key, u.c.name_ja, u.c.name_romaji, u.c.prefecture_code, u.c.target_setting, u.c.note_ja
+            ).order_by(u.c.key)
+        ).all()
+    units = hashlib.sha256(repr([tuple(r) for r in unit_rows]).encode()).hexdigest()
+    scope = ",".join(sorted(unit_keys)) if unit_keys else "*"
+    digests = {}
+    for y in years:
+        parts = [RULES_DIGEST, f"q={quarter}", scope, units, *loads.get(("targets", y), []), "|",
+                 *loads.get(("actuals", y), []), "|", *loads.get(("actuals", y - 1), [])]  # fmt: skip
+        digests[y] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return digests
+
+
+def reusable_runs(engine: sa.Engine, digests: dict[int, str], quarter: int | None) -> dict[int, Evaluation]:
+    """The latest stored evaluation of each fiscal year made from exactly the same inputs."""
+    r = schema.evaluation_runs
+    found: dict[int, Evaluation] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(r)
+            .where(r.c.fiscal_year.in_(list(digests)), r.c.inputs_digest.in_(list(digests.values())))
+            .order_by(r.c.created_at)
+        ).all()
+    for row in rows:  # oldest first: the latest wins
+        if digests.get(row.fiscal_year) == row.inputs_digest and row.quarter == quarter:
+            counts = {s: getattr(row, s) for s in _ORDER}
+            found[row.fiscal_year] = Evaluation(
+                row.id, None, fiscal_year=row.fiscal_year, quarter=quarter, counts=counts, reused=True, engine=engine
+            )
+    return found
+
+
+def stored_rows(engine: sa.Engine, evaluation_id: str) -> list[dict[str, Any]]:
+    """The rows of a stored evaluation run, in the shape evaluate() returns them."""
+    e, t, u = schema.kpi_evaluations, schema.kpi_targets, schema.reporting_units
+    query = (
+        sa.select(e, u.c.name_ja, u.c.name_romaji, t.c.target_text)
+        .join(u, u.c.key == e.c.unit_key, isouter=True)
+        .join(t, (t.c.unit_key == e.c.unit_key) & (t.c.fiscal_year == e.c.fiscal_year) & (t.c.kpi_id == e.c.kpi_id),
+              isouter=True)
+        .where(e.c.run_id == evaluation_id)
+    )  # fmt: skip
+    rows = []
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            kpi = kpis.BY_ID.get(r.kpi_id)
+            rows.append({
+                **{c: getattr(r, c) for c in _KPI_ROW_COLUMNS},
+                "unit_name": r.name_romaji or r.name_ja or r.unit_key,
+                "group": kpis.GROUPS[kpi.group] if kpi else "",
+                "target_text": r.target_text,
+                "inputs": json.loads(r.inputs),
+            })  # fmt: skip
+    rows.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
+    return rows
+
+
 def store(
-    engine: sa.Engine, rows: list[dict[str, Any]], fiscal_year: int, quarter: int | None, flow_run_id: str | None
-) -> str:
-    """Keep the run and every judgement with its inputs; returns the run id."""
+    engine: sa.Engine,
+    rows: list[dict[str, Any]],
+    fiscal_year: int,
+    quarter: int | None,
+    flow_run_id: str | None,
+    inputs_digest: str | None = None,
+) -> Evaluation:
+    """Keep the run and every judgement with its inputs (one bulk write)."""
     run_id = str(uuid.uuid4())
-    counts = {s: sum(r["status"] == s for r in rows) for s in _ORDER}
+    counts = status_counts(rows)
     with engine.begin() as conn:
         conn.execute(
             sa.insert(schema.evaluation_runs).values(
                 id=run_id, created_at=datetime.now(UTC), flow_run_id=flow_run_id, fiscal_year=fiscal_year,
                 quarter=quarter, scope=",".join(sorted({r["unit_key"] for r in rows}))[:4000], evaluated=len(rows),
-                **counts,
+                inputs_digest=inputs_digest, **counts,
             )
         )  # fmt: skip
         if rows:
-            conn.execute(
-                sa.insert(schema.kpi_evaluations),
-                [
-                    {
-                        "run_id": run_id, **{k: r[k] for k in (
-                            "unit_key", "kpi_id", "fiscal_year", "period", "comparator", "target_value", "unit",
-                            "actual", "actual_period", "previous", "previous_period", "threshold", "status",
-                            "mark", "reason")},
-                        "inputs": json.dumps(r["inputs"], ensure_ascii=False, default=str),
-                    }
-                    for r in rows
-                ],
-            )  # fmt: skip
-    return run_id
+            columns: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in _KPI_ROW_COLUMNS}
+            columns["inputs"] = [json.dumps(r["inputs"], ensure_ascii=False, default=str) for r in rows]
+            columns["run_id"] = [run_id] * len(rows)
+            frame = pl.DataFrame(columns, schema_overrides=_STORED_TYPES, strict=False)
+            bulk_write(conn, sa.insert(schema.kpi_evaluations), frame)
+    return Evaluation(run_id, rows, fiscal_year=fiscal_year, quarter=quarter, counts=counts)
+
+
+_STORED_TYPES = {
+    "target_value": pl.Float64, "actual": pl.Float64, "previous": pl.Float64, "threshold": pl.Float64,
+    "fiscal_year": pl.Int32,
+}  # fmt: skip
+
+
+def run_evaluations(
+    engine: sa.Engine,
+    fiscal_years: list[int],
+    quarter: int | None = None,
+    unit_keys: list[str] | None = None,
+    flow_run_id: str | None = None,
+    force: bool = False,
+) -> list[Evaluation]:
+    """Evaluate and store each fiscal year, or reuse its last evaluation when nothing it reads has
+    changed since (unless force): re-running a backfill's evaluations costs a few queries."""
+    years = sorted(set(fiscal_years))
+    digests = inputs_digests(engine, years, quarter, unit_keys)
+    reused = {} if force else reusable_runs(engine, digests, quarter)
+    todo = [y for y in years if y not in reused]
+    fresh = evaluate_years(engine, todo, quarter, unit_keys) if todo else {}
+    stored = {y: store(engine, fresh[y], y, quarter, flow_run_id, digests[y]) for y in todo}
+    return [reused.get(y) or stored[y] for y in years]

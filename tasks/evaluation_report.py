@@ -22,6 +22,14 @@ TABLE_COLUMNS = [
 ]  # fmt: skip
 
 
+_ORDER = {"missed": 0, "at_risk": 1, "not_evaluable": 2, "on_track": 3, "achieved": 4}
+
+
+def sort_key(row: dict[str, Any]) -> tuple[int, int, str, str]:
+    """Missed first, then at risk, not evaluable, met; by year, unit and KPI within each."""
+    return _ORDER[row["status"]], row["fiscal_year"], row["unit_key"], row["kpi_id"]
+
+
 def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○)."""
     return [{c: r[c] for c in TABLE_COLUMNS} for r in rows[:ARTIFACT_ROWS]]
@@ -52,6 +60,34 @@ def markdown(rows: list[dict[str, Any]], label: str, run_id: str) -> str:
                 f"| {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | {cell(r['actual'])} | "
                 f"{r['mark']} | {cell(r['reason'])} |"
             )
+    return "\n".join(lines)
+
+
+def years_markdown(evaluations: list[Any], label: str, fresh_rows: list[dict[str, Any]]) -> str:
+    """The summary of a run over several fiscal years (or of one whose evaluation was reused): a line
+    per year with its marks and its evaluation run, then the missed and at-risk targets of the
+    years evaluated now."""
+    lines = [
+        f"# KPI evaluation {cell(label)}",
+        "",
+        "| fiscal year | targets | ○ | × | △ | — | evaluation run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in evaluations:
+        c = e.counts
+        run = f"`{e.evaluation_id}`" + (" (unchanged since: reused)" if e.reused else "")
+        lines.append(f"| FY{e.fiscal_year} | {len(e)} | {c['achieved'] + c['on_track']} | {c['missed']} | "
+                     f"{c['at_risk']} | {c['not_evaluable']} | {run} |")  # fmt: skip
+    flagged = [r for r in fresh_rows if r["status"] in EVENT_FOR_STATUS]
+    if flagged:
+        lines += ["", f"## Missed and at risk ({len(flagged)})", "", "| FY | unit | KPI | target | actual | mark |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in flagged[:ARTIFACT_ROWS]:
+            target = r["target_text"] or (r["target_value"] if r["target_value"] is not None else r["comparator"])
+            lines.append(f"| {r['fiscal_year']} | {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | "
+                         f"{cell(r['actual'])} | {r['mark']} |")  # fmt: skip
+        if len(flagged) > ARTIFACT_ROWS:
+            lines += ["", f"The first {ARTIFACT_ROWS} of {len(flagged)}; all are in kpi_evaluations."]
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ values are left alone. Ingesting the same file twice therefore changes nothing."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from branchkpi.findings import Finding
 from warehouse import schema
-from warehouse.engine import upsert, write_transaction
+from warehouse.engine import bulk_write, upsert, write_transaction
 
 KEY = ["region_code", "metric", "fiscal_year", "month"]
 TOTALS_KEY = ["region_code", "metric", "fiscal_year"]
@@ -28,6 +28,8 @@ class LoadResult:
     unchanged: int
     totals_loaded: int
     fiscal_years: list[int]
+    # per fiscal year: [inserted, replaced, unchanged], so a backfill can book each year of one batch
+    by_fiscal_year: dict[int, list[int]] = field(default_factory=dict)
 
 
 def _existing(conn: sa.Connection, batch: pl.DataFrame) -> pl.DataFrame:
@@ -126,7 +128,7 @@ def load_batch(
                 new_value=pl.col("value"),
                 new_source_file_id=pl.col("source_file_id"),
             ).with_columns(batch_id=pl.lit(batch_id), replaced_at=pl.lit(now))
-            conn.execute(sa.insert(schema.monthly_stats_audit), audit.to_dicts())
+            bulk_write(conn, sa.insert(schema.monthly_stats_audit), audit)
         writes = pl.concat([new_rows, changed_rows]).select(
             *KEY,
             "value",
@@ -135,7 +137,7 @@ def load_batch(
             batch_id=pl.lit(batch_id),
             loaded_at=pl.lit(now),
         )
-        upsert(conn, schema.monthly_stats, writes.to_dicts(), KEY)
+        upsert(conn, schema.monthly_stats, writes, KEY)
 
         totals = _changed_totals(conn, reported_totals).select(
             *TOTALS_KEY,
@@ -145,7 +147,7 @@ def load_batch(
             batch_id=pl.lit(batch_id),
             loaded_at=pl.lit(now),
         )
-        upsert(conn, schema.reported_fiscal_year_totals, totals.to_dicts(), TOTALS_KEY)
+        upsert(conn, schema.reported_fiscal_year_totals, totals, TOTALS_KEY)
 
         if file_ids:
             conn.execute(
@@ -154,12 +156,16 @@ def load_batch(
                 .values(loaded_batch_id=batch_id)
             )
     touched = pl.concat([writes.select("fiscal_year"), totals.select("fiscal_year")])
+    per_year = joined.group_by("fiscal_year").agg(
+        inserted=is_new.sum(), replaced=changed.sum(), unchanged=(~is_new & ~changed).sum()
+    )
     return LoadResult(
         inserted=new_rows.height,
         replaced=changed_rows.height,
         unchanged=unchanged,
         totals_loaded=totals.height,
         fiscal_years=sorted(touched["fiscal_year"].unique().to_list()),
+        by_fiscal_year={int(fy): [int(i), int(r), int(u)] for fy, i, r, u in per_year.iter_rows()},
     )
 
 

@@ -13,7 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from warehouse import schema
-from warehouse.engine import upsert, write_transaction
+from warehouse.engine import bulk_write, upsert, write_transaction
 
 TARGET_KEY = ["unit_key", "fiscal_year", "kpi_id"]
 TARGET_VALUES = ["comparator", "target_value", "unit", "target_text", "kpi_text_ja", "target_note", "organization"]
@@ -52,7 +52,7 @@ def _write(
         )
     ).all()
     existing = pl.DataFrame(
-        [dict(r._mapping) for r in rows], schema={c.name: frame.schema.get(c.name, pl.Int64) for c in cols}
+        rows, orient="row", schema={c.name: frame.schema.get(c.name, pl.Int64) for c in cols}
     ).rename({c: f"old_{c}" for c in (*values, "source_file_id")})
     joined = frame.join(existing, on=key, how="left")
     is_new = pl.col("old_source_file_id").is_null()
@@ -72,11 +72,11 @@ def _write(
             }
             for r in changed.iter_rows(named=True)
         ]
-        conn.execute(sa.insert(schema.kpi_audit), audit)
+        bulk_write(conn, sa.insert(schema.kpi_audit), audit)
     writes = pl.concat([new_rows, changed]).select(
         *key, *values, "source_file_id", batch_id=pl.lit(batch_id), loaded_at=pl.lit(now)
     )
-    upsert(conn, table, writes.to_dicts(), key)
+    upsert(conn, table, writes, key)
     return {"inserted": new_rows.height, "replaced": changed.height, "unchanged": joined.height - writes.height}
 
 

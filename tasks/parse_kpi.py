@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 import polars as pl
@@ -121,9 +123,12 @@ def _rows_of(landed: LandedFile) -> list[tuple[str, list[list[str]]]]:
 
 
 def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
+    """Read every sheet of a KPI file. The rules that read a cell (branchkpi.fiscal, kpis, numbers,
+    regions) run once per distinct text of a column, not once per row, and their results are joined
+    back onto the rows with polars: a prefecture's 450,000 actuals have a few thousand distinct cells."""
     name = landed.file_name
-    targets: list[dict[str, Any]] = []
-    actuals: list[dict[str, Any]] = []
+    targets: list[pl.DataFrame] = []
+    actuals: list[pl.DataFrame] = []
     municipalities: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
     kinds: set[str] = set()
@@ -144,40 +149,119 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
             elif role is not None and role not in roles:
                 roles[role] = i
         prefecture = _prefecture(rows, roles, sheet, name)
-        for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
-            if not any(str(c).strip() for c in row):
-                continue
-            cell = {role: (str(row[i]).strip() if i < len(row) else "") for role, i in roles.items()}
-            unit_raw, unit_key = _reporting_unit(cell, prefecture, municipalities)
-            if kind == "unit_notes":
+        cells = _cells(rows[header_index + 1 :], header_index + 2, roles)
+        cells = _with_reporting_unit(cells, "branch" in roles, prefecture, municipalities)
+        if kind == "unit_notes":
+            for unit_key, status_text, note in cells.select("reporting_unit", "cell_status", "cell_note").iter_rows():
                 if unit_key:
-                    status = cell.get("status", "").strip().lower()
+                    status = status_text.lower()
                     municipalities[unit_key].update(
-                        target_setting="not_set" if status in ("not_set", "未設定") or "未設定" in cell.get("note", "")
-                        else "set",
-                        note_ja=cell.get("note") or None,
-                    )  # fmt: skip
-                continue
-            base = {"file_id": landed.id, "file_name": name, "source_row": offset,
-                    "reporting_unit_raw": unit_raw, "reporting_unit": unit_key,
-                    "fiscal_year_raw": cell.get("fiscal_year", ""),
-                    "fiscal_year": _safe_fy(cell.get("fiscal_year", ""))}  # fmt: skip
-            kpi_raw = cell.get("kpi_id") or cell.get("kpi_text_ja") or _kpi_from_name(name)
-            kpi_id = kpis.resolve_kpi(kpi_raw) if kpi_raw else None
-            unit_raw_cell = cell.get("unit", "")
-            if kind == "targets":
-                targets.append({**base, **_target_fields(cell, kpi_raw, kpi_id, unit_raw_cell)})
-            else:
-                actuals.append({**base, **_actual_fields(cell, kpi_raw, kpi_id, unit_raw_cell)})
+                        target_setting="not_set" if status in ("not_set", "未設定") or "未設定" in note else "set",
+                        note_ja=note or None,
+                    )
+            continue
+        kpi_from_name = _kpi_from_name(name) or ""
+        cells = cells.with_columns(
+            file_id=pl.lit(landed.id, pl.Int64),
+            file_name=pl.lit(name),
+            fiscal_year_raw=pl.col("cell_fiscal_year"),
+            kpi_raw=pl.when(pl.col("cell_kpi_id") != "").then(pl.col("cell_kpi_id"))
+            .when(pl.col("cell_kpi_text_ja") != "").then(pl.col("cell_kpi_text_ja"))
+            .otherwise(pl.lit(kpi_from_name)),
+        )  # fmt: skip
+        cells = _map_distinct(cells, ["fiscal_year_raw"], {"fiscal_year": pl.Int32}, _safe_fy)
+        cells = _map_distinct(cells, ["kpi_raw"], {"kpi_id": pl.String},
+                              lambda raw: kpis.resolve_kpi(raw) if raw else None)  # fmt: skip
+        if kind == "targets":  # the comparator, value and unit may all come from one text (80%以上)
+            used = ["target_text", "comparator", "target_value", "kpi_text_ja", "target_note", "organization", "unit"]
+            mapped = _map_distinct(
+                cells, [f"cell_{r}" for r in used] + ["kpi_raw", "kpi_id"],
+                {c: t for c, t in TARGET_COLUMNS.items() if c in _TARGET_FIELDS}, _cell_rule(_target_fields, used),
+            )  # fmt: skip
+            targets.append(mapped.select(TARGET_COLUMNS.keys()))
+        else:  # each field of an actual reads one cell: mapped column by column, fewer distinct values
+            mapped = _map_distinct(cells, ["cell_period"], {"period": pl.String}, normalise_period)
+            mapped = _map_distinct(mapped, ["cell_value"], {"value": pl.Float64}, _number)
+            mapped = _map_distinct(mapped, ["cell_unit", "kpi_id"], {"unit": pl.String}, _unit)
+            actuals.append(
+                mapped.with_columns(
+                    period_raw="cell_period", value_raw="cell_value", unit_raw="cell_unit",
+                    as_of=pl.col("cell_as_of").replace("", None), note=pl.col("cell_note").replace("", None),
+                ).select(ACTUAL_COLUMNS.keys())
+            )  # fmt: skip
     if not kinds:
         raise FileParseError(f"{name}: not a KPI file (no header with 支部/branch or 市町村 and 年度/fiscal_year)")
     return ParsedKpiFile(
         kind="+".join(sorted(kinds)),
-        targets=pl.DataFrame(targets, schema=TARGET_COLUMNS) if targets else empty_targets(),
-        actuals=pl.DataFrame(actuals, schema=ACTUAL_COLUMNS) if actuals else empty_actuals(),
+        targets=pl.concat(targets) if targets else empty_targets(),
+        actuals=pl.concat(actuals) if actuals else empty_actuals(),
         municipalities=list(municipalities.values()),
         findings=findings,
     )
+
+
+_TARGET_FIELDS = ("kpi_raw", "comparator_raw", "comparator", "target_value_raw", "target_value", "unit_raw", "unit",
+                  "target_text", "kpi_text_ja", "target_note", "organization")  # fmt: skip
+_ACTUAL_FIELDS = ("period_raw", "period", "kpi_raw", "value_raw", "value", "unit_raw", "unit", "as_of", "note")
+_ALL_ROLES = tuple(_ALIASES)
+_CELL = tuple(f"cell_{role}" for role in _ALL_ROLES)  # a role's text as written, stripped
+
+
+def _cell_rule(rule: Callable[..., dict[str, Any]], roles: list[str]) -> Callable[..., dict[str, Any]]:
+    """rule(cell, kpi_raw, kpi_id, unit_raw) over the distinct (cells of roles…, kpi_raw, kpi_id)."""
+
+    def apply(*values: Any) -> dict[str, Any]:
+        cell = dict(zip(roles, values, strict=False))
+        kpi_raw, kpi_id = values[len(roles)], values[len(roles) + 1]
+        return rule(cell, kpi_raw or None, kpi_id, cell.get("unit", ""))
+
+    return apply
+
+
+def _cells(rows: list[list[str]], first_row_number: int, roles: dict[str, int]) -> pl.DataFrame:
+    """The data rows as text columns, one per role (a role the file lacks is empty), stripped, with
+    the row number in the file; blank rows are left out."""
+    columns = [pl.Series(col, dtype=pl.String).str.strip_chars() for col in zip_longest(*rows, fillvalue="")]
+    numbers = pl.int_range(first_row_number, first_row_number + len(rows), dtype=pl.Int64, eager=True)
+    frame = pl.DataFrame(
+        {"source_row": numbers}
+        | {name: columns[roles[role]] if role in roles else pl.repeat("", len(rows), dtype=pl.String, eager=True)
+           for role, name in zip(_ALL_ROLES, _CELL, strict=True)}
+    )  # fmt: skip
+    blank = pl.sum_horizontal(c.str.len_chars() for c in columns) == 0 if columns else pl.lit(True)
+    return frame.filter(~blank) if columns else frame.head(0)
+
+
+def _map_distinct(
+    frame: pl.DataFrame, inputs: list[str], outputs: dict[str, Any], rule: Callable[..., Any]
+) -> pl.DataFrame:
+    """Columns `outputs` from `rule` applied to each distinct combination of the `inputs` columns
+    (the rule returns a dict with the outputs, or the single output's value), joined back on the
+    rows in their order. An output that is also an input keeps the input's column."""
+    distinct = frame.select(inputs).unique(maintain_order=True)  # first-seen order: deterministic side effects
+    names = [n for n in outputs if n not in inputs]
+    results: dict[str, list[Any]] = {n: [] for n in names}
+    for values in distinct.iter_rows():
+        out = rule(*values)
+        for n in names:
+            results[n].append(out[n] if isinstance(out, dict) else out)
+    mapped = distinct.with_columns(pl.Series(n, results[n], dtype=outputs[n], strict=False) for n in names)
+    kept = frame.drop([n for n in names if n in frame.columns])
+    return kept.join(mapped, on=inputs, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _with_reporting_unit(
+    cells: pl.DataFrame, by_branch: bool, prefecture: str | None, municipalities: dict[str, dict[str, Any]]
+) -> pl.DataFrame:
+    """reporting_unit_raw and reporting_unit (a branch's JIS code, or 33:倉敷市) per distinct cell."""
+    frame = cells.with_columns(reporting_unit_raw=pl.col("cell_branch" if by_branch else "cell_municipality"))
+
+    def unit_of(branch: str, municipality: str, pref: str) -> str | None:
+        cell = {"branch": branch} if by_branch else {"municipality": municipality, "prefecture": pref}
+        return _reporting_unit(cell, prefecture, municipalities)[1]
+
+    inputs = ["cell_branch", "cell_municipality", "cell_prefecture"]
+    return _map_distinct(frame, inputs, {"reporting_unit": pl.String}, unit_of)
 
 
 def _prefecture(rows: list[list[str]], roles: dict[str, int], sheet: str, name: str) -> str | None:
@@ -280,13 +364,3 @@ def normalise_period(text: str) -> str | None:
     except ValueError:
         return None
     return period.calendar_label
-
-
-def _actual_fields(cell: dict[str, str], kpi_raw: str | None, kpi_id: str | None, unit_raw: str) -> dict[str, Any]:
-    value_raw = cell.get("value", "")
-    return {
-        "period_raw": cell.get("period", ""), "period": normalise_period(cell.get("period", "")),
-        "kpi_raw": kpi_raw or "", "kpi_id": kpi_id, "value_raw": value_raw, "value": _number(value_raw),
-        "unit_raw": unit_raw, "unit": _unit(unit_raw, kpi_id), "as_of": cell.get("as_of") or None,
-        "note": cell.get("note") or None,
-    }  # fmt: skip

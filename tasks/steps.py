@@ -187,8 +187,11 @@ def load_kpi_batch(warehouse_url: str, batch: ParsedKpiBatch, batch_id: str, fil
 
 @warehouse_task(name="evaluate-targets")
 def evaluate_targets(
-    warehouse_url: str, fiscal_year: int, quarter: int | None, unit_keys: list[str] | None, flow_run_id: str | None
-) -> evaluate.Evaluation:
-    engine = connect(warehouse_url)
-    rows = evaluate.evaluate(engine, fiscal_year, quarter, unit_keys)
-    return evaluate.Evaluation(evaluate.store(engine, rows, fiscal_year, quarter, flow_run_id), rows)
+    warehouse_url: str,
+    fiscal_years: list[int],
+    quarter: int | None,
+    unit_keys: list[str] | None,
+    flow_run_id: str | None,
+    force: bool = False,
+) -> list[evaluate.Evaluation]:
+    return evaluate.run_evaluations(connect(warehouse_url), fiscal_years, quarter, unit_keys, flow_run_id, force)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -125,23 +126,66 @@ def sync_reference_data(conn: sa.Connection) -> None:
         conn.execute(sa.insert(schema.reporting_units), missing_units)
 
 
-def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    """One bulk INSERT … ON CONFLICT DO UPDATE (SQLite and PostgreSQL)."""
-    if not rows:
+BULK_CHUNK_ROWS = 20_000
+
+
+def bulk_write(conn: sa.Connection, statement: sa.Insert, frame: pl.DataFrame | list[dict[str, Any]]) -> int:
+    """Run an INSERT (or an upsert) for every row of a frame, in chunks, through the driver's executemany.
+
+    Why not `conn.execute(statement, frame.to_dicts())`: SQLAlchemy then builds a dict per row and
+    processes every parameter of every row, which is three times the driver's own time on SQLite, and
+    the whole batch sits in memory as dicts at once. Here the statement is compiled once for the
+    frame's columns, the few types that need a bind processor (timestamps on SQLite) are converted
+    column-wise, and the rows go to the driver as tuples, CHUNK rows at a time."""
+    if isinstance(frame, list):
+        frame = pl.DataFrame(frame, infer_schema_length=None) if frame else pl.DataFrame()
+    if frame.height == 0:
+        return 0
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=frame.columns)
+    table = statement.table
+    processors = {}
+    for name in frame.columns:
+        column = table.c[name]
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[name] = processor
+    positional = compiled.positiontup
+    sql = str(compiled)
+    for chunk in frame.iter_slices(BULK_CHUNK_ROWS):
+        columns = {name: chunk[name].to_list() for name in (positional or frame.columns)}
+        for name, processor in processors.items():
+            columns[name] = [processor(v) for v in columns[name]]
+        if positional is not None:
+            conn.exec_driver_sql(sql, list(zip(*columns.values(), strict=True)))
+        else:
+            names = list(columns)
+            conn.exec_driver_sql(
+                sql, [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+            )
+    return frame.height
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: pl.DataFrame | list[dict[str, Any]], keys: list[str]) -> None:
+    """One bulk INSERT … ON CONFLICT DO UPDATE (SQLite and PostgreSQL), written in chunks."""
+    if len(rows) == 0:
         return
     from sqlalchemy.dialects import postgresql, sqlite
 
+    if isinstance(rows, list):
+        rows = pl.DataFrame(rows, infer_schema_length=None)
+
     dialect = conn.dialect.name
+    statement: Any
     if dialect == "postgresql":
-        pg = postgresql.insert(table)
-        pg_update = {c.name: pg.excluded[c.name] for c in table.c if c.name not in keys}
-        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=pg_update), rows)
+        statement = postgresql.insert(table)
     elif dialect == "sqlite":
-        lite = sqlite.insert(table)
-        lite_update = {c.name: lite.excluded[c.name] for c in table.c if c.name not in keys}
-        conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=lite_update), rows)
+        statement = sqlite.insert(table)
     else:  # pragma: no cover - only the two dialects we support
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
+    # only the columns given: a column left out keeps its value (it is not set to NULL)
+    update = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys and c.name in rows.columns}
+    bulk_write(conn, statement.on_conflict_do_update(index_elements=keys, set_=update), rows)
 
 
 def connect(url: str | None = None) -> sa.Engine:

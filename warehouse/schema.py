@@ -255,6 +255,12 @@ evaluation_runs = sa.Table(
     sa.Column("on_track", sa.Integer, nullable=False),
     sa.Column("at_risk", sa.Integer, nullable=False),
     sa.Column("not_evaluable", sa.Integer, nullable=False),
+    sa.Column(
+        "inputs_digest",
+        sa.String(64),
+        comment="sha256 of what the run read (targets, actuals, units, rules); an equal digest means nothing changed",
+    ),
+    sa.Index("ix_evaluation_runs_reuse", "fiscal_year", "inputs_digest"),
 )
 
 kpi_evaluations = sa.Table(
