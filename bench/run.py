@@ -129,6 +129,14 @@ def main() -> None:
                 "import_seconds": pipeline["import_seconds"],
                 "rerun_seconds": rerun_seconds,
                 "rerun_stages": rerun["stages"],
+                # the rerun's flows beside the first run's, both timed inside the process once the
+                # imports are done and the API is up (the fixed start-up is the same for both)
+                "pass_seconds": pipeline["pass_seconds"],
+                "rerun_pass_seconds": rerun["pass_seconds"],
+                "rerun_pct": 100 * rerun["pass_seconds"] / pipeline["pass_seconds"],
+                "api_start_seconds": pipeline["api_start_seconds"],
+                "messages": pipeline["messages"],
+                "rerun_messages": rerun["messages"],
             }
         )
         print(f"measured {label}: pipeline {seconds:.1f} s, floor {floor_seconds:.1f} s", file=sys.stderr)
@@ -140,7 +148,7 @@ def print_table(results: list[dict[str, Any]], empty_seconds: float) -> None:
     head = (
         f"{'scenario':<30}{'rows':>9}{'pipeline s':>11}{'floor s':>9}{'ratio':>7}{'peak MiB':>9}"
         + "".join(f"{s:>9}" for s in STAGES)
-        + f"{'orchestr.':>10}{'rerun s':>9}{'rerun %':>8}"
+        + f"{'orchestr.':>10}{'pass s':>8}{'rerun s':>9}{'rerun %':>8}"
     )
     print(head)
     print("-" * len(head))
@@ -151,7 +159,7 @@ def print_table(results: list[dict[str, Any]], empty_seconds: float) -> None:
             f"{r['scenario']:<30}{r['rows']:>9}{r['pipeline_seconds']:>11.1f}{r['floor_seconds']:>9.1f}"
             f"{r['ratio']:>7.2f}{r['pipeline_peak_rss_mib']:>9.0f}"
             + "".join(f"{s:>9.1f}" for s in stages)
-            + f"{overhead:>10.1f}{r['rerun_seconds']:>9.1f}{100 * r['rerun_seconds'] / r['pipeline_seconds']:>7.0f}%"
+            + f"{overhead:>10.1f}{r['pass_seconds']:>8.1f}{r['rerun_pass_seconds']:>9.1f}{r['rerun_pct']:>7.0f}%"
         )
     one = results[0]
     fixed = one["pipeline_seconds"] - one["floor_seconds"]
@@ -161,6 +169,8 @@ def print_table(results: list[dict[str, Any]], empty_seconds: float) -> None:
     )
     above = [(r["fiscal_years"], r["pipeline_seconds"] - empty_seconds) for r in results if not r["municipal"]]
     print("above the empty flow, 48 regions: " + ", ".join(f"{y} FY {s:.1f} s ({s / y:.1f} s/FY)" for y, s in above))
+    print("pass s: the flows of the first run, after the imports and the API start; rerun s: the same flows")
+    print("on the loaded warehouse with the same files (nothing new), timed the same way, in a second process")
     print(f"ratio_16fy_municipal={results[-1]['ratio']:.2f}")
 
 

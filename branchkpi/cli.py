@@ -339,6 +339,9 @@ def evaluate(
         bool, typer.Option("--all", help="Every branch and municipality with targets (a summary per unit).")
     ] = False,
     output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+    force: Annotated[
+        bool, typer.Option(help="Evaluate anew even if nothing changed since the last evaluation (else reused).")
+    ] = False,
 ) -> None:
     """Evaluate every KPI target of a branch or municipality (the evaluate-targets flow): ○ achieved,
     × missed, △ at risk, — not evaluable with the reason. Missed ones come first."""
@@ -355,7 +358,7 @@ def evaluate(
         if quarter is not None and not 1 <= quarter <= 4:
             raise CliError(f"quarter must be 1-4, got {quarter}")
         if every_unit:
-            _evaluate_all(fy, quarter, output)
+            _evaluate_all(fy, quarter, output, force)
             return
         if fy is None:
             raise CliError("give --fiscal-year (or --all for every year with targets)")
@@ -371,7 +374,7 @@ def evaluate(
         from flows.evaluate_targets import evaluate_targets
         from flows.runtime import wait_until_recorded
 
-        state = evaluate_targets(fiscal_year=fy, quarter=quarter, unit_keys=[unit_key], return_state=True)
+        state = evaluate_targets(fiscal_year=fy, quarter=quarter, unit_keys=[unit_key], force=force, return_state=True)
         wait_until_recorded(state)
         result: Any = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
@@ -384,7 +387,7 @@ def evaluate(
     _guard(body)
 
 
-def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFormat) -> None:
+def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFormat, force: bool) -> None:
     """One evaluate-targets run over every fiscal year with targets and every unit; a line per unit and year."""
     from collections import Counter
 
@@ -404,7 +407,9 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
         raise CliError("no targets loaded (load a plan with `branchkpi ingest`)")
     summary: list[dict[str, Any]] = []
     # one flow run over the whole span: each year is stored as its own evaluation run
-    state = evaluate_targets(fiscal_year=years[0], to_fiscal_year=years[-1], quarter=quarter, return_state=True)
+    state = evaluate_targets(
+        fiscal_year=years[0], to_fiscal_year=years[-1], quarter=quarter, force=force, return_state=True
+    )
     wait_until_recorded(state)
     result: Any = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):

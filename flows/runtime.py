@@ -15,19 +15,20 @@ from typing import Any
 TERMINAL_STATES = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]
 
 
-def wait_until_recorded(state: Any, timeout: float = 30.0, interval: float = 0.2, stable_polls: int = 3) -> bool:
-    """Wait until all task runs of the flow run behind `state` are recorded in a final state."""
+def wait_until_recorded(*states: Any, timeout: float = 30.0, interval: float = 0.2, stable_polls: int = 3) -> bool:
+    """Wait until all task runs of the flow runs behind `states` are recorded in a final state."""
     from prefect.client.orchestration import get_client
     from prefect.events.worker import EventsWorker
     from prefect.logging.loggers import get_logger
 
     for name in ("EventsWorker", "APILogWorker"):  # their "still processing" notes are not for users
         logging.getLogger(name).setLevel(logging.ERROR)
-    flow_run_id = getattr(getattr(state, "state_details", None), "flow_run_id", None)
-    if flow_run_id is None:
+    ids = [getattr(getattr(s, "state_details", None), "flow_run_id", None) for s in states]
+    flow_run_ids = [str(i) for i in ids if i is not None]
+    if not flow_run_ids:
         return True
     EventsWorker.drain_all()
-    flow_runs = {"id": {"any_": [str(flow_run_id)]}}
+    flow_runs = {"id": {"any_": flow_run_ids}}
     final = {"flow_runs": flow_runs, "task_runs": {"state": {"type": {"any_": TERMINAL_STATES}}}}
     deadline = time.monotonic() + timeout
     last, stable = -1, 0

@@ -1,8 +1,8 @@
 """What an evaluation run shows people and automations: the table artifact (missed first), the
 markdown summary, and Prefect events for missed and at-risk targets: one per target, or one per
-reporting unit when a run flags more than PER_TARGET_EVENTS (a prefecture's 1,741 municipalities
-would otherwise post thousands of alerts). The artifacts stop at ARTIFACT_ROWS rows; every row is
-in kpi_evaluations."""
+reporting unit when a run flags more than PER_TARGET_EVENTS, or one per prefecture when it flags
+more than PER_UNIT_EVENTS units (the country's 1,741 municipalities would otherwise post thousands of
+alerts). The artifacts stop at ARTIFACT_ROWS rows; every row is in kpi_evaluations."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from collections import Counter
 from typing import Any
 
 from branchkpi import alerts
+from branchkpi.regions import BY_CODE
 
 from .summary import cell
 
 EVENT_FOR_STATUS = {"missed": "branchkpi.target.missed", "at_risk": "branchkpi.target.at_risk"}
-PER_TARGET_EVENTS = 200
+PER_TARGET_EVENTS = 200  # more flagged targets than this: one event per unit
+PER_UNIT_EVENTS = 200  # more flagged units than this: one event per prefecture
+UNITS_SHOWN = 20  # units named in a prefecture event's detail
 ARTIFACT_ROWS = 1000
 TABLE_COLUMNS = [
     "unit_key", "unit_name", "kpi_id", "group", "target_value", "target_text", "comparator", "unit", "actual",
@@ -125,7 +128,39 @@ def events(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> l
     by_unit: dict[str, list[dict[str, Any]]] = {}
     for r in flagged:
         by_unit.setdefault(r["unit_key"], []).append(r)
-    return [unit_event(unit_rows, label, flow_run_id) for unit_rows in by_unit.values()]
+    if len(by_unit) <= PER_UNIT_EVENTS:
+        return [unit_event(unit_rows, label, flow_run_id) for unit_rows in by_unit.values()]
+    by_prefecture: dict[str, list[dict[str, Any]]] = {}
+    for r in flagged:  # 33:倉敷市 belongs to 33 (岡山); a branch key is its prefecture's code
+        by_prefecture.setdefault(r["unit_key"].split(":", 1)[0], []).append(r)
+    return [prefecture_event(code, rows, label, flow_run_id) for code, rows in sorted(by_prefecture.items())]
+
+
+def prefecture_event(code: str, rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:
+    """One event for a prefecture's flagged units (a run over every municipality of the country)."""
+    status = "missed" if any(r["status"] == "missed" for r in rows) else "at_risk"
+    units: dict[str, Counter[str]] = {}
+    for r in rows:
+        units.setdefault(r["unit_name"], Counter())[r["status"]] += 1
+    region = BY_CODE.get(code)
+    name = region.name_romaji if region else code
+    resource = {
+        "prefect.resource.id": f"branchkpi.prefecture.{code}.{label}",
+        "prefect.resource.name": f"{name} {label}",
+        "branchkpi.prefecture": code,
+        "branchkpi.period": label,
+    }
+    shown = ", ".join(f"{unit} ×{c['missed']} △{c['at_risk']}" for unit, c in list(units.items())[:UNITS_SHOWN])
+    more = f" and {len(units) - UNITS_SHOWN} more" if len(units) > UNITS_SHOWN else ""
+    payload: dict[str, Any] = {
+        "prefecture": code, "units_flagged": len(units), "targets_flagged": len(rows),
+        "headline": f"{len(units)} unit(s) with {len(rows)} target(s) missed or at risk",
+        "unit": name, "period": label, "detail": shown + more,
+        "run_url": alerts.run_url(flow_run_id) if flow_run_id else "-",
+    }  # fmt: skip
+    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
+    return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
+            "related": related if flow_run_id else None}  # fmt: skip
 
 
 def unit_event(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:

@@ -8,11 +8,12 @@ does not parse becomes NULL for the gate to quarantine with that text."""
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import chain, islice, zip_longest
 from typing import Any
 
 import polars as pl
@@ -22,7 +23,7 @@ from branchkpi.findings import Finding
 from branchkpi.target_rules import COMPARATORS, UNITS
 
 from .landing import LandedFile
-from .parse import FileParseError, _csv_rows, _excel_sheets, _header_key, _region_in, _sniff_delimiter, decode_text
+from .parse import FileParseError, _excel_sheets, _header_key, _region_in, _sniff_delimiter, decode_text
 
 TARGET_COLUMNS: dict[str, Any] = {
     "file_id": pl.Int64, "file_name": pl.String, "source_row": pl.Int64,
@@ -101,8 +102,8 @@ def kpi_file_kind(headers: list[str]) -> str | None:
 def sniff_kind(landed: LandedFile) -> str | None:
     """The KPI kind of a landed file, or None if it is not a KPI file (e.g. monthly statistics)."""
     try:
-        for _, rows in _rows_of(landed):
-            for row in rows[:10]:
+        for _, rows in _sheets_of(landed):
+            for row in islice(rows, 10):
                 kind = kpi_file_kind([str(c) for c in row])
                 if kind:
                     return kind
@@ -111,15 +112,36 @@ def sniff_kind(landed: LandedFile) -> str | None:
     return None
 
 
-def _rows_of(landed: LandedFile) -> list[tuple[str, list[list[str]]]]:
+def _sheets_of(landed: LandedFile) -> list[tuple[str, Iterator[list[str]]]]:
+    """Each sheet's rows, read as they are asked for: a CSV of 450,000 rows never sits in memory as
+    Python lists at once (the rows become polars columns CHUNK_ROWS at a time)."""
     name = landed.file_name
     if name.lower().endswith((".xlsx", ".xlsm")) or landed.content[:4] == b"PK\x03\x04":
-        return _excel_sheets(landed.content, name)
+        return [(sheet, iter(rows)) for sheet, rows in _excel_sheets(landed.content, name)]
     text, _ = decode_text(landed.content, name)
+    return [("", _csv_row_iter(text, _sniff_delimiter(text), name))]
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their ends, one at a time (io.StringIO would hold a 4-byte-per-character
+    copy of the whole file)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _csv_row_iter(text: str, delimiter: str, name: str) -> Iterator[list[str]]:
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     try:
-        return [("", _csv_rows(text, _sniff_delimiter(text)))]
-    except FileParseError as exc:
-        raise FileParseError(f"{name}: {exc}") from exc
+        yield from reader
+    except csv.Error as exc:
+        raise FileParseError(f"{name}: malformed CSV at line {reader.line_num}: {exc}") from exc
+
+
+CHUNK_ROWS = 50_000
 
 
 def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
@@ -132,11 +154,12 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
     municipalities: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
     kinds: set[str] = set()
-    for sheet, rows in _rows_of(landed):
-        header_index = next((i for i, r in enumerate(rows[:10]) if kpi_file_kind([str(c) for c in r])), None)
+    for sheet, row_iter in _sheets_of(landed):
+        head = list(islice(row_iter, 10))
+        header_index = next((i for i, r in enumerate(head) if kpi_file_kind([str(c) for c in r])), None)
         if header_index is None:
             continue
-        header = [str(h) for h in rows[header_index]]
+        header = [str(h) for h in head[header_index]]
         kind = kpi_file_kind(header)
         assert kind is not None
         kinds.add(kind)
@@ -148,8 +171,14 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
                                         landed.id, column_name=h))  # fmt: skip
             elif role is not None and role not in roles:
                 roles[role] = i
-        prefecture = _prefecture(rows, roles, sheet, name)
-        cells = _cells(rows[header_index + 1 :], header_index + 2, roles)
+        prefecture = _prefecture(roles, sheet, name)
+        data_rows = chain(head[header_index + 1 :], row_iter)
+        first = header_index + 2  # the file's row number of the first data row
+        chunks = []
+        while chunk := list(islice(data_rows, CHUNK_ROWS)):
+            chunks.append(_cells(chunk, first, roles))
+            first += len(chunk)
+        cells = pl.concat(chunks) if chunks else _cells([], first, roles)
         cells = _with_reporting_unit(cells, "branch" in roles, prefecture, municipalities)
         if kind == "unit_notes":
             for unit_key, status_text, note in cells.select("reporting_unit", "cell_status", "cell_note").iter_rows():
@@ -225,7 +254,8 @@ def _cells(rows: list[list[str]], first_row_number: int, roles: dict[str, int]) 
     numbers = pl.int_range(first_row_number, first_row_number + len(rows), dtype=pl.Int64, eager=True)
     frame = pl.DataFrame(
         {"source_row": numbers}
-        | {name: columns[roles[role]] if role in roles else pl.repeat("", len(rows), dtype=pl.String, eager=True)
+        | {name: columns[roles[role]] if roles.get(role, len(columns)) < len(columns)
+           else pl.repeat("", len(rows), dtype=pl.String, eager=True)  # no such column, or rows too short
            for role, name in zip(_ALL_ROLES, _CELL, strict=True)}
     )  # fmt: skip
     blank = pl.sum_horizontal(c.str.len_chars() for c in columns) == 0 if columns else pl.lit(True)
@@ -245,9 +275,16 @@ def _map_distinct(
         out = rule(*values)
         for n in names:
             results[n].append(out[n] if isinstance(out, dict) else out)
+    if len(inputs) == 1:  # a lookup in the distinct values: no join, no copy of the rows
+        old = distinct.to_series()
+        return frame.with_columns(
+            pl.col(inputs[0]).replace_strict(old, pl.Series(results[n], dtype=outputs[n], strict=False)).alias(n)
+            for n in names
+        )
     mapped = distinct.with_columns(pl.Series(n, results[n], dtype=outputs[n], strict=False) for n in names)
-    kept = frame.drop([n for n in names if n in frame.columns])
-    return kept.join(mapped, on=inputs, how="left", nulls_equal=True, maintain_order="left")
+    # join only the key columns (a join gathers every column it carries), then add the outputs
+    looked_up = frame.select(inputs).join(mapped, on=inputs, how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(looked_up.select(names))
 
 
 def _with_reporting_unit(
@@ -260,11 +297,13 @@ def _with_reporting_unit(
         cell = {"branch": branch} if by_branch else {"municipality": municipality, "prefecture": pref}
         return _reporting_unit(cell, prefecture, municipalities)[1]
 
-    inputs = ["cell_branch", "cell_municipality", "cell_prefecture"]
-    return _map_distinct(frame, inputs, {"reporting_unit": pl.String}, unit_of)
+    if by_branch:
+        return _map_distinct(frame, ["cell_branch"], {"reporting_unit": pl.String}, lambda b: unit_of(b, "", ""))
+    inputs = ["cell_municipality", "cell_prefecture"]
+    return _map_distinct(frame, inputs, {"reporting_unit": pl.String}, lambda m, p: unit_of("", m, p))
 
 
-def _prefecture(rows: list[list[str]], roles: dict[str, int], sheet: str, name: str) -> str | None:
+def _prefecture(roles: dict[str, int], sheet: str, name: str) -> str | None:
     if "municipality" not in roles:
         return None
     if "prefecture" in roles:

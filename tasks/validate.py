@@ -244,7 +244,8 @@ def run_suite(
         )
     )
     checkpoint_result = checkpoint.run(
-        batch_parameters={"dataframe": frame.to_pandas()}, run_id=RunIdentifier(run_name=run_name)
+        batch_parameters={"dataframe": _pandas(checked_columns(frame, rule_list))},
+        run_id=RunIdentifier(run_name=run_name),
     )
     gate = GateResult()
     identifier, validation_result = next(iter(checkpoint_result.run_results.items()))
@@ -278,12 +279,44 @@ def run_suite(
             message = _exception_message(result) or rule.reason
             gate.findings.append(Finding(BATCH_LEVEL, rule.name, message, rule.severity))  # type: ignore[arg-type]
             continue
-        if rows_by_id is None:
-            rows_by_id = {row["row_id"]: row for row in frame.iter_rows(named=True)}
+        if rows_by_id is None:  # the findings' rows, with every column (file, row, cell as written)
+            failing = {int(item["row_id"]) for r in validation_result.results for item in _unexpected(r)}
+            rows_by_id = {r["row_id"]: r for r in frame.filter(pl.col("row_id").is_in(failing)).iter_rows(named=True)}
         for item in unexpected:
             row = rows_by_id[int(item["row_id"])]
             gate.findings.append(_row_finding(rule, row))
     return gate
+
+
+def _unexpected(result: Any) -> list[dict[str, Any]]:
+    return (result.result or {}).get("unexpected_index_list") or [] if not result.success else []
+
+
+def _pandas(frame: pl.DataFrame) -> Any:
+    """The pandas frame GX validates. Text columns stay Arrow-backed (a Python object per cell would
+    take hundreds of MB for a prefecture's actuals); numbers are plain numpy columns, as the type
+    expectations want them."""
+    import pandas as pd
+
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    numeric = frame.drop(text).to_pandas()
+    if not text:
+        return numeric
+    strings = frame.select(text).to_pandas(use_pyarrow_extension_array=True)
+    return pd.concat([numeric, strings], axis=1)[frame.columns]
+
+
+def checked_columns(frame: pl.DataFrame, rule_list: list[Rule]) -> pl.DataFrame:
+    """Only the columns the expectations read, and row_id: GX validates a pandas copy, and the raw
+    text columns (kept for the findings) would double the batch's memory for nothing."""
+    wanted = {"row_id"}
+    for rule in rule_list:
+        for key, value in rule.kwargs.items():
+            if key in ("column", "column_A", "column_B"):
+                wanted.add(value)
+            elif key == "column_list":
+                wanted.update(value)
+    return frame.select([c for c in frame.columns if c in wanted])
 
 
 def _exception_message(result: Any) -> str | None:

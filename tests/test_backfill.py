@@ -52,3 +52,28 @@ def test_backfill_of_some_branches(prefect_server: str, warehouse_url: str, tmp_
     loaded = {r["region_code"] for r in rows(warehouse_url, schema.monthly_stats)}
     assert loaded == {"35", "00"}  # the branch, and the national total it is checked against
     assert {r["scope"] for r in rows(warehouse_url, schema.backfill_log)} == {"00,35"}
+
+
+def test_a_bad_year_fails_alone(prefect_server: str, warehouse_url: str, tmp_path: Path) -> None:
+    """The years go as one batch; when it fails the gate, they are loaded one by one, so the good
+    years load and the report names the bad one (nothing of the bad year is in the warehouse)."""
+    lines = TIDY_SEED.read_text(encoding="utf-8").splitlines()
+    bad = next(i for i, line in enumerate(lines) if ",2019,7,2019," in line)
+    cells = lines[bad].split(",")
+    cells[7] = "12x34"  # a value that is not a number
+    lines[bad] = ",".join(cells)
+    broken = tmp_path / "branch_monthly_stats_broken.csv"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from flows.backfill import backfill
+
+    state = backfill(from_fy=2017, to_fy=2020, paths=[str(broken)], return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert state.is_failed() and "3 loaded, 0 skipped, 1 failed" in state.message
+    assert "first failure FY2019" in state.message and "12x34" in state.message
+    assert results[2]["status"] == "failed" and [r["rows_loaded"] for r in results] == [144, 144, 0, 144]
+    loaded = {r["fiscal_year"] for r in rows(warehouse_url, schema.monthly_stats)}
+    assert loaded == {2017, 2018, 2020}
+    # the corrected file: FY2019 loads, the other years are there already
+    state, results = run_backfill(2017, 2020)
+    assert state.is_completed() and [r["rows_loaded"] for r in results] == [0, 0, 144, 0]
+    assert counts(warehouse_url)["monthly_stats"] == 4 * 144

@@ -35,6 +35,22 @@ def test_many_flagged_targets_are_one_event_per_unit() -> None:
     assert {"unit", "period", "detail", "run_url"} <= set(missed["payload"])  # what the alert message shows
 
 
+def test_many_flagged_units_are_one_event_per_prefecture() -> None:
+    rows = [row(u, "nhi_collection_rate", "missed") for u in range(300)]
+    rows += [{**row(1, "nhi_collection_rate", "at_risk"), "unit_key": "13:千代田区", "unit_name": "千代田区"}]
+    events = evaluation_report.events(rows, "FY2020", "run-1")
+    assert len({r["unit_key"] for r in rows}) > evaluation_report.PER_UNIT_EVENTS
+    assert [e["resource"]["branchkpi.prefecture"] for e in events] == ["13", "33"]
+    okayama = events[1]
+    assert (
+        okayama["event"] == "branchkpi.target.missed"
+        and okayama["resource"]["prefect.resource.name"] == "okayama FY2020"
+    )
+    assert okayama["payload"]["units_flagged"] == 300 and okayama["payload"]["headline"].startswith("300 unit(s)")
+    assert okayama["payload"]["detail"].endswith(f"and {300 - evaluation_report.UNITS_SHOWN} more")
+    assert events[0]["event"] == "branchkpi.target.at_risk"
+
+
 def test_artifacts_stop_at_a_readable_size() -> None:
     rows = [row(u, "nhi_collection_rate", "missed") for u in range(1500)]
     assert len(evaluation_report.table(rows)) == evaluation_report.ARTIFACT_ROWS

@@ -147,6 +147,50 @@ def test_missed_and_at_risk_targets_emit_events(loaded: str) -> None:
     assert event.payload["actual"] == 10.4 and event.payload["mark"] == "△"
 
 
+def test_an_unchanged_year_reuses_its_evaluation(loaded: str, tmp_path: Path) -> None:
+    first, result = evaluate(2020, units=["35"])
+    again, reused = evaluate(2020, units=["35"])
+    assert "reused" in again.message and again.result().reused
+    assert again.result().evaluation_id == first.result().evaluation_id
+    assert [r["mark"] for r in reused] == [r["mark"] for r in result]  # read back from kpi_evaluations
+    assert {r["kpi_id"]: r["target_text"] for r in reused} == {r["kpi_id"]: r["target_text"] for r in result}
+    assert len(rows(loaded, schema.evaluation_runs)) == 1
+    summary = artifacts(again.state_details.flow_run_id)["kpi-evaluation-summary"]["data"]
+    assert "reused" in summary and first.result().evaluation_id in summary
+    # a corrected actual of the year: evaluated anew, and the changed mark is there
+    corrected = tmp_path / "kpi_actuals_corrected.csv"
+    corrected.write_text(
+        "branch,fiscal_year,period,kpi_id,value,unit\nyamaguchi,2020,FY,card_recovery_rate,97.0,pct\n", encoding="utf-8"
+    )
+    state, _ = ingest_kpi(corrected)
+    assert state.is_completed(), state.message
+    third, after = evaluate(2020, units=["35"])
+    assert not third.result().reused and len(rows(loaded, schema.evaluation_runs)) == 2
+    assert next(r for r in after if r["kpi_id"] == "card_recovery_rate")["status"] == "achieved"  # 97.0 ≥ 96.3
+    # another scope or a forced run is never a reuse
+    from flows.evaluate_targets import evaluate_targets
+
+    forced = evaluate_targets(fiscal_year=2020, unit_keys=["35"], force=True, return_state=True)
+    assert not forced.result().reused and len(rows(loaded, schema.evaluation_runs)) == 3
+
+
+def test_several_years_in_one_run(loaded: str) -> None:
+    from flows.evaluate_targets import evaluate_targets
+
+    state = evaluate_targets(fiscal_year=2017, to_fiscal_year=2021, return_state=True)
+    assert state.is_completed(), state.message
+    evaluations = state.result()
+    assert [e.fiscal_year for e in evaluations] == [2017, 2018, 2019, 2020, 2021]
+    runs = rows(loaded, schema.evaluation_runs)
+    assert sorted(r["fiscal_year"] for r in runs) == [2017, 2018, 2019, 2020, 2021]  # one stored run per year
+    one = evaluate(2020)[1]  # the same as a run of that year alone (reused: nothing changed)
+    assert sorted((r["unit_key"], r["kpi_id"], r["mark"]) for r in one) == sorted(
+        (r["unit_key"], r["kpi_id"], r["mark"]) for r in evaluations[3].rows
+    )
+    summary = artifacts(state.state_details.flow_run_id)["kpi-evaluation-summary"]["data"]
+    assert "| FY2017 |" in summary and "| FY2021 |" in summary
+
+
 def _events(prefix: str, flow_run_id: str) -> list[Any]:
     import asyncio
 

@@ -136,7 +136,8 @@ def bulk_write(conn: sa.Connection, statement: sa.Insert, frame: pl.DataFrame | 
     processes every parameter of every row, which is three times the driver's own time on SQLite, and
     the whole batch sits in memory as dicts at once. Here the statement is compiled once for the
     frame's columns, the few types that need a bind processor (timestamps on SQLite) are converted
-    column-wise, and the rows go to the driver as tuples, CHUNK rows at a time."""
+    column-wise (once for a constant column such as loaded_at), and the rows go to the driver as
+    tuples, BULK_CHUNK_ROWS at a time, in primary-key order."""
     if isinstance(frame, list):
         frame = pl.DataFrame(frame, infer_schema_length=None) if frame else pl.DataFrame()
     if frame.height == 0:
@@ -152,18 +153,45 @@ def bulk_write(conn: sa.Connection, statement: sa.Insert, frame: pl.DataFrame | 
             processors[name] = processor
     positional = compiled.positiontup
     sql = str(compiled)
-    for chunk in frame.iter_slices(BULK_CHUNK_ROWS):
-        columns = {name: chunk[name].to_list() for name in (positional or frame.columns)}
-        for name, processor in processors.items():
-            columns[name] = [processor(v) for v in columns[name]]
-        if positional is not None:
-            conn.exec_driver_sql(sql, list(zip(*columns.values(), strict=True)))
-        else:
-            names = list(columns)
-            conn.exec_driver_sql(
-                sql, [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-            )
+    constant = {
+        name: processor(frame[name][0]) for name, processor in processors.items() if frame[name].n_unique() == 1
+    }
+    for part in _in_key_order(frame, [c.name for c in table.primary_key.columns]):  # type: ignore[attr-defined]
+        for chunk in part.iter_slices(BULK_CHUNK_ROWS):
+            columns = {name: chunk[name].to_list() for name in (positional or frame.columns) if name not in constant}
+            for name, processor in processors.items():
+                columns[name] = (
+                    [constant[name]] * chunk.height if name in constant else [processor(v) for v in columns[name]]
+                )
+            if positional is not None:
+                conn.exec_driver_sql(sql, list(zip(*(columns[name] for name in positional), strict=True)))
+            else:
+                names = list(columns)
+                conn.exec_driver_sql(
+                    sql, [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+                )
     return frame.height
+
+
+SORT_PART_ROWS = 100_000
+
+
+def _in_key_order(frame: pl.DataFrame, key: list[str]) -> Iterator[pl.DataFrame]:
+    """The frame in primary-key order (rows in key order fill the key's B-tree page by page instead
+    of at random), a range of the leading key column at a time, so that a sorted copy of a large
+    batch never sits in memory whole."""
+    if not key or not all(k in frame.columns for k in key):
+        yield frame
+        return
+    parts = -(-frame.height // SORT_PART_ROWS)
+    if parts <= 1:
+        yield frame.sort(key)
+        return
+    leading = frame[key[0]].unique().sort()
+    step = -(-len(leading) // parts)
+    for i in range(0, len(leading), step):
+        low, high = leading[i], leading[min(i + step, len(leading)) - 1]
+        yield frame.filter(pl.col(key[0]).is_between(pl.lit(low), pl.lit(high))).sort(key)
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: pl.DataFrame | list[dict[str, Any]], keys: list[str]) -> None:
