@@ -187,7 +187,7 @@ def refresh_kpis(engine: sa.Engine, fiscal_years: list[int]) -> dict[str, int]:
         for table in (schema.monthly_kpis, schema.fiscal_year_kpis):
             conn.execute(sa.delete(table).where(table.c.fiscal_year.between(first, last)))
         if monthly.height:
-            bulk_write(conn, sa.insert(schema.monthly_kpis), monthly.with_columns(computed_at=pl.lit(now)))
+            bulk_write(conn, sa.insert(schema.monthly_kpis), monthly, {"computed_at": now})
         if yearly.height:
-            bulk_write(conn, sa.insert(schema.fiscal_year_kpis), yearly.with_columns(computed_at=pl.lit(now)))
+            bulk_write(conn, sa.insert(schema.fiscal_year_kpis), yearly, {"computed_at": now})
     return {"monthly_kpis": monthly.height, "fiscal_year_kpis": yearly.height}

@@ -127,27 +127,24 @@ def load_batch(
                 previous_loaded_at=pl.col("old_loaded_at"),
                 new_value=pl.col("value"),
                 new_source_file_id=pl.col("source_file_id"),
-            ).with_columns(batch_id=pl.lit(batch_id), replaced_at=pl.lit(now))
-            bulk_write(conn, sa.insert(schema.monthly_stats_audit), audit)
+            )
+            bulk_write(conn, sa.insert(schema.monthly_stats_audit), audit, {"batch_id": batch_id, "replaced_at": now})
         writes = pl.concat([new_rows, changed_rows]).select(
             *KEY,
             "value",
             "yoy_pct_printed",
             "source_file_id",
-            batch_id=pl.lit(batch_id),
-            loaded_at=pl.lit(now),
         )
-        upsert(conn, schema.monthly_stats, writes, KEY)
+        stamp = {"batch_id": batch_id, "loaded_at": now}
+        upsert(conn, schema.monthly_stats, writes, KEY, stamp)
 
         totals = _changed_totals(conn, reported_totals).select(
             *TOTALS_KEY,
             "value",
             "yoy_pct_printed",
             source_file_id=pl.col("file_id"),
-            batch_id=pl.lit(batch_id),
-            loaded_at=pl.lit(now),
         )
-        upsert(conn, schema.reported_fiscal_year_totals, totals, TOTALS_KEY)
+        upsert(conn, schema.reported_fiscal_year_totals, totals, TOTALS_KEY, stamp)
 
         if file_ids:
             conn.execute(

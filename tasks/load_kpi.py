@@ -43,7 +43,7 @@ def _write(
 ) -> dict[str, int]:
     if frame.height == 0:
         return {"inserted": 0, "replaced": 0, "unchanged": 0}
-    if frame.select(key).is_duplicated().any():  # a key given twice: the last row counts (no copy otherwise)
+    if frame.select(pl.struct(key).n_unique()).item() < frame.height:  # a key given twice: the last row counts
         frame = frame.unique(subset=key, keep="last", maintain_order=True)
     cols = [table.c[c] for c in (*key, *values, "source_file_id")]
     rows = conn.execute(
@@ -55,9 +55,9 @@ def _write(
     existing = pl.DataFrame(
         rows, orient="row", schema={c.name: frame.schema.get(c.name, pl.Int64) for c in cols}
     ).rename({c: f"old_{c}" for c in (*values, "source_file_id")})
-    stamp = {"batch_id": pl.lit(batch_id), "loaded_at": pl.lit(now)}
+    stamp = {"batch_id": batch_id, "loaded_at": now}
     if existing.height == 0:  # nothing of these years and units yet: every row is new (no join, no copy)
-        upsert(conn, table, frame.select(*key, *values, "source_file_id", **stamp), key)
+        upsert(conn, table, frame.select(*key, *values, "source_file_id"), key, stamp)
         return {"inserted": frame.height, "replaced": 0, "unchanged": 0}
     joined = frame.join(existing, on=key, how="left")
     is_new = pl.col("old_source_file_id").is_null()
@@ -78,8 +78,8 @@ def _write(
             for r in changed.iter_rows(named=True)
         ]
         bulk_write(conn, sa.insert(schema.kpi_audit), audit)
-    writes = pl.concat([new_rows, changed]).select(*key, *values, "source_file_id", **stamp)
-    upsert(conn, table, writes, key)
+    writes = pl.concat([new_rows, changed]).select(*key, *values, "source_file_id")
+    upsert(conn, table, writes, key, stamp)
     return {"inserted": new_rows.height, "replaced": changed.height, "unchanged": joined.height - writes.height}
 
 
