@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint typecheck check clean postgres-binaries browser server bench
+.PHONY: install demo test lint typecheck check clean postgres-binaries browser fonts server bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,9 @@ install: $(STAMP)
 ## statistics FY2017–FY2020 are dropped into var/landing, the monthly flow validates, loads and
 ## computes KPIs; the same figures in the published layout then ingest as "unchanged". Then the KPI
 ## plans and actuals (Gunma, Saitama, Yamaguchi, Okayama's municipalities) load, every target is
-## evaluated, and the branches are ranked on synthetic 47-branch actuals.
-demo: install
+## evaluated, the branches are ranked on synthetic 47-branch actuals, and Yamaguchi's FY2020 report
+## (HTML with charts, in Japanese) is written to var/reports.
+demo: install fonts
 	mkdir -p var/landing
 	cp data/sample/seed/branch_monthly_stats.csv var/landing/
 	$(BIN)/branchkpi run monthly --period 2021-03
@@ -38,6 +39,7 @@ demo: install
 	$(BIN)/branchkpi evaluate --municipality 倉敷市 --fiscal-year 2018
 	$(BIN)/branchkpi evaluate --all
 	$(BIN)/branchkpi rank --kpi lifestyle_checkup_rate --fiscal-year 2020 | head -n 12
+	$(BIN)/branchkpi report --branch yamaguchi --fiscal-year 2020 --out var/reports
 
 ## The suite starts its own PostgreSQL 15 (as the postgres user, on loopback): the server binaries
 ## come from Debian's postgresql-15, installed here when the machine lacks them.
@@ -51,7 +53,12 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	     chromium chromium-driver fonts-noto-cjk >/dev/null)
 
-test: install postgres-binaries browser
+## The report's charts print Japanese: Debian's Noto CJK fonts, installed here when the machine lacks them.
+fonts:
+	@fc-list :lang=ja 2>/dev/null | grep -q . || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null)
+
+test: install postgres-binaries browser fonts
 	$(BIN)/python -m pytest -q
 
 ## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.

@@ -477,6 +477,43 @@ def rank(
 
 
 @app.command()
+def report(
+    branch: Annotated[str, typer.Option(help="Branch name (yamaguchi, 山口) or JIS code (35).")],
+    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    out: Annotated[Path, typer.Option(help="Folder to write the report (HTML and chart images) into.")],
+    quarter: Annotated[int | None, typer.Option(help="1-4: the in-year report (事業計画実施状況).")] = None,
+    lang: Annotated[str, typer.Option(help="ja (default) or en: the report's labels.")] = "ja",
+) -> None:
+    """The branch's KPI report: statistics with charts, every KPI with its mark, rank among branches.
+
+    After a fiscal year it is the annual report (事業実績), with --quarter the in-year one
+    (事業計画実施状況). The evaluation it shows is the stored one when nothing changed since, else it
+    is evaluated and stored now."""
+
+    def body() -> None:
+        from branchkpi import fiscal
+        from tasks import report as branch_report
+        from tasks.report_charts import ReportFontMissing
+        from tasks.report_html import write_report
+        from warehouse.engine import connect
+
+        if lang not in ("ja", "en"):
+            raise CliError(f"--lang must be ja or en, got {lang!r}")
+        try:
+            fy = fiscal.parse_fiscal_year(fiscal_year)
+            data = branch_report.gather(connect(), branch, fy, quarter)
+            written = write_report(data, out, lang)
+        except (ValueError, ReportFontMissing) as exc:
+            raise CliError(str(exc)) from exc
+        typer.echo(
+            f"{written.html} ({len(written.charts)} charts; {written.targets} targets: "
+            f"{written.missed} missed, {written.at_risk} at risk)"
+        )
+
+    _guard(body)
+
+
+@app.command()
 def synth(
     fiscal_years: Annotated[str, typer.Option("--fiscal-years", help="A range such as 2005-2020.")],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],

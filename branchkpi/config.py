@@ -5,6 +5,10 @@ BRANCHKPI_WAREHOUSE_URL   SQLAlchemy URL of the warehouse (default sqlite:///<va
 BRANCHKPI_WAREHOUSE_SECRET  name of a Prefect Secret block holding that URL (instead of the variable)
 BRANCHKPI_READER_URL      URL with a read-only role, for reports and queries (default: the warehouse URL)
 BRANCHKPI_YOY_WARN_PCT    |YoY| in percentage points above which the gate warns (default 10)
+BRANCHKPI_REPORT_BRANCHES branches whose KPI report the flows write and attach to their run, comma
+                          separated (yamaguchi,35,山口), or "all" (default: none; an evaluation run
+                          for named branches reports those)
+BRANCHKPI_REPORT_LANG     ja (default) or en: the language of those reports
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ class Settings:
     warehouse_url: str
     yoy_warn_pct: float
     reader_url: str
+    report_branches: tuple[str, ...] = ()
+    report_lang: str = "ja"
 
     @property
     def landing_dir(self) -> Path:
@@ -40,6 +46,11 @@ class Settings:
     def gx_dir(self) -> Path:
         return self.home / "gx"
 
+    @property
+    def reports_dir(self) -> Path:
+        """The branch reports the flows write (var/reports/FY2020/, FY2020-Q1/)."""
+        return self.home / "reports"
+
 
 def settings() -> Settings:
     home = Path(os.environ.get("BRANCHKPI_HOME", "var")).resolve()
@@ -49,6 +60,10 @@ def settings() -> Settings:
         warehouse_url=url,
         yoy_warn_pct=float(os.environ.get("BRANCHKPI_YOY_WARN_PCT", "10")),
         reader_url=os.environ.get("BRANCHKPI_READER_URL") or url,
+        report_branches=tuple(
+            b.strip() for b in os.environ.get("BRANCHKPI_REPORT_BRANCHES", "").split(",") if b.strip()
+        ),
+        report_lang=os.environ.get("BRANCHKPI_REPORT_LANG", "ja"),
     )
 
 

@@ -13,7 +13,7 @@ from prefect.states import Completed, State
 
 from branchkpi.config import settings
 from branchkpi.fiscal import current_fiscal_year
-from tasks import evaluation_report, steps
+from tasks import evaluation_report, report, steps
 
 FLOW_NAME = "evaluate-targets"
 
@@ -40,6 +40,7 @@ def evaluate_targets(
     warehouse_url: str | None = None,
     to_fiscal_year: int | None = None,
     force: bool = False,
+    report_branches: list[str] | None = None,
 ) -> State:
     """Evaluate the plan's KPI targets.
 
@@ -53,6 +54,9 @@ def evaluate_targets(
             backfill's years); each year is stored as its own evaluation run.
         force: evaluate again even when nothing the last evaluation read has changed since; by
             default that evaluation is reused (no new run is stored and no alert is sent again).
+        report_branches: branches whose KPI report (HTML with charts) is written for the last fiscal
+            year and attached to this run; "all" for every branch evaluated. Empty:
+            BRANCHKPI_REPORT_BRANCHES, else the branches named in unit_keys.
     """
     if quarter is not None and not 1 <= quarter <= 4:
         raise ValueError(f"quarter must be 1-4, got {quarter}")
@@ -61,7 +65,8 @@ def evaluate_targets(
     last = to_fiscal_year if to_fiscal_year is not None else fiscal_year
     if last < fiscal_year:
         raise ValueError(f"to_fiscal_year {last} is before fiscal_year {fiscal_year}")
-    url = warehouse_url or settings().warehouse_url
+    cfg = settings()
+    url = warehouse_url or cfg.warehouse_url
     run_id = flow_run.get_id()
     flow_run_id = str(run_id) if run_id else None
     years = list(range(fiscal_year, last + 1))
@@ -90,5 +95,12 @@ def evaluate_targets(
     message = f"{total} targets evaluated for {label}: {flagged} missed or at risk"
     if len(fresh) < len(evaluations):
         message += f"; {len(evaluations) - len(fresh)} fiscal year(s) unchanged since their last evaluation (reused)"
-    get_run_logger().info(message)
+    logger = get_run_logger()
+    evaluated = {r["unit_key"] for r in evaluations[-1].rows} if report_branches or cfg.report_branches else set()
+    branches = report.branches_to_report(report_branches or cfg.report_branches, unit_keys, evaluated)
+    if branches:  # a report that cannot be written is logged; the evaluation stands
+        reports = steps.branch_reports(url, branches, last, quarter, cfg, return_state=True)
+        if not reports.is_completed():
+            logger.warning("branch reports not written: %s", reports.message)
+    logger.info(message)
     return Completed(message=message, data=evaluations[0] if len(evaluations) == 1 else evaluations)

@@ -21,7 +21,7 @@ from branchkpi import alerts, progress
 from branchkpi.config import settings
 from branchkpi.fiscal import Period, parse_period
 from branchkpi.regions import BY_CODE, resolve_region
-from tasks import steps, summary
+from tasks import report, steps, summary
 from tasks.batches import BatchOutcome, warnings_by_fiscal_year
 from tasks.parse import select
 from warehouse import queries
@@ -51,6 +51,7 @@ def monthly_branch_stats(
     warehouse_url: str | None = None,
     fiscal_years: list[int] | None = None,
     regions: list[str] | None = None,
+    report_branches: list[str] | None = None,
 ) -> State:
     """Ingest the month's branch statistics (月報) and compute the KPIs.
 
@@ -61,6 +62,9 @@ def monthly_branch_stats(
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
         fiscal_years: load only these fiscal years of the files (a backfill's slice). Empty: all.
         regions: load only these regions, as JIS codes (35) or names. Empty: all.
+        report_branches: branches whose KPI report (statistics with charts, KPIs, rank) is written for
+            the run's period and attached to it; "all" for every branch in the batch. Empty:
+            BRANCHKPI_REPORT_BRANCHES (none by default).
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
@@ -104,6 +108,14 @@ def monthly_branch_stats(
 
     progress.step(STEPS[5])
     kpi_rows = _publish_kpis(outcome, url, target)
+    requested = report_branches or list(cfg.report_branches)
+    if requested and target is not None and outcome.status != "failed" and landed:
+        in_batch = set(parsed.observations["region_code"].drop_nulls().unique().to_list())
+        branches = report.branches_to_report(requested, None, in_batch)
+        reports = steps.branch_reports(url, branches, target.fiscal_year, report.quarter_of(target.month), cfg,
+                                       return_state=True)  # fmt: skip
+        if not reports.is_completed():  # the data is loaded; a report that failed is only logged
+            logger.warning("branch reports not written: %s", reports.message)
     if outcome.status == "no_input":
         outcome.record_no_input(target.label if target else None, kpi_rows, cfg.landing_dir)
     steps.close_batch(url, outcome)

@@ -24,8 +24,9 @@ from branchkpi.findings import Finding
 from expectations import kpi as kpi_suites
 from warehouse.engine import connect
 
-from . import compute, evaluate, landing, load, load_kpi, parse, parse_kpi, validate, validate_kpi
+from . import compute, evaluate, landing, load, load_kpi, parse, parse_kpi, report, report_html, validate, validate_kpi
 from .batches import BatchOutcome, FileReport, finish_batch, start_batch
+from .labels import Labels
 from .load_kpi import KpiLoadResult
 
 RETRY_DELAYS: list[float] = [1, 4, 10]
@@ -195,3 +196,29 @@ def evaluate_targets(
     force: bool = False,
 ) -> list[evaluate.Evaluation]:
     return evaluate.run_evaluations(connect(warehouse_url), fiscal_years, quarter, unit_keys, flow_run_id, force)
+
+
+@warehouse_task(name="branch-reports")
+def branch_reports(
+    warehouse_url: str, branches: list[str], fiscal_year: int, quarter: int | None, cfg: Settings
+) -> list[report_html.WrittenReport]:
+    """Write each branch's KPI report under var/reports and attach it to the run as a link artifact
+    (Prefect's UI shows it on the run's Artifacts tab); one task for all of them."""
+    from prefect.artifacts import create_link_artifact
+
+    out_dir = cfg.reports_dir / (f"FY{fiscal_year}" + (f"-Q{quarter}" if quarter else ""))
+    labels = Labels(cfg.report_lang)
+    written = []
+    for branch in branches:
+        data = report.gather(connect(warehouse_url), branch, fiscal_year, quarter)
+        result = report_html.write_report(data, out_dir, cfg.report_lang)
+        title = labels["quarterly_title" if quarter else "annual_title"]
+        create_link_artifact(
+            key=f"branch-report-{data.name_romaji}",
+            link=result.html.as_uri(),
+            link_text=f"{data.name_ja} {labels.period(fiscal_year, quarter)} {title}",
+            description=f"{result.targets} targets: {result.missed} missed, {result.at_risk} at risk; "
+            f"{len(result.charts)} charts. File: {result.html}",
+        )
+        written.append(result)
+    return written

@@ -1,0 +1,173 @@
+"""The branch's KPI report (事業実績 / 事業計画実施状況): built from a real warehouse loaded by the real
+flows, opened in headless Chromium (Japanese text, charts, the marks in the DOM), attached to the
+evaluate-targets and monthly runs, switched to English, and escaping what the data holds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import polars as pl
+import pytest
+
+from .conftest import ROOT, SEED
+from .helpers import artifacts, run_monthly
+from .test_kpi_pipeline import KPI_SEED, ingest_kpi
+
+SCREENSHOTS = ROOT / "var" / "reports"
+
+
+@pytest.fixture
+def reported(prefect_server: str, warehouse_url: str, tmp_path: Path) -> str:
+    """Yamaguchi's and the nation's statistics FY2017–2020, the seed KPI files, and synthetic actuals
+    of the other 46 branches for the ranking."""
+    from branchkpi.synthetic import synth_kpi_actuals
+
+    state, _ = run_monthly(SEED / "branch_monthly_stats.csv")
+    assert state.is_completed(), state.message
+    real = pl.read_csv(SEED / "kpi_actuals.csv", infer_schema=False).with_columns(
+        pl.col("fiscal_year").cast(pl.Int32), pl.col("value").cast(pl.Float64)
+    )
+    synthetic = tmp_path / "kpi_actuals_synthetic.csv"
+    synth_kpi_actuals(real, [2019, 2020]).write_csv(synthetic)
+    state, _ = ingest_kpi(*KPI_SEED, synthetic)
+    assert state.is_completed(), state.message
+    return warehouse_url
+
+
+def page_text(browser: Any, path: Path) -> str:
+    browser.get(path.as_uri())
+    return str(browser.find_element("tag name", "body").text)
+
+
+def not_blank(png: bytes) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = Image.open(BytesIO(png)).convert("L")
+    histogram = image.histogram()
+    assert sum(histogram[:200]) > 0.01 * sum(histogram), "the screenshot is (nearly) blank"
+
+
+def test_annual_report_in_chromium(reported: str, browser: Any, tmp_path: Path) -> None:
+    from tasks import report
+    from tasks.report_html import write_report
+    from warehouse.engine import connect
+
+    data = report.gather(connect(reported), "yamaguchi", 2020)
+    written = write_report(data, tmp_path / "out")
+    assert written.html.name == "yamaguchi_FY2020_ja.html"
+    assert len(written.charts) == 6 and all(p.stat().st_size > 10_000 for p in written.charts)
+    html = written.html.read_text(encoding="utf-8")
+    assert 'src="file:' not in html and "<link" not in html  # self-contained: charts embedded, styles inline
+    assert html.count('src="data:image/png;base64,') == 6
+
+    text = page_text(browser, written.html)
+    assert "山口支部 令和2年度 事業実績" in text
+    for heading in ("基盤的保険者機能", "戦略的保険者機能", "組織体制", "偏差値と順位", "月報（統計）", "被保険者数"):
+        assert heading in text
+    rows = browser.find_elements("css selector", "tr.kpi-row")
+    assert len(rows) == written.targets == len(data.kpi_rows) > 20
+    marks = {r.get_attribute("data-status"): r.find_element("css selector", "td.mark").text for r in rows}
+    assert marks["missed"] == "×" and marks["achieved"] == "○"
+    missed = browser.find_elements("css selector", "tr.kpi-row.missed")
+    assert len(missed) == written.missed > 0
+    assert all("未達成" in r.find_element("css selector", ".flag").text for r in missed)  # visibly flagged
+    # the table as the branch prints it: 4月 … 3月 and the year's total, three fiscal years with 前年同月比
+    table = browser.find_element("css selector", "#metric-insurance_benefits + img + table")
+    assert [th.text for th in table.find_elements("css selector", "tbody th")][:3] == ["4月", "5月", "6月"]
+    assert "令和元年度" in table.text and "前年同月比" in table.text and "年度計" in table.text
+    # ranked KPIs: Yamaguchi's real checkup rate among 47 branches
+    rank_table = browser.find_element("css selector", "table.rank-table")
+    assert re.search(r"生活習慣病予防健診 52\.6% \d+\.\d \d+ / 47", rank_table.text)
+
+    browser.set_window_size(1300, 2400)
+    png = browser.get_screenshot_as_png()
+    not_blank(png)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "yamaguchi_FY2020_ja.png").write_bytes(png)
+
+
+def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font(reported: str, tmp_path: Path) -> None:
+    """No tofu: the chart's title glyphs come from Noto Sans CJK, which has them."""
+    from matplotlib import font_manager
+
+    from tasks.report_charts import cjk_font
+
+    family = cjk_font()
+    assert "CJK" in family or "IPA" in family
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(path)
+    charmap = font.get_charmap()
+    assert all(ord(c) in charmap for c in "山口保険給付費被扶養者数令和年度前年同月比")
+
+
+def test_quarterly_report_in_english(reported: str, browser: Any, tmp_path: Path) -> None:
+    from tasks import report
+    from tasks.report_html import write_report
+    from warehouse.engine import connect
+
+    data = report.gather(connect(reported), "35", 2020, quarter=1)
+    assert data.stats.filter(pl.col("fiscal_year") == 2020)["month"].unique().sort().to_list() == [4, 5, 6]
+    written = write_report(data, tmp_path, lang="en")
+    text = page_text(browser, written.html)
+    assert "Yamaguchi branch FY2020 Q1 Business plan progress" in text
+    assert "Basic functions" in text and "Deviation score" in text and "Apr" in text
+    assert "令和" not in text and "前年同月比" not in text and "未達成" not in text
+    table = browser.find_element("css selector", "table.stat-table")
+    months = [th.text for th in table.find_elements("css selector", "tbody th")]
+    assert months[:3] == ["Apr", "May", "Jun"] and months[3] in ("FY total (to Q1)", "FY average (to Q1)")
+    assert len(months) == 4
+
+
+def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.evaluate_targets import evaluate_targets
+    from flows.monthly_branch_stats import monthly_branch_stats
+
+    state = evaluate_targets(fiscal_year=2020, unit_keys=["35"], return_state=True)
+    assert state.is_completed(), state.message
+    link = artifacts(state.state_details.flow_run_id)["branch-report-yamaguchi"]
+    assert "山口 令和2年度 事業実績" in link["data"]  # Prefect stores a link artifact as markdown [text](link)
+    path = Path(unquote(link["data"][link["data"].index("(file://") + 8 : -1]))
+    assert path.exists() and path.parent.name == "FY2020"
+
+    monkeypatch.setenv("BRANCHKPI_REPORT_BRANCHES", "yamaguchi")
+    state = monthly_branch_stats(period="2020-06", paths=[str(SEED / "branch_monthly_stats.csv")], return_state=True)
+    assert state.is_completed(), state.message
+    link = artifacts(state.state_details.flow_run_id)["branch-report-yamaguchi"]
+    assert "令和2年度 第1四半期 事業計画実施状況" in link["data"]
+
+
+def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:
+    """A KPI text holding markup is shown as text."""
+    import sqlalchemy as sa
+
+    from tasks import report
+    from tasks.report_html import write_report
+    from warehouse import schema
+    from warehouse.engine import connect
+
+    engine = connect(reported)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(schema.kpi_targets)
+            .where(schema.kpi_targets.c.unit_key == "35", schema.kpi_targets.c.fiscal_year == 2020)
+            .values(kpi_text_ja="<script>alert(1)</script>&")
+        )
+    html = write_report(report.gather(engine, "yamaguchi", 2020), tmp_path).html.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;&amp;" in html
+
+
+def test_unknown_branch_and_empty_warehouse_are_clear_errors(warehouse_url: str) -> None:
+    from tasks import report
+    from warehouse.engine import connect
+
+    with pytest.raises(report.ReportError, match="not a branch"):
+        report.gather(connect(warehouse_url), "atlantis", 2020)
+    with pytest.raises(report.ReportError, match="nothing for yamaguchi"):
+        report.gather(connect(warehouse_url), "yamaguchi", 2020)
