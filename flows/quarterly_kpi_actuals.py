@@ -49,6 +49,7 @@ def quarterly_kpi_actuals(
         outcome.record_previously_loaded(landed)  # a re-run over loaded files: nothing to read
     elif landed:
         batch, outcome.files = steps.parse_kpi_files(landed)
+        landed = [f.without_content() for f in landed]  # parsed: the bytes are in the archive
         outcome.rows_landed = batch.rows
         gate = steps.kpi_quality_gate(batch, cfg, _run_name())
         outcome.record_gate(batch.findings, gate)

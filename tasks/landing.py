@@ -9,7 +9,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +35,10 @@ class LandedFile:
     size_bytes: int
     previously_loaded: bool
     content: bytes = field(repr=False, default=b"")
+
+    def without_content(self) -> LandedFile:
+        """The same file once parsed: its bytes stay in the archive, not in the run's memory."""
+        return replace(self, content=b"")
 
 
 def safe_file_name(name: str) -> str:
