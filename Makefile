@@ -66,7 +66,7 @@ server: install
 	scripts/server.sh
 
 ## The pipeline beside its bare floor on synthetic data (1, 4, 16 fiscal years; 1,741 municipalities);
-## see docs/performance.md. About 10 minutes on 2 cores.
+## see docs/performance.md. About 3 minutes on 2 cores.
 bench: install
 	$(BIN)/python bench/run.py
 
