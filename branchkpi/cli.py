@@ -302,8 +302,8 @@ def _write_rows(rows: list[dict[str, Any]], output: OutputFormat, columns: list[
         typer.echo(json.dumps([{c: r[c] for c in columns} for r in rows], ensure_ascii=False, indent=1))
     elif output is OutputFormat.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer.writerow({c: csv_safe(c) for c in columns})
+        writer.writerows({c: csv_safe(r.get(c)) for c in columns} for r in rows)
     else:
         from rich.console import Console
         from rich.table import Table
@@ -314,6 +314,19 @@ def _write_rows(rows: list[dict[str, Any]], output: OutputFormat, columns: list[
         for r in rows:
             table.add_row(*(_cell_text(c, r[c]) for c in columns))
         console.print(table)
+
+
+# Spreadsheets read a CSV cell starting with one of these as a formula (=CMD|' /C calc'!A0, +1+1,
+# @SUM(A1), -2+3; TAB and CR too). OWASP's rule for CSV exports: such a text cell gets a leading
+# single quote, so it is shown as text and never evaluated. Numbers stay numbers (-0.4 is a number).
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell for a CSV export: text that a spreadsheet would evaluate as a formula, neutralised."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _cell_text(column: str, value: Any) -> str:

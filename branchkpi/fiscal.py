@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from branchkpi import numbers
+
 # Era name → western year of era year 1. Abbreviations as printed in reports.
 ERAS: dict[str, int] = {
     "令和": 2019,
@@ -25,6 +27,10 @@ ERAS: dict[str, int] = {
     "昭": 1926,
 }
 
+# The last year of each closed era: 昭和64年 (January 1989), 平成31年 (to April 2019). A later year of a
+# closed era (平成35年度, 昭和70年) never existed: an error, not a date in another era. Year 0 is one too.
+ERA_LAST_YEAR: dict[int, int] = {1926: 64, 1989: 31}
+
 # Reports print a fiscal year without an era ("2年度", "30年度", "29年度") when the era is obvious
 # from context (the association's tables go 29年度, 30年度, 1年度, 2年度). We read 1–10 as Reiwa
 # (FY2019–FY2028) and 11–31 as Heisei (FY1999–FY2019); anything else must carry its era.
@@ -33,11 +39,14 @@ _BARE_ERA_YEAR_REIWA_MAX = 10
 FIRST_FISCAL_YEAR = 1989  # earliest fiscal year the warehouse accepts (平成元年度)
 LAST_FISCAL_YEAR = 2100
 
-_ERA_RE = re.compile(r"^(?P<era>令和|平成|昭和|令|平|昭|[rhs])?\s*(?P<year>\d{1,4}|元)\s*(?:年度|fy)?$")
-_FY_RE = re.compile(r"^(?:fy|年度)?\s*(?P<year>\d{4})\s*(?:年度|fy)?$")
+_ERA_RE = re.compile(r"^(?P<era>令和|平成|昭和|令|平|昭|[rhs])?\s*(?P<year>\d{1,4}|元)\s*(?:年度|fy)?$", re.ASCII)
+_FY_RE = re.compile(r"^(?:fy|年度)?\s*(?P<year>\d{4})\s*(?:年度|fy)?$", re.ASCII)
 
 
 def _clean(text: str) -> str:
+    """NFKC, stripped, lower case, without spaces. Look-alike digits (٣ 𝟑 ³ ③ …) are an error here, not
+    digits after NFKC: only 0-9 and full-width ０-９ are (see branchkpi.numbers.foreign_digit)."""
+    numbers.reject_foreign_digits(text)
     return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
 
 
@@ -45,6 +54,9 @@ def era_to_western(era: str, era_year: int) -> int:
     base = ERAS[era.lower()] if era.lower() in ERAS else ERAS[era]
     if era_year < 1:
         raise ValueError(f"era year must be >= 1, got {era_year}")
+    last = ERA_LAST_YEAR.get(base)
+    if last is not None and era_year > last:
+        raise ValueError(f"{era}{era_year}年 does not exist (that era ended in its year {last})")
     return base + era_year - 1
 
 
@@ -89,7 +101,7 @@ def parse_fiscal_year(text: object) -> int:
     return year
 
 
-_CALENDAR_YEAR_RE = re.compile(r"^(?P<era>令和|平成|[rh])?(?P<y>\d{1,4}|元)年?$")
+_CALENDAR_YEAR_RE = re.compile(r"^(?P<era>令和|平成|[rh])?(?P<y>\d{1,4}|元)年?$", re.ASCII)
 
 
 def parse_calendar_year(text: object) -> int:
@@ -131,7 +143,7 @@ def fiscal_month_index(month: int) -> int:
 
 FISCAL_MONTHS: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
 
-_MONTH_RE = re.compile(r"^(?P<m>\d{1,2})\s*月?$")
+_MONTH_RE = re.compile(r"^(?P<m>\d{1,2})\s*月?$", re.ASCII)
 
 
 def parse_month(text: object) -> int:
@@ -178,8 +190,8 @@ class Period:
         return f"{self.calendar_year}-{self.month:02d}"
 
 
-_PERIOD_RE = re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?$")
-_ERA_PERIOD_RE = re.compile(r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})月?$")
+_PERIOD_RE = re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?$", re.ASCII)
+_ERA_PERIOD_RE = re.compile(r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})月?$", re.ASCII)
 
 
 def parse_period(text: str) -> Period:

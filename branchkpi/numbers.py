@@ -1,8 +1,10 @@
 """Numbers as offices write them: `"257,346"`, `１，２３４`, `1.5%`, `△16%`, `704万`, `12件`, `3,000円`.
 
 One function, `parse_number`, turns such a cell into a float or raises `NumberFormatError` saying what
-was wrong. Only ASCII digits are accepted after NFKC normalisation (full-width digits normalise to
-ASCII; look-alike digits from other scripts are rejected rather than silently read).
+was wrong. Digits are ASCII 0-9 or full-width ０-９ (what a Japanese IME types); every other character
+that is or looks like a digit (Arabic-Indic ٣, Devanagari ३, mathematical bold 𝟑, superscript ³,
+circled ③ …) is rejected rather than read (`foreign_digit`; see docs/decisions.md, "Look-alike digits").
+Never returned: NaN, ±infinity, -0, or a magnitude beyond MAX_ABS_VALUE (so beyond int64 too).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import unicodedata
 _MINUS_MARKS = ("△", "▲", "−", "‐", "–", "ー")
 _UNIT_SUFFIXES = ("件", "人", "円", "所", "事業所", "名", "%", "％", "ポイント", "pt")
 _MULTIPLIERS = {"万": 10_000, "億": 100_000_000, "千": 1_000, "百万": 1_000_000}
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$", re.ASCII)
+_ACCEPTED_DIGITS = frozenset("0123456789０１２３４５６７８９")
 # Cells that mean "nothing printed here".
 BLANK_MARKERS = frozenset({"", "-", "－", "―", "—", "…", "*", "＊", "n/a", "na", "null", "none"})
 
@@ -27,6 +30,27 @@ class NumberFormatError(ValueError):
     pass
 
 
+def foreign_digit(text: str) -> str | None:
+    """The first character of `text` that is, or normalises (NFKC) to, a digit but is not one of the
+    accepted ASCII or full-width digits; None if there is none."""
+    for ch in text:
+        if ch.isascii() or ch in _ACCEPTED_DIGITS:
+            continue
+        if unicodedata.category(ch)[0] == "N" or any(c.isdigit() for c in unicodedata.normalize("NFKC", ch)):
+            return ch
+    return None
+
+
+def reject_foreign_digits(text: str) -> None:
+    """Raise ValueError naming the character if `text` holds a look-alike digit (see foreign_digit)."""
+    ch = foreign_digit(text)
+    if ch is not None:
+        raise NumberFormatError(
+            f"look-alike digit {ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, '?')}) in {text!r}: "
+            "only 0-9 and full-width ０-９ are read as digits"
+        )
+
+
 def is_blank(cell: object) -> bool:
     if cell is None:
         return True
@@ -35,8 +59,11 @@ def is_blank(cell: object) -> bool:
     return isinstance(cell, str) and unicodedata.normalize("NFKC", cell).strip().lower() in BLANK_MARKERS
 
 
-def parse_number(cell: object) -> float:
-    """Parse one cell as printed into a float. Raises NumberFormatError with the cell text."""
+def parse_number(cell: object, allow_negative_zero: bool = False) -> float:
+    """Parse one cell as printed into a float. Raises NumberFormatError with the cell text.
+
+    `-0` (also `△0`, `-0.0`) is an error unless `allow_negative_zero` (a printed 前年同月比 of △0.0% is
+    a change that rounds to zero): then it is returned as 0.0, so -0.0 is never stored."""
     if isinstance(cell, bool):
         raise NumberFormatError(f"not a number: {cell!r}")
     if isinstance(cell, int):
@@ -49,10 +76,15 @@ def parse_number(cell: object) -> float:
         raise NumberFormatError(f"not a finite number: {cell!r}")
     if abs(value) > MAX_ABS_VALUE:
         raise NumberFormatError(f"number out of range (|x| > 1e15): {cell!r}")
+    if value == 0 and math.copysign(1.0, value) < 0:
+        if not allow_negative_zero:
+            raise NumberFormatError(f"negative zero is not a value: {cell!r}")
+        return 0.0
     return value
 
 
 def _parse_text(raw: str) -> float:
+    reject_foreign_digits(raw)
     s = raw.strip()
     negative = False
     for mark in _MINUS_MARKS:

@@ -60,9 +60,27 @@ TOTALS_SCHEMA: dict[str, Any] = {
     "yoy_pct_printed": pl.Float64,
 }
 
-# xlsx is a zip: refuse archives that would inflate beyond these (zip bombs).
-MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
-MAX_XLSX_RATIO = 200
+# An .xlsx is a zip. Before openpyxl opens one we read its directory and refuse it (zip bombs: a few
+# hundred KB of deflated repeated bytes that inflate to gigabytes) when it would inflate beyond:
+# - MAX_XLSX_UNCOMPRESSED in total: the landing limit of a CSV (tasks.landing.MAX_FILE_BYTES, 256 MiB);
+#   a statistics or KPI workbook is under 10 MB unpacked, the municipal KPI actuals under 100 MB;
+# - MAX_XLSX_RATIO for any member above MAX_XLSX_RATIO_FLOOR bytes: worksheets Excel or openpyxl
+#   write deflate 5-20x (repeated styles reach ~50x); deflate of one repeated byte reaches ~1000x;
+#   small members (styles, shared strings) may compress better and cannot inflate far;
+# - MAX_XLSX_MEMBERS members (a workbook has tens; an archive of 10^5 entries is not a workbook).
+# Python's zipfile never inflates a member beyond the size its directory declares (it stops and the
+# CRC check fails), so checking the declared sizes bounds what openpyxl can be made to read.
+MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
+MAX_XLSX_RATIO = 100
+MAX_XLSX_RATIO_FLOOR = 1024 * 1024
+MAX_XLSX_MEMBERS = 10_000
+# Excel's own limit for the text of one cell; a longer cell was not typed in Excel.
+MAX_XLSX_CELL_CHARS = 32_767
+# A line of a CSV that no person fills in comes near: our widest real rows (KPI plan items with their
+# notes) are under 2,000 characters. Longer lines are machine output or an attack; refusing them
+# before the csv module runs keeps it from building a list of a million cells (or a 10 MB cell that
+# would be stored as the quarantined value).
+MAX_LINE_CHARS = 64 * 1024
 _SNIFF_ROWS = 40
 
 
@@ -163,6 +181,7 @@ def decode_text(content: bytes, file_name: str) -> tuple[str, str]:
     try:
         return content.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
+        _refuse_mixed_encodings(content, file_name)
         try:
             return content.decode("cp932"), "cp932"
         except UnicodeDecodeError as exc:
@@ -170,6 +189,52 @@ def decode_text(content: bytes, file_name: str) -> tuple[str, str]:
                 f"{file_name}: neither UTF-8 nor CP932 text (byte 0x{content[exc.start]:02x} at offset "
                 f"{exc.start}; UTF-8 failed at offset {utf8_error.start})"
             ) from exc
+
+
+def _is_japanese(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def _refuse_mixed_encodings(content: bytes, file_name: str) -> None:
+    """A file that is not UTF-8 as a whole but has UTF-8 lines with Japanese text in it is two files
+    pasted together (an office appended CP932 rows to a UTF-8 file, or the reverse). Decoding it all
+    as CP932 would turn the UTF-8 lines into mojibake that may pass as unknown text: refuse it, naming
+    a line of each kind. (A CP932 line with kanji is practically never valid UTF-8: its lead bytes
+    0x81-0x9F are UTF-8 continuation bytes; requiring Japanese characters rules out chance pairs of
+    half-width kana.)"""
+    utf8_line = other_line = None
+    for number, line in enumerate(content.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_line = other_line or number
+        else:
+            if utf8_line is None and any(_is_japanese(ch) for ch in text):
+                utf8_line = number
+        if utf8_line and other_line:
+            raise FileParseError(
+                f"{file_name}: mixed encodings in one file: line {utf8_line} is UTF-8 but line {other_line} "
+                "is not (CP932/Shift_JIS?); save the whole file in one encoding"
+            )
+
+
+def check_line_lengths(text: str, file_name: str) -> None:
+    """Refuse a text with a line longer than MAX_LINE_CHARS, naming the line (1-based)."""
+    start, number, size = 0, 1, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end
+        if end - start > MAX_LINE_CHARS:
+            # lone CR line ends (old Mac exports) are lines too
+            longest = max(len(part) for part in text[start:end].split("\r"))
+            if longest > MAX_LINE_CHARS:
+                raise FileParseError(
+                    f"{file_name}: line {number} is {end - start:,} characters long (limit {MAX_LINE_CHARS:,}): "
+                    "not a table a person fills in"
+                )
+        start, number = end + 1, number + 1
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -198,36 +263,91 @@ def _excel_sheets(content: bytes, file_name: str) -> list[tuple[str, list[list[s
     saved (data_only), so a cell `=CMD|...` arrives as its cached value or as nothing."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            infos = archive.infolist()
-            total = sum(i.file_size for i in infos)
-            packed = max(1, sum(i.compress_size for i in infos))
-            if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
-                raise FileParseError(
-                    f"{file_name}: refused: the .xlsx would inflate to {total} bytes "
-                    f"({total / packed:.0f}× its size), a zip bomb or not a statistics file"
-                )
+            check_zip_directory(archive.infolist(), file_name)
             bad = archive.testzip()
             if bad is not None:
                 raise FileParseError(f"{file_name}: damaged .xlsx (member {bad} fails its CRC)")
+            has_formulas = any(
+                _member_contains(archive, i, (b"<f>", b"<f ", b":f>", b":f "))
+                for i in archive.infolist()
+                if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+            )
     except zipfile.BadZipFile as exc:
         raise FileParseError(f"{file_name}: not a readable .xlsx (truncated or damaged: {exc})") from exc
+    except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise FileParseError(f"{file_name}: not a readable .xlsx ({type(exc).__name__}: {exc})") from exc
 
     import openpyxl  # imported here: only Excel files pay for it
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        # formulas as written, only to name a formula cell that has no saved value (never computed)
+        formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True) if has_formulas else None
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise FileParseError(f"{file_name}: not a readable .xlsx ({type(exc).__name__}: {exc})") from exc
     sheets: list[tuple[str, list[list[str]]]] = []
     try:
         for ws in book.worksheets:
-            rows = [[_excel_cell_text(c) for c in row] for row in ws.iter_rows()]
+            formula_rows = iter(formulas[ws.title].iter_rows()) if formulas is not None else None
+            rows = []
+            for row in ws.iter_rows():
+                texts = [_excel_cell_text(c) for c in row]
+                if formula_rows is not None:
+                    for i, cell in enumerate(next(formula_rows, ())):
+                        written = getattr(cell, "value", None)
+                        if i < len(texts) and texts[i] == "" and isinstance(written, str) and written.startswith("="):
+                            texts[i] = written  # no saved value: the formula's text, for the gate to quarantine
+                for i, text in enumerate(texts):
+                    if len(text) > MAX_XLSX_CELL_CHARS:
+                        raise FileParseError(
+                            f"{file_name}: sheet {ws.title!r}, row {len(rows) + 1}, column {i + 1}: a cell of "
+                            f"{len(text):,} characters (Excel's limit is {MAX_XLSX_CELL_CHARS:,})"
+                        )
+                rows.append(texts)
             sheets.append((str(ws.title), rows))
+    except FileParseError:
+        raise
     except Exception as exc:
         raise FileParseError(f"{file_name}: damaged .xlsx ({type(exc).__name__}: {exc})") from exc
     finally:
         book.close()
+        if formulas is not None:
+            formulas.close()
     return sheets
+
+
+def _member_contains(archive: zipfile.ZipFile, info: zipfile.ZipInfo, needles: tuple[bytes, ...]) -> bool:
+    """Whether a member's bytes hold one of the needles, read 1 MiB at a time."""
+    tail = b""
+    with archive.open(info) as member:
+        while chunk := member.read(1024 * 1024):
+            window = tail + chunk
+            if any(n in window for n in needles):
+                return True
+            tail = window[-8:]
+    return False
+
+
+def check_zip_directory(infos: list[zipfile.ZipInfo], file_name: str) -> None:
+    """Refuse a zip whose directory promises more than a workbook holds (see MAX_XLSX_* above)."""
+    if len(infos) > MAX_XLSX_MEMBERS:
+        raise FileParseError(
+            f"{file_name}: refused: the .xlsx has {len(infos):,} members (limit {MAX_XLSX_MEMBERS:,}), not a workbook"
+        )
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > MAX_XLSX_RATIO_FLOOR and ratio > MAX_XLSX_RATIO:
+            raise FileParseError(
+                f"{file_name}: refused: member {info.filename} would inflate from {info.compress_size:,} to "
+                f"{info.file_size:,} bytes ({ratio:,.0f}x; limit {MAX_XLSX_RATIO}x): a zip bomb, not a workbook"
+            )
+        if total > MAX_XLSX_UNCOMPRESSED:
+            raise FileParseError(
+                f"{file_name}: refused: the .xlsx would inflate to more than {MAX_XLSX_UNCOMPRESSED:,} bytes "
+                f"(at member {info.filename}, {info.file_size:,} bytes): a zip bomb or not a statistics file"
+            )
 
 
 def _excel_cell_text(cell: Any) -> str:
@@ -266,6 +386,7 @@ def parse_file(landed: LandedFile) -> ParsedFile:
             raise FileParseError(f"{name}: the workbook has no data in any sheet")
     else:
         text, encoding = decode_text(content, name)
+        check_line_lengths(text, name)
         delimiter = _sniff_delimiter(text)
         try:
             head = _csv_rows(text, delimiter, limit=_SNIFF_ROWS)
@@ -493,7 +614,7 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
             )
         return _tidy_totals(long, landed, findings)
 
-    yoy = parse_number_column(long["yoy_pct_printed"]) if "yoy_pct_printed" in roles else None
+    yoy = parse_number_column(long["yoy_pct_printed"], allow_negative_zero=True) if "yoy_pct_printed" in roles else None
     observations = long.select(
         file_id=pl.lit(landed.id, pl.Int64),
         file_name=pl.lit(landed.file_name),
@@ -521,7 +642,9 @@ def _names_totals(file_name: str) -> bool:
 
 def _tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding]) -> ParsedFile:
     """A tidy file without months holds printed fiscal-year totals (合計)."""
-    yoy = parse_number_column(long["yoy_pct_printed"]) if "yoy_pct_printed" in long.columns else None
+    yoy = None
+    if "yoy_pct_printed" in long.columns:
+        yoy = parse_number_column(long["yoy_pct_printed"], allow_negative_zero=True)
     totals = long.select(
         file_id=pl.lit(landed.id, pl.Int64),
         file_name=pl.lit(landed.file_name),
@@ -564,12 +687,12 @@ def _tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding]
 
 def _is_month_label(cell: str) -> bool:
     s = unicodedata.normalize("NFKC", cell).strip()
-    return bool(re.fullmatch(r"\d{1,2}\s*月", s))
+    return numbers.foreign_digit(cell) is None and bool(re.fullmatch(r"[0-9]{1,2}\s*月", s))
 
 
 def _fiscal_year_label(cell: str) -> int | None:
     s = unicodedata.normalize("NFKC", cell).strip()
-    if "年度" not in s and not re.fullmatch(r"(?i)(fy)?\s*\d{4}", s) and not re.fullmatch(r"(?i)[rh]\d+", s):
+    if "年度" not in s and not re.fullmatch(r"(?i)(fy)?\s*[0-9]{4}", s) and not re.fullmatch(r"(?i)[rh][0-9]+", s):
         return None
     return _fiscal_year_or_none(s)
 
@@ -672,7 +795,7 @@ def _parse_published(rows: list[list[str]], landed: LandedFile, context: str) ->
                 if numbers.is_blank(raw):
                     continue
                 yoy_raw = cells[yoy_col] if yoy_col is not None and yoy_col < len(cells) else ""
-                yoy = _number_or_none(yoy_raw)
+                yoy = _number_or_none(yoy_raw, allow_negative_zero=True)
                 if _is_total_label(label):
                     value = _number_or_none(raw)
                     if value is None:
@@ -794,26 +917,41 @@ def _period_tuple(text: Any) -> list[int] | None:
     return [period.fiscal_year, period.month] if period else None
 
 
-def _number_or_none(text: Any) -> float | None:
+def _number_or_none(text: Any, allow_negative_zero: bool = False) -> float | None:
     if numbers.is_blank(text):
         return None
-    return _safe(numbers.parse_number, text)
+    return _safe(lambda t: numbers.parse_number(t, allow_negative_zero), text)
 
 
-_PLAIN_NUMBER = r"^\s*-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?\s*$"
+# ASCII digits only: polars' \d is Unicode-aware and would let ٣ or 𝟑 into the fast path
+_PLAIN_NUMBER = r"^\s*-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?\s*$"
 
 
-def parse_number_column(raw: pl.Series) -> pl.Series:
+def parse_number_column(raw: pl.Series, allow_negative_zero: bool = False) -> pl.Series:
     """Parse a column of printed numbers. Plain numbers (`257346`, `257,346`, `-0.4`) go through a
     vectorised cast; everything else (`△1.5%`, `１２３`, `704万`) through `parse_number`, once per
-    distinct text. Unparseable → NULL (the gate reports the raw text)."""
+    distinct text. Unparseable → NULL (the gate reports the raw text), and so is what parse_number
+    refuses on the fast path too: a magnitude beyond numbers.MAX_ABS_VALUE (9223372036854775808 is a
+    plain number) and -0 (as 0.0 where `allow_negative_zero`, for printed 前年同月比)."""
     text = raw.cast(pl.String)
     plain = text.str.contains(_PLAIN_NUMBER).fill_null(False)
     fast = text.str.replace_all(",", "").str.strip_chars().cast(pl.Float64, strict=False)
+    negative_zero = (fast == 0) & text.str.strip_chars().str.starts_with("-")
+    fast = (
+        pl.select(
+            pl.when(fast.abs() > numbers.MAX_ABS_VALUE)
+            .then(None)
+            .when(negative_zero)
+            .then(0.0 if allow_negative_zero else None)
+            .otherwise(fast)
+        )
+        .to_series()
+        .alias(raw.name)
+    )
     others = text.filter(~plain)
     if others.len() == 0:
-        return fast.alias(raw.name)
-    slow = _map_unique(text, lambda s: _number_or_none(s), pl.Float64) if others.len() else fast
+        return fast
+    slow = _map_unique(text, lambda s: _number_or_none(s, allow_negative_zero), pl.Float64)
     return pl.select(pl.when(plain).then(fast).otherwise(slow)).to_series().alias(raw.name)
 
 

@@ -23,7 +23,15 @@ from branchkpi.findings import Finding
 from branchkpi.target_rules import COMPARATORS, UNITS
 
 from .landing import LandedFile
-from .parse import FileParseError, _excel_sheets, _header_key, _region_in, _sniff_delimiter, decode_text
+from .parse import (
+    FileParseError,
+    _excel_sheets,
+    _header_key,
+    _region_in,
+    _sniff_delimiter,
+    check_line_lengths,
+    decode_text,
+)
 
 TARGET_COLUMNS: dict[str, Any] = {
     "file_id": pl.Int64, "file_name": pl.String, "source_row": pl.Int64,
@@ -130,6 +138,7 @@ def _sheets_of(landed: LandedFile) -> list[_Sheet]:
     if name.lower().endswith((".xlsx", ".xlsm")) or landed.content[:4] == b"PK\x03\x04":
         return [_Sheet(sheet, iter(rows)) for sheet, rows in _excel_sheets(landed.content, name)]
     text, _ = decode_text(landed.content, name)
+    check_line_lengths(text, name)
     if text.count("\r") != text.count("\r\n"):  # lone CR line ends (old Mac "CSV (Macintosh)" exports)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = _sniff_delimiter(text)
