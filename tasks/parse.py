@@ -615,6 +615,8 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
         return _tidy_totals(long, landed, findings)
 
     yoy = parse_number_column(long["yoy_pct_printed"], allow_negative_zero=True) if "yoy_pct_printed" in roles else None
+    if yoy is not None:
+        findings.extend(_unreadable_yoy(long, yoy, landed, names[roles["yoy_pct_printed"]]))
     observations = long.select(
         file_id=pl.lit(landed.id, pl.Int64),
         file_name=pl.lit(landed.file_name),
@@ -633,6 +635,19 @@ def _parse_tidy_frame(frame: pl.DataFrame, header: list[str], first_row_number: 
         yoy_pct_printed=yoy if yoy is not None else pl.lit(None, pl.Float64),
     )
     return ParsedFile(observations, empty_totals(), findings, layout="tidy")
+
+
+def _unreadable_yoy(long: pl.DataFrame, yoy: pl.Series, landed: LandedFile, column: str) -> list[Finding]:
+    """A printed 前年同月比 that is not a number (NaN, inf, ٣%) is stored as NULL: the row's value is
+    good and loads, and a warning names the cell (the printed figure is only compared, never used)."""
+    raw = long["yoy_pct_printed"]
+    blank = _map_unique(raw, numbers.is_blank, pl.Boolean).fill_null(True)
+    bad = long.select("source_row", "yoy_pct_printed").filter(~blank & yoy.is_null())
+    return [
+        Finding(landed.file_name, "yoy_printed_unreadable", "printed 前年同月比 is not a number; stored as empty",
+                severity="warning", file_id=landed.id, source_row=row, column_name=column, value_text=text)
+        for row, text in bad.head(1000).iter_rows()
+    ]  # fmt: skip
 
 
 def _names_totals(file_name: str) -> bool:
@@ -796,6 +811,12 @@ def _parse_published(rows: list[list[str]], landed: LandedFile, context: str) ->
                     continue
                 yoy_raw = cells[yoy_col] if yoy_col is not None and yoy_col < len(cells) else ""
                 yoy = _number_or_none(yoy_raw, allow_negative_zero=True)
+                if yoy is None and not numbers.is_blank(yoy_raw) and len(findings) < 1000:
+                    findings.append(
+                        Finding(name, "yoy_printed_unreadable", "printed 前年同月比 is not a number; stored as empty",
+                                severity="warning", file_id=landed.id, source_row=row_number,
+                                column_name=f"{col_label} 前年同月比", value_text=yoy_raw)
+                    )  # fmt: skip
                 if _is_total_label(label):
                     value = _number_or_none(raw)
                     if value is None:
