@@ -18,7 +18,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from branchkpi import alerts, progress
-from branchkpi.config import settings
+from branchkpi.config import Settings, settings
 from branchkpi.fiscal import Period, parse_period
 from branchkpi.regions import BY_CODE, resolve_region
 from tasks import report, steps, summary
@@ -68,10 +68,30 @@ def monthly_branch_stats(
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
-    logger = get_run_logger()
     target: Period | None = parse_period(period) if period else None
-    batch_id = steps.open_batch(url, target.label if target else None, _flow_run_id())
+    try:
+        batch_id = steps.open_batch(url, target.label if target else None, _flow_run_id())
+    except Exception as exc:  # the warehouse is unreachable: a clear Failed state, no batch to close
+        return steps.run_failed(url, None, exc)
     outcome = BatchOutcome(batch_id=batch_id, period=target.label if target else None, status="no_input")
+    try:
+        return _ingest(cfg, url, target, outcome, paths, fiscal_years, regions, report_branches)
+    except Exception as exc:  # warehouse lost mid-way, disk full, a file changed while read
+        return steps.run_failed(url, outcome, exc)
+
+
+def _ingest(
+    cfg: Settings,
+    url: str,
+    target: Period | None,
+    outcome: BatchOutcome,
+    paths: list[str] | None,
+    fiscal_years: list[int] | None,
+    regions: list[str] | None,
+    report_branches: list[str] | None,
+) -> State:
+    logger = get_run_logger()
+    batch_id = outcome.batch_id
     progress.step(STEPS[0])
     inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
     landed = steps.land(inputs, batch_id, url, cfg) if inputs else []

@@ -5,6 +5,7 @@ the monthly statistics. Orchestration only: the steps are tasks in tasks.steps."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -13,7 +14,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from branchkpi import alerts
-from branchkpi.config import settings
+from branchkpi.config import Settings, settings
 from tasks import steps, summary
 from tasks.batches import BatchOutcome
 
@@ -41,8 +42,21 @@ def quarterly_kpi_actuals(
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
     run_id = flow_run.get_id()
-    batch_id = steps.open_batch(url, label, str(run_id) if run_id else None)
+    try:
+        batch_id = steps.open_batch(url, label, str(run_id) if run_id else None)
+    except Exception as exc:  # the warehouse is unreachable: a clear Failed state, no batch to close
+        return steps.run_failed(url, None, exc)
     outcome = BatchOutcome(batch_id=batch_id, period=label, status="no_input")
+    try:
+        return _ingest(cfg, url, label, outcome, paths, force, run_id)
+    except Exception as exc:  # warehouse lost mid-way, disk full, a file changed while read
+        return steps.run_failed(url, outcome, exc)
+
+
+def _ingest(
+    cfg: Settings, url: str, label: str | None, outcome: BatchOutcome, paths: list[str] | None, force: bool, run_id: Any
+) -> State:
+    batch_id = outcome.batch_id
     inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
     landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
     if landed and not force and all(f.previously_loaded for f in landed):

@@ -3,7 +3,10 @@ rows can point at it) and closed with the outcome the run shows."""
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,6 +171,11 @@ def warnings_by_fiscal_year(findings: list[Finding], observations: pl.DataFrame)
     return {int(fy): int(n) for fy, n in counted.iter_rows()}
 
 
+def runner_id() -> str:
+    """Which process runs a batch: host:pid (recorded so a dead one's batch can be recognised)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def start_batch(engine: sa.Engine, period: str | None, flow_run_id: str | None) -> str:
     batch_id = str(uuid.uuid4())
     with engine.begin() as conn:
@@ -178,9 +186,66 @@ def start_batch(engine: sa.Engine, period: str | None, flow_run_id: str | None) 
                 status="running",
                 period=period,
                 flow_run_id=flow_run_id,
+                runner=runner_id(),
             )
         )
     return batch_id
+
+
+def _process_is_gone(runner: str | None) -> bool:
+    """True when `runner` (host:pid) names a process on this host that no longer exists. A process
+    on another host cannot be checked from here: such a batch is left to its own host's next run
+    (or to the Prefect flow-run check)."""
+    host, _, pid = (runner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by another user
+        return False
+    return False
+
+
+# curated and derived tables whose rows name the batch that wrote them
+_BATCH_TABLES = ("monthly_stats", "reported_fiscal_year_totals", "kpi_targets", "kpi_actuals")
+
+
+def abandon_dead_batches(engine: sa.Engine, run_has_ended: Callable[[str], bool] | None = None) -> list[str]:
+    """Close the batches that were left "running" by a run that cannot finish them any more: its
+    process is gone (SIGKILL, power loss: checked by pid on this host) or its Prefect flow run has
+    ended (crashed, or failed while the warehouse was unreachable). They become "abandoned", with
+    what they had committed. Loads are one transaction, so an abandoned batch either wrote all of
+    its rows or none of them; the files it landed stay in the archive, and the next run over the
+    same files loads whatever is missing. Returns the abandoned batch ids."""
+    t = schema.ingest_batches
+    with engine.connect() as conn:
+        running = conn.execute(sa.select(t.c.id, t.c.runner, t.c.flow_run_id).where(t.c.status == "running")).all()
+    ended = run_has_ended or (lambda _flow_run_id: False)
+    dead = [r.id for r in running if _process_is_gone(r.runner) or (r.flow_run_id and ended(r.flow_run_id))]
+    for batch_id in dead:
+        with engine.begin() as conn:
+            written = 0
+            for name in _BATCH_TABLES:
+                table = schema.metadata.tables[name]
+                written += conn.execute(
+                    sa.select(sa.func.count()).select_from(table).where(table.c.batch_id == batch_id)
+                ).scalar_one()
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == batch_id, t.c.status == "running")
+                .values(
+                    status="abandoned",
+                    finished_at=datetime.now(UTC),
+                    message=(
+                        "abandoned: the run stopped before closing its batch (process killed or warehouse lost); "
+                        + (f"its load had committed {written} row(s) whole" if written else "nothing of it was loaded")
+                        + "; its landed files stay archived and a re-run loads what is missing"
+                    ),
+                )
+            )
+    return dead
 
 
 def finish_batch(engine: sa.Engine, outcome: BatchOutcome) -> None:

@@ -75,11 +75,8 @@ def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Setting
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise LandingError(f"{path.name}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
-        content = path.read_bytes()
-        if len(content) != size or path.stat().st_size != size:
-            raise LandingError(f"{path.name}: the file changed while it was being read; land it again")
-        digest = hashlib.sha256(content).hexdigest()
         name = safe_file_name(path.name)
+        content, digest = _read_unchanged(path, name)
         now = datetime.now(UTC)
         relative = Path(now.strftime("%Y-%m")) / f"{digest[:16]}-{name}"
         with engine.begin() as conn:
@@ -110,11 +107,49 @@ def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Setting
     return landed
 
 
+def _read_unchanged(path: Path, name: str) -> tuple[bytes, str]:
+    """The file's bytes and sha256, refused when the file changed while we read it (a sender still
+    writing it, a copy truncated it): its size and modification time are compared before and after
+    the read, and the file on disk is hashed again and compared with the bytes read. A torn read is
+    never landed: the sender still has the file, and lands it again once it is complete."""
+    before = path.stat()
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    after = path.stat()
+    again = _sha256_of(path)
+    if (
+        len(content) != before.st_size
+        or (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino)
+        or again != digest
+    ):
+        raise LandingError(
+            f"{name}: the file changed while it was being read ({before.st_size:,} bytes when opened, "
+            f"{len(content):,} read with sha256 {digest[:12]}…, {after.st_size:,} bytes with sha256 {again[:12]}… "
+            "on disk after): refused, nothing of it was landed or loaded; land it again once its sender "
+            "has finished writing it"
+        )
+    return content, digest
+
+
+def _sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _write_archive(target: Path, content: bytes) -> None:
+    """Write atomically (a .part file renamed into place), so a full disk or a killed process never
+    leaves a half file under the archive's name; a failed write removes its .part."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
-    with open(tmp, "wb") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -146,6 +146,7 @@ def load_batch(
         )
         upsert(conn, schema.reported_fiscal_year_totals, totals, TOTALS_KEY, stamp)
 
+        stale = _years_with_stale_kpis(conn, batch["fiscal_year"].unique().to_list())
         if file_ids:
             conn.execute(
                 sa.update(schema.landed_files)
@@ -161,9 +162,34 @@ def load_batch(
         replaced=changed_rows.height,
         unchanged=unchanged,
         totals_loaded=totals.height,
-        fiscal_years=sorted(touched["fiscal_year"].unique().to_list()),
+        fiscal_years=sorted(set(touched["fiscal_year"].unique().to_list()) | set(stale)),
         by_fiscal_year={int(fy): [int(i), int(r), int(u)] for fy, i, r, u in per_year.iter_rows()},
     )
+
+
+def _years_with_stale_kpis(conn: sa.Connection, fiscal_years: list[int]) -> list[int]:
+    """Fiscal years of the batch whose statistics were loaded after their KPIs were computed, or
+    that have statistics but no KPIs: a run died between its load and its KPI step (SIGKILL, the
+    warehouse lost). Recomputing them here is how the next run over the same files completes the
+    batch, although it finds every value unchanged."""
+    if not fiscal_years:
+        return []
+    stats, kpis = schema.monthly_stats, schema.fiscal_year_kpis
+    loaded = dict(
+        conn.execute(
+            sa.select(stats.c.fiscal_year, sa.func.max(stats.c.loaded_at))
+            .where(stats.c.fiscal_year.in_(fiscal_years))
+            .group_by(stats.c.fiscal_year)
+        ).all()
+    )
+    computed = dict(
+        conn.execute(
+            sa.select(kpis.c.fiscal_year, sa.func.min(kpis.c.computed_at))
+            .where(kpis.c.fiscal_year.in_(fiscal_years))
+            .group_by(kpis.c.fiscal_year)
+        ).all()
+    )
+    return sorted(int(fy) for fy, at in loaded.items() if fy not in computed or computed[fy] < at)
 
 
 def quarantine(engine: sa.Engine, batch_id: str, findings: list[Finding]) -> int:

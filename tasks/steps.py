@@ -9,14 +9,16 @@ PostgreSQL connection) and on nothing else: a bad value must fail at once, not t
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
+import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
-import sqlalchemy as sa
 from prefect import Task, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
@@ -26,12 +28,38 @@ from branchkpi.findings import Finding
 from expectations import kpi as kpi_suites
 from warehouse.engine import connect
 
-from . import compute, evaluate, landing, load, load_kpi, parse, parse_kpi, report, report_html, validate, validate_kpi
-from .batches import BatchOutcome, FileReport, finish_batch, start_batch
+from . import (
+    compute,
+    evaluate,
+    failures,
+    landing,
+    load,
+    load_kpi,
+    parse,
+    parse_kpi,
+    report,
+    report_html,
+    validate,
+    validate_kpi,
+)
+from .batches import BatchOutcome, FileReport, abandon_dead_batches, finish_batch, start_batch
 from .labels import Labels
 from .load_kpi import KpiLoadResult
 
-RETRY_DELAYS: list[float] = [1, 4, 10]
+
+def retry_delays(text: str | None = None) -> list[float]:
+    """Seconds between the retries of a warehouse step: BRANCHKPI_DB_RETRY_DELAYS, comma separated
+    (default 1,4,10: three retries over 15 s, enough for a PostgreSQL restart or a long SQLite lock;
+    empty or 0 turns retries off)."""
+    text = os.environ.get("BRANCHKPI_DB_RETRY_DELAYS", "1,4,10") if text is None else text
+    try:
+        delays = [float(d) for d in text.replace(" ", "").split(",") if d]
+    except ValueError as exc:
+        raise ValueError(f"BRANCHKPI_DB_RETRY_DELAYS={text!r}: give seconds, comma separated, e.g. 1,4,10") from exc
+    return [d for d in delays if d > 0]
+
+
+RETRY_DELAYS: list[float] = retry_delays()
 
 
 @dataclass
@@ -84,31 +112,87 @@ R = TypeVar("R")
 
 
 def is_transient_db_error(_task: Any, _task_run: TaskRun, state: State) -> bool:
-    """Retry only what a retry can cure."""
+    """Retry only what a retry can cure: a locked or unreachable warehouse, not a full disk or a bad value."""
     try:
         state.result()
-    except sa.exc.OperationalError:
-        return True
-    except sa.exc.DBAPIError as exc:
-        return bool(exc.connection_invalidated)
-    except Exception:
-        return False
+    except Exception as exc:
+        return failures.is_transient(exc)
     return False
 
 
 def warehouse_task(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
-    """A task that writes or reads the warehouse: retried on transient database errors only."""
-    return task(
-        name=name,
-        retries=len(RETRY_DELAYS),
-        retry_delay_seconds=RETRY_DELAYS,
-        retry_condition_fn=is_transient_db_error,
-        persist_result=False,
-    )
+    """A task that writes or reads the warehouse: retried on transient database errors only, and its
+    database and disk errors told in one clear line (failures.explained) instead of a driver's text."""
+
+    def decorate(fn: Callable[P, R]) -> Task[P, R]:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def explained(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                url = signature.bind_partial(*args, **kwargs).arguments.get("warehouse_url")
+                clear = failures.explained(exc, url if isinstance(url, str) else None)
+                if clear is exc:
+                    raise
+                raise clear from exc
+
+        return task(
+            name=name,
+            retries=len(RETRY_DELAYS),
+            retry_delay_seconds=RETRY_DELAYS or 0,
+            retry_condition_fn=is_transient_db_error,
+            persist_result=False,
+        )(explained)
+
+    return decorate
+
+
+def abandon_batches(warehouse_url: str) -> list[str]:
+    """Close batches left running by runs that died (see batches.abandon_dead_batches)."""
+    return abandon_dead_batches(connect(warehouse_url), _flow_run_has_ended)
+
+
+def _flow_run_has_ended(flow_run_id: str) -> bool:
+    """Whether Prefect knows the flow run as finished (crashed, failed, cancelled, completed)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+    except Exception:  # unknown to this API (another server, the ephemeral API of a dead process)
+        return False
+    return state is not None and state.is_final()
+
+
+def run_failed(warehouse_url: str, outcome: BatchOutcome | None, exc: BaseException) -> State:
+    """End a run that met an error outside the data (warehouse lost, disk full, a file changed while
+    read): close its batch as failed when the warehouse still answers, and return the Failed state
+    with one clear message. When it does not answer, the next run marks the batch abandoned."""
+    from prefect import get_run_logger
+    from prefect.states import Failed
+
+    clear = failures.explained(exc, warehouse_url)
+    message = f"{type(clear).__name__}: {clear}"
+    logger = get_run_logger()
+    if outcome is not None:
+        outcome.status, outcome.message = "failed", message
+        try:
+            finish_batch(connect(warehouse_url), outcome)
+        except Exception as close_error:
+            logger.warning("could not close batch %s (%s); the next run marks it abandoned",
+                           outcome.batch_id, failures.explained(close_error, warehouse_url))  # fmt: skip
+    logger.error(message)
+    return Failed(message=message, data=outcome)
 
 
 @warehouse_task(name="open-batch")
 def open_batch(warehouse_url: str, period: str | None, flow_run_id: str | None) -> str:
+    """Open the run's batch, first closing batches that runs which died left open."""
+    abandon_batches(warehouse_url)
     return start_batch(connect(warehouse_url), period, flow_run_id)
 
 

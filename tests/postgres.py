@@ -51,13 +51,21 @@ class PostgresServer:
         os.chmod(self.base, 0o700)
         self._as_postgres(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
                           "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8")  # fmt: skip
-        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                          str(self.base / "server.log"), "-w", "-t", "60", "start")  # fmt: skip
+        self.resume()
         with self.admin() as conn:
             conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB PASSWORD '{self.password}'")
             conn.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD '{self.reader_password}'")
         return self
+
+    def resume(self) -> None:
+        """Start the server (again) on its data directory and port."""
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+                          str(self.base / "server.log"), "-w", "-t", "60", "start")  # fmt: skip
+
+    def pause(self) -> None:
+        """Stop the server as an outage does: open sessions are cut (fast shutdown), data kept."""
+        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection:
         for _ in range(50):

@@ -6,6 +6,7 @@ reference data (regions, metrics); it is safe to call from every task and every 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,12 +33,20 @@ _lock = threading.Lock()
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers (queries, the UI) work while a load writes; busy_timeout turns a concurrent
-    # writer into a wait instead of an immediate "database is locked".
+    # writer into a wait instead of an immediate "database is locked" (past it, the step is retried).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_ms()}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def sqlite_busy_ms() -> int:
+    """How long a SQLite writer waits for another's write lock: BRANCHKPI_SQLITE_BUSY_MS (default 30 s)."""
+    text = os.environ.get("BRANCHKPI_SQLITE_BUSY_MS", "30000")
+    if not text.isdigit():
+        raise ValueError(f"BRANCHKPI_SQLITE_BUSY_MS={text!r}: give milliseconds, e.g. 30000")
+    return int(text)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

@@ -41,7 +41,7 @@ ingest_batches = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("started_at", Timestamp, nullable=False),
     sa.Column("finished_at", Timestamp),
-    sa.Column("status", sa.String(16), nullable=False, comment="running, loaded, warned, failed, unchanged"),
+    sa.Column("status", sa.String(16), nullable=False, comment="running, loaded, warned, failed, unchanged, abandoned"),
     sa.Column("flow_run_id", sa.String(36)),
     sa.Column("period", sa.String(16)),
     sa.Column("files", sa.Integer, nullable=False, server_default="0"),
@@ -55,6 +55,7 @@ ingest_batches = sa.Table(
     sa.Column("expectations_failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("data_docs_path", sa.Text),
     sa.Column("message", sa.Text),
+    sa.Column("runner", sa.String(255), comment="host:pid of the process that opened the batch"),
 )
 
 landed_files = sa.Table(
