@@ -128,6 +128,8 @@ def _run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly
 
     wait_until_recorded(state)
     outcome = state.result(raise_on_failure=False)
+    if outcome is None:  # ended before it had a batch (the warehouse unreachable at the start)
+        raise CliError(f"the run ended {state.name}: {state.message}")
     if isinstance(outcome, BaseException):
         raise CliError(f"the run ended {state.name}: {state.message or outcome}") from outcome
     return state, outcome
@@ -324,9 +326,12 @@ CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_safe(value: Any) -> Any:
     """A cell for a CSV export: text that a spreadsheet would evaluate as a formula, neutralised."""
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(CSV_FORMULA_STARTS):
+        value = "'" + value
+    # a lone CR is not quoted by the csv module when lines end in LF: a spreadsheet would split the row
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _cell_text(column: str, value: Any) -> str:

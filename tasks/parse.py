@@ -289,7 +289,7 @@ def _excel_sheets(content: bytes, file_name: str) -> list[tuple[str, list[list[s
     try:
         for ws in book.worksheets:
             formula_rows = iter(formulas[ws.title].iter_rows()) if formulas is not None else None
-            rows = []
+            rows: list[list[str]] = []
             for row in ws.iter_rows():
                 texts = [_excel_cell_text(c) for c in row]
                 if formula_rows is not None:
