@@ -5,6 +5,7 @@ by path elsewhere is copied (the sender keeps theirs)."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from branchkpi.config import Settings
 from warehouse import schema
+from warehouse.engine import write_transaction
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -79,7 +81,8 @@ def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Setting
         content, digest = _read_unchanged(path, name)
         now = datetime.now(UTC)
         relative = Path(now.strftime("%Y-%m")) / f"{digest[:16]}-{name}"
-        with engine.begin() as conn:
+        # under the warehouse's write lock: two runs landing the same file at once register it once
+        with write_transaction(engine) as conn:
             row = conn.execute(sa.select(schema.landed_files).where(schema.landed_files.c.sha256 == digest)).first()
             if row is None:
                 target = cfg.archive_dir / relative
@@ -143,7 +146,9 @@ def _write_archive(target: Path, content: bytes) -> None:
     """Write atomically (a .part file renamed into place), so a full disk or a killed process never
     leaves a half file under the archive's name; a failed write removes its .part."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
+    for stale in target.parent.glob(f"{glob.escape(target.name)}.*.part"):  # left by a killed run
+        stale.unlink(missing_ok=True)
     try:
         with open(tmp, "wb") as fh:
             fh.write(content)

@@ -1,20 +1,27 @@
-"""Two runs for the same period started at once never interleave their writes: the second waits
-for the warehouse's write lock and then finds nothing new; the result equals one run."""
+"""Runs started at once never interleave their writes: a second run waits for the warehouse's write
+lock and then finds nothing new; eight runs over four periods end as four sequential runs would, on
+SQLite (with "busy" retries when the lock is held too long) and on PostgreSQL."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
+import sqlalchemy as sa
 
 from branchkpi.regions import resolve_region
 from warehouse import schema
+from warehouse.engine import connect
 
 from .conftest import ROOT, TIDY_SEED
-from .helpers import counts, rows, stats_values
+from .helpers import counts, rows, run_monthly, stats_values
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 
@@ -49,3 +56,97 @@ def test_two_runs_for_one_period_equal_one_run(prefect_server: str, warehouse_ur
         for r in seed.iter_rows(named=True)
     }
     assert stats_values(warehouse_url) == expected
+
+
+# 4 periods, one file each (a fiscal year of the seed), each run twice at the same moment
+PERIODS = {2017: "2018-03", 2018: "2019-03", 2019: "2020-03", 2020: "2021-03"}
+
+
+def _period_files(folder: Path) -> dict[int, Path]:
+    seed = pl.read_csv(TIDY_SEED)
+    files = {}
+    for fiscal_year in PERIODS:
+        files[fiscal_year] = folder / f"monthly_FY{fiscal_year}.csv"
+        seed.filter(pl.col("fiscal_year") == fiscal_year).write_csv(files[fiscal_year])
+    return files
+
+
+def _derived(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """The KPI tables without their computation times, values rounded: what a run's order must not change."""
+    out = {}
+    with connect(url).connect() as conn:
+        for table in (schema.monthly_kpis, schema.fiscal_year_kpis, schema.reported_fiscal_year_totals):
+            columns = [c for c in table.c if c.name not in ("computed_at", "loaded_at", "batch_id", "source_file_id")]
+            out[table.name] = sorted(
+                tuple(round(v, 9) if isinstance(v, float) else v for v in r)
+                for r in conn.execute(sa.select(*columns))
+            )  # fmt: skip
+    return out
+
+
+def _busy_retry_logged(since: datetime) -> bool:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterTimestamp
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(timestamp=LogFilterTimestamp(after_=since)), limit=200)
+    return any("is busy" in log.message and "Retry" in log.message for log in logs)
+
+
+def test_eight_runs_over_four_periods_equal_four_sequential_runs(
+    prefect_server: str, warehouse_url: str, bk_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _period_files(tmp_path)
+    # the reference: the same four periods run one after the other, into a warehouse of their own
+    reference = f"sqlite:///{tmp_path / 'sequential.sqlite'}"
+    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", reference)
+    for fiscal_year, period in PERIODS.items():
+        state, _ = run_monthly(files[fiscal_year], period=period)
+        assert state.is_completed(), state.message
+    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", warehouse_url)
+
+    sqlite = warehouse_url.startswith("sqlite")
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "BRANCHKPI_WAREHOUSE_URL": warehouse_url,
+           # SQLite: a short busy timeout and patient retries, so the held lock below turns into
+           # "busy" retries rather than silent waits
+           "BRANCHKPI_SQLITE_BUSY_MS": "200", "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["2"] * 10)}  # fmt: skip
+    holder = None
+    if sqlite:  # another writer holds the warehouse when the runs start
+        connect(warehouse_url)
+        holder = sqlite3.connect(warehouse_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    started = datetime.now(UTC)
+    runs = [
+        subprocess.Popen(
+            [BRANCHKPI, "run", "monthly", "--period", period, str(files[fiscal_year])],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for fiscal_year, period in PERIODS.items()
+        for _ in range(2)
+    ]
+    try:
+        if holder is not None:
+            deadline = time.monotonic() + 180
+            while not _busy_retry_logged(started):
+                assert time.monotonic() < deadline, "no run reported the busy warehouse"
+                assert all(r.poll() is None for r in runs), [r.communicate() for r in runs if r.poll() is not None]
+                time.sleep(1)
+    finally:
+        if holder is not None:
+            holder.execute("ROLLBACK")
+            holder.close()
+    outputs = [r.communicate(timeout=600) for r in runs]  # nothing deadlocks: every run ends
+    assert [r.returncode for r in runs] == [0] * 8, outputs
+    for _, stderr in outputs:
+        assert "Traceback" not in stderr, stderr
+
+    assert stats_values(warehouse_url) == stats_values(reference)
+    assert _derived(warehouse_url) == _derived(reference)
+    after = counts(warehouse_url)
+    assert after["landed_files"] == 4 and after["ingest_batches"] == 8 and after["monthly_stats_audit"] == 0
+    statuses = sorted(b["status"] for b in rows(warehouse_url, schema.ingest_batches))
+    assert statuses.count("unchanged") == 4, statuses  # the second run of each period found nothing new
