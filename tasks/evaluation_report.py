@@ -6,6 +6,7 @@ alerts). The artifacts stop at ARTIFACT_ROWS rows; every row is in kpi_evaluatio
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from typing import Any
 
@@ -34,8 +35,14 @@ def sort_key(row: dict[str, Any]) -> tuple[int, int, str, str]:
 
 
 def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○)."""
-    return [{c: r[c] for c in TABLE_COLUMNS} for r in rows[:ARTIFACT_ROWS]]
+    """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○). Text is HTML escaped:
+    Prefect's UI shows table cells as text, but a unit or target text holding <script> must not become
+    markup in any other viewer of the artifact either."""
+    return [{c: _text(r[c]) for c in TABLE_COLUMNS} for r in rows[:ARTIFACT_ROWS]]
+
+
+def _text(value: Any) -> Any:
+    return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
 def markdown(rows: list[dict[str, Any]], label: str, run_id: str) -> str:

@@ -12,12 +12,32 @@ from .batches import BatchOutcome
 MAX_FINDINGS_SHOWN = 50
 
 
+# Markdown that data could use to make a link, an image or code, or to cancel our escapes. Prefect's UI
+# renders markdown artifacts (and artifact descriptions): a file or unit named "[click](javascript:…)"
+# must be shown as text, not become a live link.
+_MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "`": "\\`", "|": "\\|"})
+
+
 def cell(value: Any) -> str:
-    """Text safe inside a markdown table cell (no HTML, no column breaks, no line breaks)."""
+    """Data as text safe in markdown, also inside a table cell: HTML escaped (<script> is shown, not
+    run), no link, image or code syntax ([ ] ` escaped), no column breaks (|), no line breaks."""
     if value is None:
         return ""
-    text = html.escape(str(value), quote=False)
-    return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    text = html.escape(str(value), quote=False).translate(_MARKDOWN_ESCAPES)
+    return text.replace("\n", " ").replace("\r", " ")
+
+
+def code(value: Any) -> str:
+    """Data as a markdown code span (an id, a path): HTML escaped, no backtick to end the span early,
+    no | to break a table."""
+    text = html.escape(str(value), quote=False).replace("`", "'").replace("|", "\\|")
+    return f"`{text.replace(chr(10), ' ').replace(chr(13), ' ')}`"
+
+
+def description(message: str, limit: int = 500) -> str:
+    """An artifact description (Prefect renders it as markdown) from a run's message, which may name
+    files, units and cell values: escaped as `cell`, then cut at `limit` characters."""
+    return cell(message[:limit])
 
 
 def status_line(outcome: BatchOutcome) -> str:
@@ -48,8 +68,8 @@ def markdown(outcome: BatchOutcome, title: str = "Monthly branch statistics") ->
         f"| expectations | {outcome.expectations_passed} passed / {outcome.expectations_warned} warned / "
         f"{outcome.expectations_failed} failed |",
         f"| KPI rows computed | {', '.join(f'{k} {v}' for k, v in outcome.kpi_rows.items()) or '-'} |",
-        f"| Data Docs | `{cell(outcome.data_docs_path or '-')}` |",
-        f"| batch id | `{outcome.batch_id}` |",
+        f"| Data Docs | {code(outcome.data_docs_path or '-')} |",
+        f"| batch id | {code(outcome.batch_id)} |",
         "",
     ]
     if outcome.files:
@@ -58,7 +78,7 @@ def markdown(outcome: BatchOutcome, title: str = "Monthly branch statistics") ->
             note = f.error or ("loaded before" if f.previously_loaded else "")
             lines.append(
                 f"| {cell(f.file_name)} | {cell(f.layout)} | {cell(f.encoding)} | {f.rows} | "
-                f"`{f.sha256[:12]}` | {cell(note)} |"
+                f"{code(f.sha256[:12])} | {cell(note)} |"
             )
         lines.append("")
     failed_rules = [r for r in outcome.rule_summary if not r["success"]]
