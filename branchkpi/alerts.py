@@ -85,11 +85,17 @@ def _delete_existing(name: str) -> None:
             client.delete_automation(automation.id)
 
 
+def _plain(text: str) -> str:
+    """Text for a chat message: Slack (and Teams' markdown) read `<url|text>` as a link and `&`
+    entities, so a file or unit name from the data must not carry them raw."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def quality_failed_event(
     batch_id: str, period: str | None, units: list[str], files: list[str], message: str, flow_run_id: object
 ) -> dict[str, Any]:
     """emit_event arguments for a batch that failed the quality gate."""
-    unit_text = ", ".join(units) or "-"
+    unit_text = _plain(", ".join(units) or "-")
     return {
         "event": QUALITY_FAILED,
         "resource": {
@@ -99,10 +105,10 @@ def quality_failed_event(
             "branchkpi.unit": unit_text,
         },
         "payload": {
-            "headline": f"data-quality failure: {', '.join(files)[:300]}",
+            "headline": _plain(f"data-quality failure: {', '.join(files)[:300]}"),
             "unit": unit_text,
             "period": period or "-",
-            "detail": message[:1500],
+            "detail": _plain(message[:1500]),
             "files": files,
             "run_url": run_url(flow_run_id),
         },

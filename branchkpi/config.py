@@ -9,6 +9,8 @@ BRANCHKPI_REPORT_BRANCHES branches whose KPI report the flows write and attach t
                           separated (yamaguchi,35,山口), or "all" (default: none; an evaluation run
                           for named branches reports those)
 BRANCHKPI_REPORT_LANG     ja (default) or en: the language of those reports
+BRANCHKPI_DB_RETRY_DELAYS seconds between retries of a warehouse step (default 1,4,10; read in tasks.steps)
+BRANCHKPI_SQLITE_BUSY_MS  SQLite busy timeout in ms (default 30000; read in warehouse.engine)
 """
 
 from __future__ import annotations

@@ -8,6 +8,16 @@ from typing import Any, Literal
 
 Severity = Literal["critical", "warning"]
 
+# A quarantined cell keeps this much of its text (a hostile file can hold a 64K-character cell; the
+# archive keeps the whole file, the quarantine row only needs enough to recognise the value).
+VALUE_TEXT_LIMIT = 1000
+
+
+def clipped(text: str | None) -> str | None:
+    if text is None or len(text) <= VALUE_TEXT_LIMIT:
+        return text
+    return f"{text[:VALUE_TEXT_LIMIT]}… ({len(text):,} characters)"
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -21,7 +31,9 @@ class Finding:
     value_text: str | None = None
 
     def as_row(self) -> dict[str, Any]:
-        return asdict(self)
+        row = asdict(self)
+        row["value_text"] = clipped(self.value_text)
+        return row
 
     def __str__(self) -> str:
         where = self.file_name
@@ -29,5 +41,5 @@ class Finding:
             where += f", row {self.source_row}"
         if self.column_name:
             where += f", column {self.column_name!r}"
-        value = f", value {self.value_text!r}" if self.value_text is not None else ""
+        value = f", value {clipped(self.value_text)!r}" if self.value_text is not None else ""
         return f"{where}{value}: {self.reason} [{self.rule}]"

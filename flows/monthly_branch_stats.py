@@ -140,7 +140,9 @@ def _ingest(
         outcome.record_no_input(target.label if target else None, kpi_rows, cfg.landing_dir)
     steps.close_batch(url, outcome)
     create_markdown_artifact(
-        key="monthly-stats-summary", markdown=summary.markdown(outcome), description=outcome.message[:500]
+        key="monthly-stats-summary",
+        markdown=summary.markdown(outcome),
+        description=summary.description(outcome.message),
     )
     logger.info("%s (warehouse %s)", outcome.message, redacted(url))
     if outcome.status == "failed":

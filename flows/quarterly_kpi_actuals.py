@@ -76,7 +76,7 @@ def _ingest(
     create_markdown_artifact(
         key="kpi-actuals-summary",
         markdown=summary.markdown(outcome, title="KPI targets and actuals"),
-        description=outcome.message[:500],
+        description=summary.description(outcome.message),
     )
     get_run_logger().info(outcome.message)
     if outcome.failed:

@@ -8,15 +8,20 @@ so its steps are retried as configured; a full disk will not, so retrying it onl
 from __future__ import annotations
 
 import errno
+import logging
 
 import sqlalchemy as sa
 
 
-class WarehouseUnavailable(Exception):
+class ClearFailure(Exception):
+    """A failure whose message says all a person needs (what, where, what to do): logged without a traceback."""
+
+
+class WarehouseUnavailable(ClearFailure):
     """The warehouse cannot be reached, or is locked by another run, right now (retried)."""
 
 
-class StorageFull(Exception):
+class StorageFull(ClearFailure):
     """No space left where the run writes (var/: archive, SQLite, data docs; or the database server)."""
 
 
@@ -79,3 +84,21 @@ def _chain(exc: BaseException) -> list[BaseException]:
         if isinstance(orig, BaseException) and orig not in seen:
             seen.append(orig)
     return seen
+
+
+class _WithoutTraceback(logging.Filter):
+    """Prefect logs a failed task with its traceback. For the failures above, whose one line already
+    says what happened and where, the driver's traceback is noise in a console and in the UI."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], ClearFailure):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_tracebacks() -> None:
+    """Install the filter on Prefect's run loggers (idempotent)."""
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _WithoutTraceback) for f in logger.filters):
+            logger.addFilter(_WithoutTraceback())

@@ -20,11 +20,13 @@ from branchkpi.config import Settings
 from warehouse import schema
 from warehouse.engine import write_transaction
 
+from .failures import ClearFailure
+
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
-class LandingError(Exception):
+class LandingError(ClearFailure):
     """A path that cannot be landed (missing, a folder without files, too large)."""
 
 
@@ -65,7 +67,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         elif p.is_file():
             out.append(p)
         else:
-            raise LandingError(f"{p}: no such file or folder")
+            raise LandingError(f"{str(p)!r}: no such file or folder")
     return out
 
 
@@ -76,7 +78,7 @@ def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Setting
     for path in paths:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise LandingError(f"{path.name}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+            raise LandingError(f"{safe_file_name(path.name)}: {size:,} bytes is over the {MAX_FILE_BYTES:,} byte limit")
         name = safe_file_name(path.name)
         content, digest = _read_unchanged(path, name)
         now = datetime.now(UTC)

@@ -471,8 +471,8 @@ def _parse_tidy_csv(text: str, delimiter: str, head: list[list[str]], landed: La
         )
     except pl.exceptions.NoDataError as exc:
         raise FileParseError(f"{landed.file_name}: a header but no data rows") from exc
-    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as exc:
-        # polars refuses ragged or badly quoted rows: read with the csv module to name the line
+    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError, pl.exceptions.SchemaError) as exc:
+        # polars refuses ragged (short or long) or badly quoted rows: read with the csv module to name the line
         rows = _csv_rows(text, delimiter)
         parsed = _parse_rows(rows, landed, context="", encoding=encoding)
         parsed.findings.append(

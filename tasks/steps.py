@@ -60,6 +60,7 @@ def retry_delays(text: str | None = None) -> list[float]:
 
 
 RETRY_DELAYS: list[float] = retry_delays()
+failures.quiet_tracebacks()
 
 
 @dataclass
