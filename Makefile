@@ -59,7 +59,7 @@ fonts:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null)
 
 test: install postgres-binaries browser fonts
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 ## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.
 server: install

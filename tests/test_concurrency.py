@@ -93,23 +93,37 @@ def _busy_retry_logged(since: datetime) -> bool:
     return any("is busy" in log.message and "Retry" in log.message for log in logs)
 
 
-def test_eight_runs_over_four_periods_equal_four_sequential_runs(
-    prefect_server: str, warehouse_url: str, bk_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    files = _period_files(tmp_path)
-    # the reference: the same four periods run one after the other, into a warehouse of their own
-    reference = f"sqlite:///{tmp_path / 'sequential.sqlite'}"
-    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", reference)
-    for fiscal_year, period in PERIODS.items():
-        state, _ = run_monthly(files[fiscal_year], period=period)
-        assert state.is_completed(), state.message
-    monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", warehouse_url)
+@pytest.fixture(scope="module")
+def sequential(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[int, Path], str]:
+    """The four period files, and the warehouse made by running them one after the other (once for
+    both dialects: the values do not depend on the database)."""
+    folder = tmp_path_factory.mktemp("periods")
+    files = _period_files(folder)
+    reference = f"sqlite:///{folder / 'sequential.sqlite'}"
+    saved = {k: os.environ.get(k) for k in ("BRANCHKPI_WAREHOUSE_URL", "BRANCHKPI_HOME")}
+    os.environ |= {"BRANCHKPI_WAREHOUSE_URL": reference, "BRANCHKPI_HOME": str(folder / "var")}
+    try:
+        for fiscal_year, period in PERIODS.items():
+            state, _ = run_monthly(files[fiscal_year], period=period)
+            assert state.is_completed(), state.message
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return files, reference
 
+
+def test_eight_runs_over_four_periods_equal_four_sequential_runs(
+    prefect_server: str, warehouse_url: str, bk_home: Path, sequential: tuple[dict[int, Path], str]
+) -> None:
+    files, reference = sequential
     sqlite = warehouse_url.startswith("sqlite")
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "BRANCHKPI_WAREHOUSE_URL": warehouse_url,
            # SQLite: a short busy timeout and patient retries, so the held lock below turns into
            # "busy" retries rather than silent waits
-           "BRANCHKPI_SQLITE_BUSY_MS": "200", "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["2"] * 10)}  # fmt: skip
+           "BRANCHKPI_SQLITE_BUSY_MS": "200", "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["1"] * 15)}  # fmt: skip
     holder = None
     if sqlite:  # another writer holds the warehouse when the runs start
         connect(warehouse_url)

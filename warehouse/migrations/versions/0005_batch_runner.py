@@ -22,8 +22,18 @@ def upgrade() -> None:
             'runner', sa.String(length=255),
             comment='host:pid of the process that opened the batch',
         ))
+        batch.alter_column(
+            'status', existing_type=sa.String(length=16), existing_nullable=False,
+            comment='running, loaded, warned, failed, unchanged, abandoned',
+            existing_comment='running, loaded, warned, failed, unchanged',
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table('ingest_batches') as batch:
+        batch.alter_column(
+            'status', existing_type=sa.String(length=16), existing_nullable=False,
+            comment='running, loaded, warned, failed, unchanged',
+            existing_comment='running, loaded, warned, failed, unchanged, abandoned',
+        )
         batch.drop_column('runner')
