@@ -19,10 +19,9 @@ from .test_kpi_pipeline import KPI_SEED, ingest_kpi
 SCREENSHOTS = ROOT / "var" / "reports"
 
 
-@pytest.fixture
-def reported(prefect_server: str, warehouse_url: str, tmp_path: Path) -> str:
+def _load_report_data(tmp_path: Path) -> None:
     """Yamaguchi's and the nation's statistics FY2017–2020, the seed KPI files, and synthetic actuals
-    of the other 46 branches for the ranking."""
+    of the other 46 branches for the ranking, into the test's warehouse."""
     from branchkpi.synthetic import synth_kpi_actuals
 
     state, _ = run_monthly(SEED / "branch_monthly_stats.csv")
@@ -34,7 +33,25 @@ def reported(prefect_server: str, warehouse_url: str, tmp_path: Path) -> str:
     synth_kpi_actuals(real, [2019, 2020]).write_csv(synthetic)
     state, _ = ingest_kpi(*KPI_SEED, synthetic)
     assert state.is_completed(), state.message
+
+
+@pytest.fixture
+def reported(prefect_server: str, warehouse_url: str, tmp_path: Path) -> str:
+    """A warehouse of its own holding the report's data (for tests that change it)."""
+    _load_report_data(tmp_path)
     return warehouse_url
+
+
+_SHARED: dict[str, str] = {}
+
+
+@pytest.fixture
+def shared_reported(prefect_server: str, dialect: str, warehouse_url: str, tmp_path: Path) -> str:
+    """The same data, loaded once per dialect for the tests that only read it."""
+    if dialect not in _SHARED:
+        _load_report_data(tmp_path)
+        _SHARED[dialect] = warehouse_url
+    return _SHARED[dialect]
 
 
 def page_text(browser: Any, path: Path) -> str:
@@ -52,12 +69,12 @@ def not_blank(png: bytes) -> None:
     assert sum(histogram[:200]) > 0.01 * sum(histogram), "the screenshot is (nearly) blank"
 
 
-def test_annual_report_in_chromium(reported: str, browser: Any, tmp_path: Path) -> None:
+def test_annual_report_in_chromium(shared_reported: str, browser: Any, tmp_path: Path) -> None:
     from tasks import report
     from tasks.report_html import write_report
     from warehouse.engine import connect
 
-    data = report.gather(connect(reported), "yamaguchi", 2020)
+    data = report.gather(connect(shared_reported), "yamaguchi", 2020)
     written = write_report(data, tmp_path / "out")
     assert written.html.name == "yamaguchi_FY2020_ja.html"
     assert len(written.charts) == 6 and all(p.stat().st_size > 10_000 for p in written.charts)
@@ -91,7 +108,7 @@ def test_annual_report_in_chromium(reported: str, browser: Any, tmp_path: Path) 
     (SCREENSHOTS / "yamaguchi_FY2020_ja.png").write_bytes(png)
 
 
-def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font(reported: str, tmp_path: Path) -> None:
+def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font() -> None:
     """No tofu: the chart's title glyphs come from Noto Sans CJK, which has them."""
     from matplotlib import font_manager
 
@@ -107,12 +124,12 @@ def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font(reported: str, tm
     assert all(ord(c) in charmap for c in "山口保険給付費被扶養者数令和年度前年同月比")
 
 
-def test_quarterly_report_in_english(reported: str, browser: Any, tmp_path: Path) -> None:
+def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_path: Path) -> None:
     from tasks import report
     from tasks.report_html import write_report
     from warehouse.engine import connect
 
-    data = report.gather(connect(reported), "35", 2020, quarter=1)
+    data = report.gather(connect(shared_reported), "35", 2020, quarter=1)
     assert data.stats.filter(pl.col("fiscal_year") == 2020)["month"].unique().sort().to_list() == [4, 5, 6]
     written = write_report(data, tmp_path, lang="en")
     text = page_text(browser, written.html)
