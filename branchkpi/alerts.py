@@ -38,11 +38,34 @@ def run_url(flow_run_id: object) -> str:
     return f"{ui}/runs/flow-run/{flow_run_id}" if ui else f"flow-run {flow_run_id}"
 
 
+class AlertSetupError(ValueError):
+    """The alerts cannot be installed as asked (a URL the server would refuse to post to)."""
+
+
+def check_webhook_url(webhook_url: str, allow_private_urls: bool = False) -> None:
+    """Refuse, at install time, a URL the Prefect server will refuse to post to. Its notification
+    blocks reject private and loopback addresses (SSRF protection) unless the block allows them, and
+    the server says so only in its own log, after the alert it dropped."""
+    if allow_private_urls:
+        return
+    from prefect.utilities.urls import validate_restricted_url
+
+    try:
+        validate_restricted_url(webhook_url)
+    except ValueError as exc:
+        raise AlertSetupError(
+            f"the Prefect server would refuse to post to this webhook: {exc} For a receiver inside your "
+            "network, install with --allow-private-urls"
+        ) from exc
+
+
 def install(webhook_url: str, allow_private_urls: bool = False) -> list[str]:
     """Create or replace the webhook block and the automations; returns the automation names."""
     from prefect.automations import Automation, EventTrigger, SendNotification
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
     from prefect.events.schemas.automations import Posture
+
+    check_webhook_url(webhook_url, allow_private_urls)
 
     block = CustomWebhookNotificationBlock(
         name=WEBHOOK_BLOCK,
@@ -68,6 +91,27 @@ def install(webhook_url: str, allow_private_urls: bool = False) -> list[str]:
         ).create()  # fmt: skip
         names.append(name)
     return names
+
+
+TEST_MESSAGE = "[branchkpi] test: alerts are installed; data-quality failures and missed targets will be posted here"
+
+
+def send_test() -> str:
+    """Post one test message through the installed webhook block, as the automations will; returns
+    what the receiver answered. Raises AlertSetupError when it did not accept the message."""
+    import httpx
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    block: Any = CustomWebhookNotificationBlock.load(WEBHOOK_BLOCK)
+    try:
+        block.notify(TEST_MESSAGE, subject="branchkpi: test")
+    except httpx.HTTPStatusError as exc:
+        raise AlertSetupError(
+            f"the receiver refused the test message: HTTP {exc.response.status_code} {exc.response.reason_phrase}"
+        ) from exc
+    except (httpx.HTTPError, ValueError) as exc:
+        raise AlertSetupError(f"the test message did not arrive: {type(exc).__name__}: {exc}") from exc
+    return "the receiver accepted the test message"
 
 
 def uninstall() -> list[str]:

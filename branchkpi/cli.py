@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from branchkpi.config import settings
+from branchkpi.config import home_dir, settings
 
 app = typer.Typer(
     help=(
@@ -54,8 +54,7 @@ class CliError(Exception):
 
 def _prepare_environment() -> None:
     """Prefect's settings must be in the environment before prefect is imported."""
-    cfg = settings()
-    prefect_home = cfg.home / "prefect"
+    prefect_home = home_dir() / "prefect"
     prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -676,23 +675,68 @@ def backfill(
     _guard(body)
 
 
+@app.command()
+def schedules(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the scheduler to create the runs of new deployments.")
+    ] = 0,
+) -> None:
+    """Each deployment's schedule and its next runs in Japan time, as the Prefect server's scheduler
+    created them (on the server in PREFECT_API_URL). Exit code 1 when a scheduled deployment has no
+    run: the scheduler service is failing, and its reason is in the server's log."""
+
+    def body() -> None:
+        if not os.environ.get("PREFECT_API_URL"):
+            raise CliError("set PREFECT_API_URL to the Prefect server (schedules run on a server, e.g. make server)")
+        from flows.schedules import jst, wait_for_schedules
+
+        found = wait_for_schedules(wait)
+        width = max((len(d.name) for d in found), default=0)
+        for d in found:
+            if not d.scheduled:
+                typer.echo(f"{d.name:<{width}}  started by hand (no schedule)")
+            elif d.next_runs:
+                later = ", ".join(jst(t) for t in d.next_runs[1:])
+                typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  next {jst(d.next_runs[0])}"
+                           + (f"  then {later}" if later else ""))  # fmt: skip
+            else:
+                typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  NO RUN SCHEDULED")
+        dead = [d.name for d in found if not d.alive]
+        if dead:
+            raise CliError(
+                f"the server has scheduled no run for {', '.join(dead)}: its scheduler service is failing "
+                "(look for ERROR in the Prefect server's log)"
+            )
+
+    _guard(body)
+
+
 @alerts_app.command("install")
 def alerts_install(
     webhook: Annotated[str, typer.Option(help="Webhook URL (Slack incoming webhook or any JSON receiver).")],
     allow_private_urls: Annotated[
         bool, typer.Option(help="Allow a webhook on a private or loopback address (an in-house receiver).")
     ] = False,
+    test: Annotated[
+        bool, typer.Option("--test", help="Then post one test message through the block and say if it arrived.")
+    ] = False,
 ) -> None:
     """Create or replace the automations that notify WEBHOOK of data-quality failures and missed or
-    at-risk targets, on the Prefect server in PREFECT_API_URL."""
+    at-risk targets, on the Prefect server in PREFECT_API_URL. A webhook on a private or loopback
+    address is refused unless --allow-private-urls (the server would drop every post to it)."""
 
     def body() -> None:
         if not os.environ.get("PREFECT_API_URL"):
             raise CliError("set PREFECT_API_URL to the Prefect server (automations need a server, e.g. make server)")
-        from branchkpi.alerts import install
+        from branchkpi.alerts import AlertSetupError, install, send_test
 
-        for name in install(webhook, allow_private_urls):
-            typer.echo(f"automation: {name}")
+        try:
+            for name in install(webhook, allow_private_urls):
+                typer.echo(f"automation: {name}")
+            if test:
+                typer.echo(f"test: {send_test()}")
+        except AlertSetupError as exc:
+            raise CliError(str(exc)) from exc
 
     _guard(body)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,21 @@ from typing import Any
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    warehouse_url: str
     yoy_warn_pct: float
-    reader_url: str
     report_branches: tuple[str, ...] = ()
     report_lang: str = "ja"
+
+    @cached_property
+    def warehouse_url(self) -> str:
+        """Resolved when first asked for: a run given its warehouse as a parameter never looks up the
+        Secret block (a worker may have none)."""
+        return (
+            os.environ.get("BRANCHKPI_WAREHOUSE_URL") or _secret_url() or f"sqlite:///{self.home / 'warehouse.sqlite'}"
+        )
+
+    @cached_property
+    def reader_url(self) -> str:
+        return os.environ.get("BRANCHKPI_READER_URL") or self.warehouse_url
 
     @property
     def landing_dir(self) -> Path:
@@ -54,14 +65,15 @@ class Settings:
         return self.home / "reports"
 
 
+def home_dir() -> Path:
+    """BRANCHKPI_HOME: the folder everything is written under (no warehouse lookup)."""
+    return Path(os.environ.get("BRANCHKPI_HOME", "var")).resolve()
+
+
 def settings() -> Settings:
-    home = Path(os.environ.get("BRANCHKPI_HOME", "var")).resolve()
-    url = os.environ.get("BRANCHKPI_WAREHOUSE_URL") or _secret_url() or f"sqlite:///{home / 'warehouse.sqlite'}"
     return Settings(
-        home=home,
-        warehouse_url=url,
+        home=home_dir(),
         yoy_warn_pct=float(os.environ.get("BRANCHKPI_YOY_WARN_PCT", "10")),
-        reader_url=os.environ.get("BRANCHKPI_READER_URL") or url,
         report_branches=tuple(
             b.strip() for b in os.environ.get("BRANCHKPI_REPORT_BRANCHES", "").split(",") if b.strip()
         ),

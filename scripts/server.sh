@@ -13,6 +13,9 @@ BIN=.venv/bin
 PORT=${BRANCHKPI_SERVER_PORT:-4200}
 export PREFECT_HOME=${PREFECT_HOME:-$PWD/var/prefect-server}
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
+# the scheduler creates runs up to this far ahead (Prefect's default, 100 days, leaves the annual
+# evaluation of 30 June without a visible next run for most of the year)
+export PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME=${PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME:-P400D}
 export PREFECT_API_URL=http://127.0.0.1:$PORT/api
 export PREFECT_UI_API_URL=$PREFECT_API_URL   # the UI must call this port, not 4200
 export PREFECT_UI_URL=http://127.0.0.1:$PORT
@@ -30,6 +33,8 @@ for _ in $(seq 120); do
 done
 "$BIN/prefect" --no-prompt work-pool create branchkpi --type process >/dev/null 2>&1 || true
 "$BIN/prefect" --no-prompt deploy --all
+# the schedules are alive only if the scheduler has created their runs: print the next ones in JST
+"$BIN/branchkpi" schedules --wait 60 || { echo "the server's services are failing; see $LOG"; exit 1; }
 echo "Prefect UI: $PREFECT_UI_URL   (API $PREFECT_API_URL; log $LOG)"
 if [ "${1:-}" = "--no-worker" ]; then
   wait $server

@@ -41,6 +41,7 @@ class PrefectStack:
     ui_url: str
     worker_log: Path  # the script's output: the worker says which flow runs it submitted
     worker_env: dict[str, str]  # the environment of the script's worker, for more workers like it
+    server_log: Path  # the Prefect server's own log: its services (scheduler, triggers, …) report there
 
 
 def free_port() -> int:
@@ -82,10 +83,16 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresSe
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ui_url}):
             worker_env = {k: v for k, v in env.items() if not k.endswith("DATABASE_CONNECTION_URL")}
-            yield PrefectStack(api_url, ui_url, log, worker_env)
+            yield PrefectStack(api_url, ui_url, log, worker_env, home / "server.log")
             _drain_to_server()
     finally:
         _stop(script)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked session_end run after all others (they read what the whole session left behind)."""
+    last = [item for item in items if item.get_closest_marker("session_end")]
+    items[:] = [item for item in items if not item.get_closest_marker("session_end")] + last
 
 
 def _drain_to_server() -> None:

@@ -23,14 +23,17 @@ BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 
 
 @pytest.fixture
-def receiver() -> Any:
+def receiver(request: pytest.FixtureRequest) -> Any:
+    """A local webhook receiver; answers 200, or the status a test gives with @pytest.mark.parametrize
+    ("receiver", [500], indirect=True)."""
     received: list[dict[str, Any]] = []
+    status = getattr(request, "param", 200)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             received.append(json.loads(self.rfile.read(length) or b"{}"))
-            self.send_response(200)
+            self.send_response(status)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
@@ -77,3 +80,48 @@ def test_alert_text_from_the_data_cannot_make_links_in_chat() -> None:
     assert "<" not in payload["headline"] + payload["unit"] + payload["detail"]
     assert payload["unit"] == "&lt;https://evil.example|山口&gt;"
     assert payload["detail"] == "value '&lt;b&gt;&amp;' is not a number"
+
+
+def _alerts(*args: str) -> Any:
+    """`branchkpi alerts …` in-process (typer's runner): the session's server, no interpreter start-up."""
+    from typer.testing import CliRunner
+
+    from branchkpi.cli import app
+
+    return CliRunner().invoke(app, ["alerts", *args])
+
+
+def test_install_refuses_a_webhook_the_server_would_refuse(prefect_server: str, receiver: Any) -> None:
+    """Without --allow-private-urls the server drops every post to a loopback or private address, and
+    says so only in its own log: install says it now, and installs nothing."""
+    from prefect.client.orchestration import get_client
+
+    from branchkpi.alerts import AUTOMATIONS
+
+    url, received = receiver
+    result = _alerts("install", "--webhook", url)
+    assert result.exit_code == 1
+    assert "would refuse to post to this webhook" in result.output and "private address 127.0.0.1" in result.output
+    assert "--allow-private-urls" in result.output and "automation:" not in result.output
+    with get_client(sync_client=True) as client:
+        assert not [a for name in AUTOMATIONS for a in client.read_automations_by_name(name)]
+    assert received == []
+
+
+def test_install_test_posts_through_the_block(prefect_server: str, receiver: Any) -> None:
+    url, received = receiver
+    result = _alerts("install", "--webhook", url, "--allow-private-urls", "--test")
+    assert result.exit_code == 0, result.output
+    assert "test: the receiver accepted the test message" in result.output
+    assert [m["text"] for m in received] == [
+        "[branchkpi] test: alerts are installed; data-quality failures and missed targets will be posted here"
+    ]
+
+
+@pytest.mark.parametrize("receiver", [500], indirect=True)
+def test_install_test_says_when_the_receiver_refuses(prefect_server: str, receiver: Any) -> None:
+    url, received = receiver
+    result = _alerts("install", "--webhook", url, "--allow-private-urls", "--test")
+    assert result.exit_code == 1
+    assert "the receiver refused the test message: HTTP 500" in result.output
+    assert len(received) == 1

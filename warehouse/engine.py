@@ -60,7 +60,16 @@ def _sqlite_autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+def driver_url(url: str) -> str:
+    """The URL with the driver we install: a plain postgresql:// would make SQLAlchemy 2.0 look for
+    psycopg2; we ship psycopg 3 (postgresql+psycopg://)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def make_engine(url: str) -> sa.Engine:
+    url = driver_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url)
