@@ -14,9 +14,9 @@ def main() -> None:
     import great_expectations  # noqa: F401
     from prefect import flow
 
-    import flows.backfill
-    import flows.evaluate_targets
-    import flows.quarterly_kpi_actuals  # noqa: F401
+    import branchkpi.flows.backfill
+    import branchkpi.flows.evaluate_targets
+    import branchkpi.flows.quarterly_kpi_actuals  # noqa: F401
 
     @flow(name="empty")
     def empty() -> None:

@@ -27,8 +27,8 @@ def main() -> None:
     import sqlalchemy as sa
 
     from branchkpi import regions
-    from tasks.compute import fiscal_year_kpis, monthly_kpis
-    from warehouse import schema
+    from branchkpi.tasks.compute import fiscal_year_kpis, monthly_kpis
+    from branchkpi.warehouse import schema
 
     now = datetime.now(UTC)
     batch = str(uuid.uuid4())

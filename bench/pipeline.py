@@ -43,10 +43,10 @@ def main() -> None:
 
     from prefect.client.orchestration import get_client
 
-    from flows.backfill import backfill
-    from flows.evaluate_targets import evaluate_targets
-    from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
-    from flows.runtime import wait_until_recorded
+    from branchkpi.flows.backfill import backfill
+    from branchkpi.flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+    from branchkpi.flows.runtime import wait_until_recorded
 
     imported = time.perf_counter()
     with get_client(sync_client=True) as client:  # the ephemeral API is up before the pass is timed

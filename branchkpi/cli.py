@@ -111,11 +111,11 @@ def _run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly
         run_progress.subscribe(on_step)
         try:
             if kind == "kpi":
-                from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+                from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
 
                 state = quarterly_kpi_actuals(paths=[str(p) for p in paths or []] or None, return_state=True)
             else:
-                from flows.monthly_branch_stats import monthly_branch_stats
+                from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
 
                 state = monthly_branch_stats(
                     period=period, paths=[str(p) for p in paths] if paths else None, return_state=True
@@ -123,7 +123,7 @@ def _run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly
         finally:
             run_progress.unsubscribe(on_step)
         bar.update(task_id, advance=1)
-    from flows.runtime import wait_until_recorded
+    from branchkpi.flows.runtime import wait_until_recorded
 
     wait_until_recorded(state)
     outcome = state.result(raise_on_failure=False)
@@ -136,8 +136,8 @@ def _run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly
 
 def _split_by_kind(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Monthly statistics files and KPI files (targets, actuals, NHI municipal files) go to their flows."""
-    from tasks.landing import LandedFile, LandingError, expand_paths
-    from tasks.parse_kpi import sniff_kind
+    from branchkpi.tasks.landing import LandedFile, LandingError, expand_paths
+    from branchkpi.tasks.parse_kpi import sniff_kind
 
     try:
         files = expand_paths(paths)
@@ -155,7 +155,7 @@ def _split_by_kind(paths: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _print_outcome(state: Any, outcome: Any) -> None:
-    from tasks.summary import status_line
+    from branchkpi.tasks.summary import status_line
 
     echo = typer.echo
     echo(f"{outcome.period or 'batch'}: {status_line(outcome)} (Prefect state {state.name})")
@@ -196,7 +196,7 @@ def _guard(fn: Any) -> Any:
     except Exception as exc:
         if _state["debug"]:
             raise
-        from warehouse.engine import redacted
+        from branchkpi.warehouse.engine import redacted
 
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         url = settings().warehouse_url
@@ -269,8 +269,8 @@ def query_monthly(
 
     def body() -> None:
         from branchkpi import fiscal, metrics, regions
-        from warehouse import queries
-        from warehouse.engine import connect_reader
+        from branchkpi.warehouse import queries
+        from branchkpi.warehouse.engine import connect_reader
 
         region_code = None
         if region is not None:
@@ -388,8 +388,8 @@ def evaluate(
             unit_key = code
         else:
             unit_key = _municipality_key(str(municipality))
-        from flows.evaluate_targets import evaluate_targets
-        from flows.runtime import wait_until_recorded
+        from branchkpi.flows.evaluate_targets import evaluate_targets
+        from branchkpi.flows.runtime import wait_until_recorded
 
         state = evaluate_targets(fiscal_year=fy, quarter=quarter, unit_keys=[unit_key], force=force, return_state=True)
         wait_until_recorded(state)
@@ -410,10 +410,10 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
 
     import sqlalchemy as sa
 
-    from flows.evaluate_targets import evaluate_targets
-    from flows.runtime import wait_until_recorded
-    from warehouse import schema
-    from warehouse.engine import connect
+    from branchkpi.flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.runtime import wait_until_recorded
+    from branchkpi.warehouse import schema
+    from branchkpi.warehouse.engine import connect
 
     t = schema.kpi_targets
     with connect().connect() as conn:
@@ -451,8 +451,8 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
 def _municipality_key(name: str) -> str:
     import sqlalchemy as sa
 
-    from warehouse import schema
-    from warehouse.engine import connect
+    from branchkpi.warehouse import schema
+    from branchkpi.warehouse.engine import connect
 
     u = schema.reporting_units
     with connect().connect() as conn:
@@ -474,8 +474,8 @@ def rank(
 
     def body() -> None:
         from branchkpi import fiscal, kpis
-        from tasks.rank import rank_branches
-        from warehouse.engine import connect_reader
+        from branchkpi.tasks.rank import rank_branches
+        from branchkpi.warehouse.engine import connect_reader
 
         kpi_id = kpis.resolve_kpi(kpi)
         if kpi_id is None:
@@ -509,10 +509,10 @@ def report(
 
     def body() -> None:
         from branchkpi import fiscal
-        from tasks import report as branch_report
-        from tasks.report_charts import ReportFontMissing
-        from tasks.report_html import write_report
-        from warehouse.engine import connect
+        from branchkpi.tasks import report as branch_report
+        from branchkpi.tasks.report_charts import ReportFontMissing
+        from branchkpi.tasks.report_html import write_report
+        from branchkpi.warehouse.engine import connect
 
         if lang not in ("ja", "en"):
             raise CliError(f"--lang must be ja or en, got {lang!r}")
@@ -654,8 +654,8 @@ def backfill(
 
             run_progress.subscribe(on_year, channel="backfill")
             try:
-                from flows.backfill import backfill as backfill_flow
-                from flows.runtime import wait_until_recorded
+                from branchkpi.flows.backfill import backfill as backfill_flow
+                from branchkpi.flows.runtime import wait_until_recorded
 
                 state = backfill_flow(
                     from_fy=first, to_fy=last, paths=[str(p.resolve()) for p in paths or []] or None,
@@ -688,7 +688,7 @@ def schedules(
     def body() -> None:
         if not os.environ.get("PREFECT_API_URL"):
             raise CliError("set PREFECT_API_URL to the Prefect server (schedules run on a server, e.g. make server)")
-        from flows.schedules import jst, wait_for_schedules
+        from branchkpi.flows.schedules import jst, wait_for_schedules
 
         found = wait_for_schedules(wait)
         width = max((len(d.name) for d in found), default=0)
@@ -761,7 +761,7 @@ def warehouse_grant_reader(role: Annotated[str, typer.Argument(help="An existing
     """Let a PostgreSQL role read every table (for reports: set BRANCHKPI_READER_URL to log in as it)."""
 
     def body() -> None:
-        from warehouse.engine import connect, grant_reader
+        from branchkpi.warehouse.engine import connect, grant_reader
 
         try:
             grant_reader(connect(), role)

@@ -8,8 +8,7 @@ a dated actual lies inside its fiscal year."""
 from __future__ import annotations
 
 from branchkpi import fiscal
-
-from .rules import Rule
+from branchkpi.expectations.rules import Rule
 
 TARGETS_SUITE = "kpi_targets"
 ACTUALS_SUITE = "kpi_actuals"

@@ -20,8 +20,7 @@ from __future__ import annotations
 from datetime import date
 
 from branchkpi import fiscal
-
-from .rules import Rule
+from branchkpi.expectations.rules import Rule
 
 SUITE_NAME = "monthly_branch_stats"
 KEY_COLUMNS = ["region_code", "metric", "fiscal_year", "month"]

@@ -29,12 +29,12 @@ from prefect.states import Completed, Failed, State
 
 from branchkpi import progress
 from branchkpi.config import settings
-from flows.monthly_branch_stats import FLOW_NAME as MONTHLY_FLOW
-from flows.monthly_branch_stats import monthly_branch_stats, run_name
-from tasks import backfills, steps
-from tasks.batches import BatchOutcome
-from tasks.summary import cell
-from warehouse.engine import redacted
+from branchkpi.flows.monthly_branch_stats import FLOW_NAME as MONTHLY_FLOW
+from branchkpi.flows.monthly_branch_stats import monthly_branch_stats, run_name
+from branchkpi.tasks import backfills, steps
+from branchkpi.tasks.batches import BatchOutcome
+from branchkpi.tasks.summary import cell
+from branchkpi.warehouse.engine import redacted
 
 FLOW_NAME = "backfill"
 YEAR_DEPLOYMENT = f"{MONTHLY_FLOW}/backfill-year"  # prefect.yaml

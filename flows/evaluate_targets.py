@@ -13,7 +13,7 @@ from prefect.states import Completed, State
 
 from branchkpi.config import settings
 from branchkpi.fiscal import current_fiscal_year
-from tasks import evaluation_report, report, steps
+from branchkpi.tasks import evaluation_report, report, steps
 
 FLOW_NAME = "evaluate-targets"
 

@@ -21,11 +21,11 @@ from branchkpi import alerts, progress
 from branchkpi.config import Settings, settings
 from branchkpi.fiscal import Period, parse_period
 from branchkpi.regions import BY_CODE, resolve_region
-from tasks import report, steps, summary
-from tasks.batches import BatchOutcome, warnings_by_fiscal_year
-from tasks.parse import select
-from warehouse import queries
-from warehouse.engine import connect, redacted
+from branchkpi.tasks import report, steps, summary
+from branchkpi.tasks.batches import BatchOutcome, warnings_by_fiscal_year
+from branchkpi.tasks.parse import select
+from branchkpi.warehouse import queries
+from branchkpi.warehouse.engine import connect, redacted
 
 FLOW_NAME = "monthly-branch-stats"
 STEPS = ("landing files", "parsing", "quality gate", "loading", "computing KPIs", "publishing")

@@ -15,8 +15,8 @@ from prefect.states import Completed, Failed, State
 
 from branchkpi import alerts
 from branchkpi.config import Settings, settings
-from tasks import steps, summary
-from tasks.batches import BatchOutcome
+from branchkpi.tasks import steps, summary
+from branchkpi.tasks.batches import BatchOutcome
 
 FLOW_NAME = "quarterly-kpi-actuals"
 

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from branchkpi.regions import NATIONAL_CODE, resolve_region
-from warehouse import schema
-from warehouse.engine import connect, upsert
-
-from .batches import BatchOutcome
+from branchkpi.tasks.batches import BatchOutcome
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import connect, upsert
 
 
 def files_digest(sha256s: list[str]) -> str:

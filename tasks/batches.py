@@ -16,12 +16,11 @@ import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.findings import Finding
-from warehouse import schema
-
-from .landing import LandedFile
-from .load import LoadResult
-from .load_kpi import KpiLoadResult
-from .validate import GateResult
+from branchkpi.tasks.landing import LandedFile
+from branchkpi.tasks.load import LoadResult
+from branchkpi.tasks.load_kpi import KpiLoadResult
+from branchkpi.tasks.validate import GateResult
+from branchkpi.warehouse import schema
 
 
 @dataclass

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from branchkpi import metrics
 from branchkpi.regions import NATIONAL_CODE
-from warehouse import schema
-from warehouse.engine import bulk_write, write_transaction
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import bulk_write, write_transaction
 
 KEY = ["region_code", "metric", "fiscal_year", "month"]
 STATS_SCHEMA = {

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from branchkpi import kpis, target_rules
 from branchkpi.fiscal import fiscal_month_index
 from branchkpi.target_rules import MARKS, Judgement, Measurement, RuleError, Target, TenderCounts, judge, judge_in_year
-from warehouse import schema
-from warehouse.engine import bulk_write
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import bulk_write
 
 COLUMNS = [
     "unit_key", "unit_name", "fiscal_year", "period", "kpi_id", "group", "comparator", "target_value",

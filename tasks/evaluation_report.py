@@ -12,8 +12,7 @@ from typing import Any
 
 from branchkpi import alerts
 from branchkpi.regions import BY_CODE
-
-from .summary import cell
+from branchkpi.tasks.summary import cell
 
 EVENT_FOR_STATUS = {"missed": "branchkpi.target.missed", "at_risk": "branchkpi.target.at_risk"}
 PER_TARGET_EVENTS = 200  # more flagged targets than this: one event per unit

@@ -51,7 +51,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def explained(exc: BaseException, warehouse_url: str | None) -> BaseException:
     """`exc` as one of our clear exceptions when it is a warehouse or storage failure; else itself."""
-    from warehouse.engine import redacted
+    from branchkpi.warehouse.engine import redacted
 
     where = redacted(warehouse_url) if warehouse_url else "the warehouse"
     if is_storage_full(exc):

@@ -17,10 +17,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from branchkpi.config import Settings
-from warehouse import schema
-from warehouse.engine import write_transaction
-
-from .failures import ClearFailure
+from branchkpi.tasks.failures import ClearFailure
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import write_transaction
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 MAX_FILE_BYTES = 256 * 1024 * 1024

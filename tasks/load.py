@@ -14,8 +14,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.findings import Finding
-from warehouse import schema
-from warehouse.engine import bulk_write, upsert, write_transaction
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import bulk_write, upsert, write_transaction
 
 KEY = ["region_code", "metric", "fiscal_year", "month"]
 TOTALS_KEY = ["region_code", "metric", "fiscal_year"]
@@ -180,14 +180,18 @@ def _years_with_stale_kpis(conn: sa.Connection, fiscal_years: list[int]) -> list
             sa.select(stats.c.fiscal_year, sa.func.max(stats.c.loaded_at))
             .where(stats.c.fiscal_year.in_(fiscal_years))
             .group_by(stats.c.fiscal_year)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     computed: dict[int, datetime] = dict(
         conn.execute(
             sa.select(kpis.c.fiscal_year, sa.func.min(kpis.c.computed_at))
             .where(kpis.c.fiscal_year.in_(fiscal_years))
             .group_by(kpis.c.fiscal_year)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     return sorted(int(fy) for fy, at in loaded.items() if fy not in computed or computed[fy] < at)
 

@@ -12,8 +12,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from warehouse import schema
-from warehouse.engine import bulk_write, upsert, write_transaction
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import bulk_write, upsert, write_transaction
 
 TARGET_KEY = ["unit_key", "fiscal_year", "kpi_id"]
 TARGET_VALUES = ["comparator", "target_value", "unit", "target_text", "kpi_text_ja", "target_note", "organization"]

@@ -29,8 +29,7 @@ import polars as pl
 
 from branchkpi import fiscal, metrics, numbers, regions
 from branchkpi.findings import Finding
-
-from .landing import LandedFile
+from branchkpi.tasks.landing import LandedFile
 
 OBSERVATION_SCHEMA: dict[str, Any] = {
     "file_id": pl.Int64,

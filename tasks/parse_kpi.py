@@ -21,9 +21,8 @@ import polars as pl
 from branchkpi import fiscal, kpis, numbers, regions
 from branchkpi.findings import Finding
 from branchkpi.target_rules import COMPARATORS, UNITS
-
-from .landing import LandedFile
-from .parse import (
+from branchkpi.tasks.landing import LandedFile
+from branchkpi.tasks.parse import (
     FileParseError,
     _excel_sheets,
     _header_key,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from tasks.evaluate import period_end_index
-from warehouse import schema
+from branchkpi.tasks.evaluate import period_end_index
+from branchkpi.warehouse import schema
 
 
 def deviation_scores(values: pl.DataFrame) -> pl.DataFrame:

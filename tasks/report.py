@@ -19,8 +19,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from branchkpi import fiscal, kpis, metrics, regions
-from tasks import evaluate, rank
-from warehouse import schema
+from branchkpi.tasks import evaluate, rank
+from branchkpi.warehouse import schema
 
 FISCAL_MONTHS = fiscal.FISCAL_MONTHS  # 4月 … 3月
 STAT_METRICS = tuple(m for m in metrics.METRICS if not m.derived)  # the six printed in the 月報

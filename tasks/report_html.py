@@ -17,10 +17,9 @@ import jinja2
 import polars as pl
 
 from branchkpi import kpis, metrics, regions
-
-from .labels import Labels
-from .report import BranchReportData
-from .report_charts import metric_chart, metric_label
+from branchkpi.tasks.labels import Labels
+from branchkpi.tasks.report import BranchReportData
+from branchkpi.tasks.report_charts import metric_chart, metric_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS_CLASS = {"missed": "missed", "at_risk": "at-risk", "achieved": "achieved", "on_track": "on-track",
@@ -84,7 +83,7 @@ def _environment() -> jinja2.Environment:
 
 def _metrics_present(data: BranchReportData) -> list[metrics.Metric]:
     present = set(data.stats["metric"].unique().to_list())
-    from .report import STAT_METRICS
+    from branchkpi.tasks.report import STAT_METRICS
 
     return [m for m in STAT_METRICS if m.id in present]
 

@@ -24,11 +24,9 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from branchkpi.config import Settings
+from branchkpi.expectations import kpi as kpi_suites
 from branchkpi.findings import Finding
-from expectations import kpi as kpi_suites
-from warehouse.engine import connect
-
-from . import (
+from branchkpi.tasks import (
     compute,
     evaluate,
     failures,
@@ -42,9 +40,10 @@ from . import (
     validate,
     validate_kpi,
 )
-from .batches import BatchOutcome, FileReport, abandon_dead_batches, finish_batch, start_batch
-from .labels import Labels
-from .load_kpi import KpiLoadResult
+from branchkpi.tasks.batches import BatchOutcome, FileReport, abandon_dead_batches, finish_batch, start_batch
+from branchkpi.tasks.labels import Labels
+from branchkpi.tasks.load_kpi import KpiLoadResult
+from branchkpi.warehouse.engine import connect
 
 
 def retry_delays(text: str | None = None) -> list[float]:

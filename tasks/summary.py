@@ -6,8 +6,7 @@ import html
 from typing import Any
 
 from branchkpi import metrics
-
-from .batches import BatchOutcome
+from branchkpi.tasks.batches import BatchOutcome
 
 MAX_FINDINGS_SHOWN = 50
 

@@ -18,12 +18,12 @@ import polars as pl
 import sqlalchemy as sa
 
 from branchkpi import metrics
+from branchkpi.expectations import monthly_stats
+from branchkpi.expectations.rules import Rule, build_suite
 from branchkpi.findings import Finding
 from branchkpi.fiscal import Period
 from branchkpi.regions import BY_CODE, NATIONAL_CODE
-from expectations import monthly_stats
-from expectations.rules import Rule, build_suite
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 KEY = monthly_stats.KEY_COLUMNS
 BATCH_LEVEL = "(batch)"

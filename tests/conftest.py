@@ -164,7 +164,7 @@ def warehouse_url(bk_home: Path, fresh_warehouse: str) -> str:
 
 @pytest.fixture
 def engine(warehouse_url: str):  # type: ignore[no-untyped-def]
-    from warehouse.engine import connect, dispose_all
+    from branchkpi.warehouse.engine import connect, dispose_all
 
     yield connect(warehouse_url)
     dispose_all()

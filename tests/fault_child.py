@@ -12,8 +12,8 @@ from branchkpi import progress
 def main(paths: list[str]) -> int:
     progress.subscribe(lambda step: print(f"STEP {step}", flush=True))
     print("STARTED", flush=True)
-    from flows.monthly_branch_stats import monthly_branch_stats
-    from flows.runtime import wait_until_recorded
+    from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
+    from branchkpi.flows.runtime import wait_until_recorded
 
     state = monthly_branch_stats(paths=paths, return_state=True)
     wait_until_recorded(state)

@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from warehouse import schema
-from warehouse.engine import WRITE_LOCK_KEY, connect
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import WRITE_LOCK_KEY, connect
 
 from .conftest import ROOT
 
@@ -103,7 +103,7 @@ def kill_inside_write(child: ChildRun, url: str, timeout: float = 120) -> None:
 
 def assert_batch_complete(url: str, expected: dict[tuple[str | None, str, int, int], float]) -> None:
     """The warehouse holds exactly the files' values, each once, and KPIs computed from all of them."""
-    from tasks import compute
+    from branchkpi.tasks import compute
 
     from .helpers import stats_values
 

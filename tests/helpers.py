@@ -7,13 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from warehouse import queries, schema
-from warehouse.engine import connect
+from branchkpi.warehouse import queries, schema
+from branchkpi.warehouse.engine import connect
 
 
 def run_monthly(*paths: Path, period: str | None = None) -> tuple[Any, Any]:
     """Run the monthly-branch-stats flow in-process; returns (final state, BatchOutcome)."""
-    from flows.monthly_branch_stats import monthly_branch_stats
+    from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
 
     state = monthly_branch_stats(period=period, paths=[str(p) for p in paths] or None, return_state=True)
     return state, state.result(raise_on_failure=False)

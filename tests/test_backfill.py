@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 from .conftest import TIDY_SEED
 from .helpers import artifacts, counts, rows, seed_values, stats_values
 
 
 def run_backfill(from_fy: int, to_fy: int, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
-    from flows.backfill import backfill
+    from branchkpi.flows.backfill import backfill
 
     state = backfill(from_fy=from_fy, to_fy=to_fy, paths=[str(TIDY_SEED)], return_state=True, **kw)
     return state, state.result(raise_on_failure=False)
@@ -64,7 +64,7 @@ def test_a_bad_year_fails_alone(prefect_server: str, warehouse_url: str, tmp_pat
     lines[bad] = ",".join(cells)
     broken = tmp_path / "branch_monthly_stats_broken.csv"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    from flows.backfill import backfill
+    from branchkpi.flows.backfill import backfill
 
     state = backfill(from_fy=2017, to_fy=2020, paths=[str(broken)], return_state=True)
     results = state.result(raise_on_failure=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 from .conftest import FIXTURES
 from .helpers import counts, rows, run_monthly

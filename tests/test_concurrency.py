@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from branchkpi.regions import resolve_region
-from warehouse import schema
-from warehouse.engine import connect
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import connect
 
 from .conftest import ROOT, TIDY_SEED
 from .helpers import counts, rows, run_monthly, stats_values

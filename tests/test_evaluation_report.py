@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks import evaluation_report
+from branchkpi.tasks import evaluation_report
 
 
 def row(unit: int, kpi: str, status: str) -> dict[str, Any]:

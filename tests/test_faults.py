@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from warehouse import schema
-from warehouse.engine import dispose_all
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import dispose_all
 
 from .conftest import TIDY_SEED
 from .faults import ChildRun, assert_batch_complete, batch_statuses, file_values, kill_inside_write, synth_stats

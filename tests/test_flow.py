@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 from .conftest import LAYOUT_SEED, SEED, TIDY_SEED
 from .helpers import artifacts, counts, rows, run_monthly, stats_values
@@ -170,8 +170,8 @@ def test_landing_folder_is_emptied_into_the_archive(prefect_server: str, warehou
 
 def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -> None:
     """The warehouse never holds half a batch: a database error inside the load rolls it back whole."""
-    from tasks import load
-    from warehouse.engine import connect
+    from branchkpi.tasks import load
+    from branchkpi.warehouse.engine import connect
 
     _state, _ = run_monthly(TIDY_SEED)
     before = counts(warehouse_url)
@@ -185,8 +185,8 @@ def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -
                                  "$$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$"))  # fmt: skip
             conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
                                  "FOR EACH ROW EXECUTE FUNCTION refuse()"))  # fmt: skip
-    from tasks.landing import LandedFile
-    from tasks.parse import parse_file
+    from branchkpi.tasks.landing import LandedFile
+    from branchkpi.tasks.parse import parse_file
 
     content = TIDY_SEED.read_bytes().replace(b",260511,", b",260600,")
     parsed = parse_file(LandedFile(1, "x" * 64, "fix.csv", TIDY_SEED, len(content), False, content))

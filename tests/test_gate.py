@@ -9,15 +9,15 @@ from typing import Any
 import polars as pl
 import pytest
 
-from expectations import monthly_stats
-from expectations.rules import build_suite
-from tasks import parse, validate
+from branchkpi.expectations import monthly_stats
+from branchkpi.expectations.rules import build_suite
+from branchkpi.tasks import parse, validate
 
 from .conftest import TIDY_SEED
 
 
 def seed_batch(region: str = "yamaguchi", metrics: tuple[str, ...] = ("insured_persons",)) -> pl.DataFrame:
-    from tasks.landing import LandedFile
+    from branchkpi.tasks.landing import LandedFile
 
     content = TIDY_SEED.read_bytes()
     observations = parse.parse_file(
@@ -140,9 +140,9 @@ def test_yoy_jump_warns_but_passes(engine: Any, bk_home: Path) -> None:
 def test_context_comes_from_the_warehouse_too(engine: Any, bk_home: Path) -> None:
     """A branch-only batch is checked against the national figure already in the warehouse."""
     from branchkpi.config import settings
-    from tasks import load
-    from tasks.batches import start_batch
-    from tasks.landing import land_files
+    from branchkpi.tasks import load
+    from branchkpi.tasks.batches import start_batch
+    from branchkpi.tasks.landing import land_files
 
     batch_id = start_batch(engine, None, None)
     landed = land_files([TIDY_SEED], batch_id, engine, settings())

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tasks.landing import safe_file_name
-from warehouse import schema
+from branchkpi.tasks.landing import safe_file_name
+from branchkpi.warehouse import schema
 
 from .conftest import FIXTURES, ROOT
 from .fixtures import make_bad_inputs as gen
@@ -37,7 +37,7 @@ MEMORY_BOUND_MIB = 1024
 
 
 def run_kpi(*paths: Path) -> tuple[Any, Any]:
-    from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+    from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
 
     state = quarterly_kpi_actuals(paths=[str(p) for p in paths], return_state=True)
     return state, state.result(raise_on_failure=False)
@@ -160,7 +160,7 @@ def test_hostile_file_on_postgresql(name: str, prefect_server: str, warehouse_ur
 
 CHILD = """
 import json, resource, sys
-from flows.monthly_branch_stats import monthly_branch_stats
+from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
 out = {}
 for path in sys.argv[1:]:
     state = monthly_branch_stats(paths=[path], return_state=True)

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 from .conftest import FIXTURES, SEED
 from .helpers import artifacts, counts, rows
@@ -30,14 +30,14 @@ KPI_SEED = [
 
 
 def ingest_kpi(*paths: Path, force: bool = False) -> tuple[Any, Any]:
-    from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+    from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
 
     state = quarterly_kpi_actuals(paths=[str(p) for p in paths], force=force, return_state=True)
     return state, state.result(raise_on_failure=False)
 
 
 def evaluate(fiscal_year: int, quarter: int | None = None, units: list[str] | None = None) -> tuple[Any, list[dict]]:
-    from flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.evaluate_targets import evaluate_targets
 
     state = evaluate_targets(fiscal_year=fiscal_year, quarter=quarter, unit_keys=units, return_state=True)
     assert state.is_completed(), state.message
@@ -168,14 +168,14 @@ def test_an_unchanged_year_reuses_its_evaluation(loaded: str, tmp_path: Path) ->
     assert not third.result().reused and len(rows(loaded, schema.evaluation_runs)) == 2
     assert next(r for r in after if r["kpi_id"] == "card_recovery_rate")["status"] == "achieved"  # 97.0 ≥ 96.3
     # another scope or a forced run is never a reuse
-    from flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.evaluate_targets import evaluate_targets
 
     forced = evaluate_targets(fiscal_year=2020, unit_keys=["35"], force=True, return_state=True)
     assert not forced.result().reused and len(rows(loaded, schema.evaluation_runs)) == 3
 
 
 def test_several_years_in_one_run(loaded: str) -> None:
-    from flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.evaluate_targets import evaluate_targets
 
     state = evaluate_targets(fiscal_year=2017, to_fiscal_year=2021, return_state=True)
     assert state.is_completed(), state.message
@@ -238,8 +238,8 @@ def test_bad_target_files_are_rejected_whole(name: str, rule: str, prefect_serve
 
 def test_rank_branches_by_deviation_score(loaded: str, tmp_path: Path) -> None:
     from branchkpi.synthetic import synth_kpi_actuals
-    from tasks.rank import rank_branches
-    from warehouse.engine import connect
+    from branchkpi.tasks.rank import rank_branches
+    from branchkpi.warehouse.engine import connect
 
     real = pl.read_csv(SEED / "kpi_actuals.csv", infer_schema=False).with_columns(
         pl.col("fiscal_year").cast(pl.Int32), pl.col("value").cast(pl.Float64)

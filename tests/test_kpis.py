@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from branchkpi.regions import resolve_region
-from tasks import compute
+from branchkpi.tasks import compute
 
 from .conftest import SEED, TIDY_SEED
 

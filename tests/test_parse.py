@@ -11,8 +11,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tasks.landing import LandedFile
-from tasks.parse import FileParseError, parse_file
+from branchkpi.tasks.landing import LandedFile
+from branchkpi.tasks.parse import FileParseError, parse_file
 
 from .conftest import LAYOUT_SEED, TIDY_SEED
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from tasks import parse_kpi
-from tasks.landing import LandedFile
+from branchkpi.tasks import parse_kpi
+from branchkpi.tasks.landing import LandedFile
 
 from .conftest import SEED
 

@@ -70,9 +70,9 @@ def not_blank(png: bytes) -> None:
 
 
 def test_annual_report_in_chromium(shared_reported: str, browser: Any, tmp_path: Path) -> None:
-    from tasks import report
-    from tasks.report_html import write_report
-    from warehouse.engine import connect
+    from branchkpi.tasks import report
+    from branchkpi.tasks.report_html import write_report
+    from branchkpi.warehouse.engine import connect
 
     data = report.gather(connect(shared_reported), "yamaguchi", 2020)
     written = write_report(data, tmp_path / "out")
@@ -112,7 +112,7 @@ def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font() -> None:
     """No tofu: the chart's title glyphs come from Noto Sans CJK, which has them."""
     from matplotlib import font_manager
 
-    from tasks.report_charts import cjk_font
+    from branchkpi.tasks.report_charts import cjk_font
 
     family = cjk_font()
     assert "CJK" in family or "IPA" in family
@@ -125,9 +125,9 @@ def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font() -> None:
 
 
 def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_path: Path) -> None:
-    from tasks import report
-    from tasks.report_html import write_report
-    from warehouse.engine import connect
+    from branchkpi.tasks import report
+    from branchkpi.tasks.report_html import write_report
+    from branchkpi.warehouse.engine import connect
 
     data = report.gather(connect(shared_reported), "35", 2020, quarter=1)
     assert data.stats.filter(pl.col("fiscal_year") == 2020)["month"].unique().sort().to_list() == [4, 5, 6]
@@ -143,8 +143,8 @@ def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_pat
 
 
 def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.evaluate_targets import evaluate_targets
-    from flows.monthly_branch_stats import monthly_branch_stats
+    from branchkpi.flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
 
     state = evaluate_targets(fiscal_year=2020, unit_keys=["35"], return_state=True)
     assert state.is_completed(), state.message
@@ -164,10 +164,10 @@ def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:
     """A KPI text holding markup is shown as text."""
     import sqlalchemy as sa
 
-    from tasks import report
-    from tasks.report_html import write_report
-    from warehouse import schema
-    from warehouse.engine import connect
+    from branchkpi.tasks import report
+    from branchkpi.tasks.report_html import write_report
+    from branchkpi.warehouse import schema
+    from branchkpi.warehouse.engine import connect
 
     engine = connect(reported)
     with engine.begin() as conn:
@@ -181,8 +181,8 @@ def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:
 
 
 def test_unknown_branch_and_empty_warehouse_are_clear_errors(warehouse_url: str) -> None:
-    from tasks import report
-    from warehouse.engine import connect
+    from branchkpi.tasks import report
+    from branchkpi.warehouse.engine import connect
 
     with pytest.raises(report.ReportError, match="not a branch"):
         report.gather(connect(warehouse_url), "atlantis", 2020)

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from prefect import flow
 
-from tasks.steps import warehouse_task
+from branchkpi.tasks.steps import warehouse_task
 
 
 def test_transient_database_error_is_retried(prefect_server: str, tmp_path: Path) -> None:

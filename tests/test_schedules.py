@@ -61,7 +61,7 @@ def service_errors(log: Path) -> list[str]:
 
 
 def test_every_scheduled_deployment_has_its_next_runs_in_jst(prefect_server: str) -> None:
-    from flows.schedules import wait_for_schedules
+    from branchkpi.flows.schedules import wait_for_schedules
 
     now = datetime.now(UTC)
     assert_schedules_alive(wait_for_schedules(timeout=60), now)
@@ -132,7 +132,7 @@ def test_make_server_on_sqlite_state_schedules_and_reports_it(tmp_path: Path) ->
 
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from flows.schedules import read_schedules
+        from branchkpi.flows.schedules import read_schedules
 
         with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
             assert_schedules_alive(read_schedules(), today)

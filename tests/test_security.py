@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 from .conftest import FIXTURES, ROOT, SEED, TIDY_SEED, PrefectStack
 from .helpers import counts, rows, run_monthly
@@ -137,8 +137,8 @@ def test_password_is_nowhere_after_every_kind_of_run(
     wrong-password runs through the CLI (URL from the environment): the passwords show nowhere."""
     from prefect.blocks.system import Secret
 
-    from flows.evaluate_targets import evaluate_targets
-    from warehouse.engine import connect, dispose_all
+    from branchkpi.flows.evaluate_targets import evaluate_targets
+    from branchkpi.warehouse.engine import connect, dispose_all
 
     from .test_kpi_pipeline import ingest_kpi
 
@@ -265,7 +265,7 @@ def _injected_stats_file(folder: Path, value: str) -> Path:
 
 
 def _table_names(url: str) -> set[str]:
-    from warehouse.engine import connect
+    from branchkpi.warehouse.engine import connect
 
     return set(sa.inspect(connect(url)).get_table_names())
 
@@ -274,8 +274,8 @@ def _table_names(url: str) -> set[str]:
 def test_sql_looking_values_are_data(
     prefect_server: str, warehouse_url: str, bk_home: Path, tmp_path: Path, dialect: str
 ) -> None:
-    from flows.evaluate_targets import evaluate_targets
-    from tasks.landing import safe_file_name
+    from branchkpi.flows.evaluate_targets import evaluate_targets
+    from branchkpi.tasks.landing import safe_file_name
 
     from .test_kpi_pipeline import ingest_kpi
 
@@ -499,7 +499,7 @@ def _markdown_is_inert(where: str, text: str) -> None:
 def test_markup_in_the_data_is_escaped_everywhere(
     prefect_server: str, warehouse_url: str, bk_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.evaluate_targets import evaluate_targets
 
     from .test_kpi_pipeline import ingest_kpi
 

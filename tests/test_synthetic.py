@@ -93,10 +93,10 @@ def test_synthetic_files_pass_the_gate_and_evaluate(prefect_server: str, warehou
     assert done.returncode == 0, done.stderr
     assert "rows in 7 files" in done.stdout
 
-    from flows.evaluate_targets import evaluate_targets
-    from flows.monthly_branch_stats import monthly_branch_stats
-    from flows.quarterly_kpi_actuals import quarterly_kpi_actuals
-    from warehouse import schema
+    from branchkpi.flows.evaluate_targets import evaluate_targets
+    from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
+    from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+    from branchkpi.warehouse import schema
 
     state = monthly_branch_stats(paths=[str(out / "monthly_stats")], return_state=True)
     assert state.is_completed() and state.name == "Completed", state.message  # no warnings either

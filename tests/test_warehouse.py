@@ -11,8 +11,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from warehouse import schema
-from warehouse.engine import MIGRATIONS_DIR, alembic_config, connect, dispose_all, make_engine, redacted, upgrade
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    connect,
+    dispose_all,
+    make_engine,
+    redacted,
+    upgrade,
+)
 
 
 def test_migrations_build_exactly_the_schema(fresh_warehouse: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from warehouse import schema
+from branchkpi.warehouse import schema
 
 from .conftest import ROOT, TIDY_SEED, WORKER_WAREHOUSE_SECRET, PrefectStack
 from .helpers import rows, seed_values, stats_values

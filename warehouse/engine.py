@@ -21,8 +21,7 @@ from alembic.config import Config
 from branchkpi import metrics as metric_catalog
 from branchkpi import regions as region_catalog
 from branchkpi.config import settings
-
-from . import schema
+from branchkpi.warehouse import schema
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _engines: dict[str, sa.Engine] = {}

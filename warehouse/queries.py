@@ -7,8 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from branchkpi.fiscal import fiscal_month_index
-
-from . import schema
+from branchkpi.warehouse import schema
 
 MONTHLY_COLUMNS = [
     "region",

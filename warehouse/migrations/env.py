@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from warehouse.schema import metadata
+from branchkpi.warehouse.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` command line: use the configured URL
