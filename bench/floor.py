@@ -26,7 +26,7 @@ def main() -> None:
     import polars as pl
     import sqlalchemy as sa
 
-    from branchkpi import regions
+    from branchkpi.domain import regions
     from branchkpi.tasks.compute import fiscal_year_kpis, monthly_kpis
     from branchkpi.warehouse import schema
 

@@ -81,7 +81,7 @@ def _run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from branchkpi import progress as run_progress
-    from branchkpi.fiscal import parse_period
+    from branchkpi.domain.fiscal import parse_period
 
     if period:
         try:
@@ -268,7 +268,7 @@ def query_monthly(
     total, average and YoY, and share of national."""
 
     def body() -> None:
-        from branchkpi import fiscal, metrics, regions
+        from branchkpi.domain import fiscal, metrics, regions
         from branchkpi.warehouse import queries
         from branchkpi.warehouse.engine import connect_reader
 
@@ -364,7 +364,7 @@ def evaluate(
     × missed, △ at risk, — not evaluable with the reason. Missed ones come first."""
 
     def body() -> None:
-        from branchkpi import fiscal, regions
+        from branchkpi.domain import fiscal, regions
 
         fy: int | None = None
         if fiscal_year is not None:
@@ -473,7 +473,7 @@ def rank(
     """Deviation score (偏差値 = 50 + 10·(x − mean)/sd) and rank of every branch for a KPI."""
 
     def body() -> None:
-        from branchkpi import fiscal, kpis
+        from branchkpi.domain import fiscal, kpis
         from branchkpi.tasks.rank import rank_branches
         from branchkpi.warehouse.engine import connect_reader
 
@@ -508,7 +508,7 @@ def report(
     is evaluated and stored now."""
 
     def body() -> None:
-        from branchkpi import fiscal
+        from branchkpi.domain import fiscal
         from branchkpi.tasks import report as branch_report
         from branchkpi.tasks.report_charts import ReportFontMissing
         from branchkpi.tasks.report_html import write_report
@@ -537,7 +537,7 @@ def synth(
     municipal: Annotated[
         bool, typer.Option("--municipal", help="Also the NHI side: 4 KPIs of the 1,741 municipalities.")
     ] = False,
-    seed: Annotated[int, typer.Option(help="Random seed (fixed by default, so runs repeat).")] = 20201,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the fixed one, so runs repeat).")] = None,
 ) -> None:
     """Write synthetic data at scale, consistent with the real series (fixed seed): monthly statistics
     of the 47 branches and the national total (one CSV per fiscal year, branches summing to the
@@ -545,10 +545,8 @@ def synth(
     ranked KPIs for `branchkpi rank`, and with --municipal the municipalities' NHI targets and actuals."""
 
     def body() -> None:
-        import polars as pl
-
-        from branchkpi import fiscal, synthetic_kpis, synthetic_stats
-        from branchkpi.synthetic import synth_kpi_actuals
+        from branchkpi.domain import fiscal
+        from branchkpi.synthetic import SEED, write_synthetic
 
         try:
             first, _, last = fiscal_years.partition("-")
@@ -557,30 +555,7 @@ def synth(
             raise CliError(f"--fiscal-years must look like 2005-2020, got {fiscal_years!r}") from exc
         if not years:
             raise CliError(f"--fiscal-years {fiscal_years!r} is an empty range")
-        seed_dir = Path(__file__).resolve().parents[1] / "data" / "sample" / "seed"
-        real = pl.read_csv(seed_dir / "kpi_actuals.csv", infer_schema=False).with_columns(
-            pl.col("fiscal_year").cast(pl.Int32), pl.col("value").cast(pl.Float64, strict=False)
-        )
-        out.mkdir(parents=True, exist_ok=True)
-        written: list[tuple[Path, int]] = []
-        stats = synthetic_stats.synth_monthly_stats(
-            synthetic_stats.read_real_stats(seed_dir / "branch_monthly_stats.csv"), years, seed
-        )
-        for path in synthetic_stats.write_by_fiscal_year(stats, out / "monthly_stats"):
-            written.append((path, stats.filter(pl.col("fiscal_year") == int(path.stem[-4:])).height))
-        targets, actuals = synthetic_kpis.synth_branch_kpis(real, years, seed)
-        ranked = synth_kpi_actuals(real, years, seed)
-        frames = [("kpi_targets.csv", targets), ("kpi_actuals_quarterly.csv", actuals),
-                  ("kpi_actuals_synthetic.csv", ranked)]  # fmt: skip
-        if municipal:
-            okayama = [seed_dir / f"okayama_collection_rate_{kind}.csv" for kind in ("targets", "notes", "actuals")]
-            names = pl.concat([pl.read_csv(p, infer_schema=False)["municipality_ja"] for p in okayama])
-            names = names.unique(maintain_order=True)
-            m_targets, m_actuals = synthetic_kpis.synth_municipal_kpis(names.to_list(), years, seed)
-            frames += [("municipal_kpi_targets.csv", m_targets), ("municipal_kpi_actuals.csv", m_actuals)]
-        for name, frame in frames:
-            frame.write_csv(out / name)
-            written.append((out / name, frame.height))
+        written = write_synthetic(out, years, SEED if seed is None else seed, municipal)
         for path, count in written:
             typer.echo(f"{count:>9} rows  {path}")
         typer.echo(f"{sum(c for _, c in written):>9} rows in {len(written)} files")
@@ -593,7 +568,7 @@ def template(out: Annotated[Path, typer.Option(help="Folder to write kpi_templat
     """Write the .xlsx template a branch fills in with its KPI targets (目標) and actuals (実績)."""
 
     def body() -> None:
-        from branchkpi.template import write_template
+        from branchkpi.tasks.kpi_template import write_template
 
         typer.echo(f"wrote {write_template(out)}")
 
@@ -624,8 +599,8 @@ def backfill(
     def body() -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from branchkpi import fiscal
         from branchkpi import progress as run_progress
+        from branchkpi.domain import fiscal
 
         try:
             first, last = fiscal.parse_fiscal_year(from_fy), fiscal.parse_fiscal_year(to_fy)

@@ -7,7 +7,7 @@ a dated actual lies inside its fiscal year."""
 
 from __future__ import annotations
 
-from branchkpi import fiscal
+from branchkpi.domain import fiscal
 from branchkpi.expectations.rules import Rule
 
 TARGETS_SUITE = "kpi_targets"

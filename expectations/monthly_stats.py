@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from branchkpi import fiscal
+from branchkpi.domain import fiscal
 from branchkpi.expectations.rules import Rule
 
 SUITE_NAME = "monthly_branch_stats"

@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from branchkpi.config import settings
-from branchkpi.fiscal import current_fiscal_year
+from branchkpi.domain.fiscal import current_fiscal_year
 from branchkpi.tasks import evaluation_report, report, steps
 
 FLOW_NAME = "evaluate-targets"

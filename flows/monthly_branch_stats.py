@@ -19,8 +19,8 @@ from prefect.states import Completed, Failed, State
 
 from branchkpi import alerts, progress
 from branchkpi.config import Settings, settings
-from branchkpi.fiscal import Period, parse_period
-from branchkpi.regions import BY_CODE, resolve_region
+from branchkpi.domain.fiscal import Period, parse_period
+from branchkpi.domain.regions import BY_CODE, resolve_region
 from branchkpi.tasks import report, steps, summary
 from branchkpi.tasks.batches import BatchOutcome, warnings_by_fiscal_year
 from branchkpi.tasks.parse import select

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from branchkpi.regions import NATIONAL_CODE, resolve_region
+from branchkpi.domain.regions import NATIONAL_CODE, resolve_region
 from branchkpi.tasks.batches import BatchOutcome
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import connect, upsert

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi.findings import Finding
+from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.load import LoadResult
 from branchkpi.tasks.load_kpi import KpiLoadResult

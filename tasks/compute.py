@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi import metrics
-from branchkpi.regions import NATIONAL_CODE
+from branchkpi.domain import metrics
+from branchkpi.domain.regions import NATIONAL_CODE
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import bulk_write, write_transaction
 

@@ -21,9 +21,18 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi import kpis, target_rules
-from branchkpi.fiscal import fiscal_month_index
-from branchkpi.target_rules import MARKS, Judgement, Measurement, RuleError, Target, TenderCounts, judge, judge_in_year
+from branchkpi.domain import kpis, target_rules
+from branchkpi.domain.fiscal import fiscal_month_index
+from branchkpi.domain.target_rules import (
+    MARKS,
+    Judgement,
+    Measurement,
+    RuleError,
+    Target,
+    TenderCounts,
+    judge,
+    judge_in_year,
+)
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import bulk_write
 
@@ -146,7 +155,7 @@ def evaluate_years(
     engine: sa.Engine, fiscal_years: list[int], quarter: int | None = None, unit_keys: list[str] | None = None
 ) -> dict[int, list[dict[str, Any]]]:
     """Judge every target of several fiscal years at once: the figures are read in one query and
-    picked with polars over whole frames; only the judgement itself (branchkpi.target_rules, the
+    picked with polars over whole frames; only the judgement itself (branchkpi.domain.target_rules, the
     specification) runs per target."""
     upto = 12 if quarter is None else 3 * quarter
     period_label = "FY" if quarter is None else f"Q{quarter}"

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from branchkpi import alerts
-from branchkpi.regions import BY_CODE
+from branchkpi.domain.regions import BY_CODE
 from branchkpi.tasks.summary import cell
 
 EVENT_FOR_STATUS = {"missed": "branchkpi.target.missed", "at_risk": "branchkpi.target.at_risk"}

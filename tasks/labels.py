@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from branchkpi import kpis
+from branchkpi.domain import kpis
 
 Lang = Literal["ja", "en"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi.findings import Finding
+from branchkpi.domain.findings import Finding
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import bulk_write, upsert, write_transaction
 

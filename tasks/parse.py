@@ -27,8 +27,8 @@ from typing import Any
 
 import polars as pl
 
-from branchkpi import fiscal, metrics, numbers, regions
-from branchkpi.findings import Finding
+from branchkpi.domain import fiscal, metrics, numbers, regions
+from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
 
 OBSERVATION_SCHEMA: dict[str, Any] = {

@@ -18,9 +18,9 @@ from typing import Any
 
 import polars as pl
 
-from branchkpi import fiscal, kpis, numbers, regions
-from branchkpi.findings import Finding
-from branchkpi.target_rules import COMPARATORS, UNITS
+from branchkpi.domain import fiscal, kpis, numbers, regions
+from branchkpi.domain.findings import Finding
+from branchkpi.domain.target_rules import COMPARATORS, UNITS
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.parse import (
     FileParseError,
@@ -167,7 +167,7 @@ CHUNK_ROWS = 50_000
 
 
 def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
-    """Read every sheet of a KPI file. The rules that read a cell (branchkpi.fiscal, kpis, numbers,
+    """Read every sheet of a KPI file. The rules that read a cell (branchkpi.domain.fiscal, kpis, numbers,
     regions) run once per distinct text of a column, not once per row, and their results are joined
     back onto the rows with polars: a prefecture's 450,000 actuals have a few thousand distinct cells."""
     name = landed.file_name

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi import fiscal, kpis, metrics, regions
+from branchkpi.domain import fiscal, kpis, metrics, regions
 from branchkpi.tasks import evaluate, rank
 from branchkpi.warehouse import schema
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from branchkpi import metrics, regions
+from branchkpi.domain import metrics, regions
 from branchkpi.tasks.labels import Labels
 
 CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 import polars as pl
 
-from branchkpi import kpis, metrics, regions
+from branchkpi.domain import kpis, metrics, regions
 from branchkpi.tasks.labels import Labels
 from branchkpi.tasks.report import BranchReportData
 from branchkpi.tasks.report_charts import metric_chart, metric_label

@@ -24,8 +24,8 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from branchkpi.config import Settings
+from branchkpi.domain.findings import Finding
 from branchkpi.expectations import kpi as kpi_suites
-from branchkpi.findings import Finding
 from branchkpi.tasks import (
     compute,
     evaluate,

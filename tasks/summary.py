@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from branchkpi import metrics
+from branchkpi.domain import metrics
 from branchkpi.tasks.batches import BatchOutcome
 
 MAX_FINDINGS_SHOWN = 50

@@ -17,12 +17,12 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi import metrics
+from branchkpi.domain import metrics
+from branchkpi.domain.findings import Finding
+from branchkpi.domain.fiscal import Period
+from branchkpi.domain.regions import BY_CODE, NATIONAL_CODE
 from branchkpi.expectations import monthly_stats
 from branchkpi.expectations.rules import Rule, build_suite
-from branchkpi.findings import Finding
-from branchkpi.fiscal import Period
-from branchkpi.regions import BY_CODE, NATIONAL_CODE
 from branchkpi.warehouse import schema
 
 KEY = monthly_stats.KEY_COLUMNS

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from branchkpi import kpis
-from branchkpi.target_rules import PREVIOUS_YEAR_COMPARATORS
+from branchkpi.domain import kpis
+from branchkpi.domain.target_rules import PREVIOUS_YEAR_COMPARATORS
 
 _NEEDS_VALUE = ["ge", "le", "eq", "count_ge", "count_le", "single_bid_composite"]
 _UNIT_OF = {k.id: k.unit for k in kpis.CATALOGUE}

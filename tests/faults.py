@@ -123,7 +123,7 @@ def assert_batch_complete(url: str, expected: dict[tuple[str | None, str, int, i
 def file_values(paths: list[Path]) -> dict[tuple[str | None, str, int, int], float]:
     """The values of tidy statistics files, keyed like helpers.stats_values (regions read as text:
     "00" is the national code, not the number 0)."""
-    from branchkpi.regions import resolve_region
+    from branchkpi.domain.regions import resolve_region
 
     values: dict[tuple[str | None, str, int, int], float] = {}
     for p in paths:

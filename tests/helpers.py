@@ -39,7 +39,7 @@ def seed_values(path: Path) -> dict[tuple[str | None, str, int, int], float]:
     """The values of a tidy statistics file, keyed like stats_values."""
     import polars as pl
 
-    from branchkpi.regions import resolve_region
+    from branchkpi.domain.regions import resolve_region
 
     return {
         (resolve_region(r["region"]), r["metric"], r["fiscal_year"], r["month"]): float(r["value"])

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from branchkpi.regions import resolve_region
+from branchkpi.domain.regions import resolve_region
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import connect
 

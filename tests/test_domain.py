@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from branchkpi import fiscal, metrics, numbers, regions
+from branchkpi.domain import fiscal, metrics, numbers, regions
 
 # --- fiscal years and eras ---------------------------------------------------------------------
 

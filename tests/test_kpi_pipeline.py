@@ -237,7 +237,7 @@ def test_bad_target_files_are_rejected_whole(name: str, rule: str, prefect_serve
 
 
 def test_rank_branches_by_deviation_score(loaded: str, tmp_path: Path) -> None:
-    from branchkpi.synthetic import synth_kpi_actuals
+    from branchkpi.synthetic.ranked import synth_kpi_actuals
     from branchkpi.tasks.rank import rank_branches
     from branchkpi.warehouse.engine import connect
 
@@ -267,7 +267,7 @@ def test_rank_branches_by_deviation_score(loaded: str, tmp_path: Path) -> None:
 def test_filled_xlsx_template_loads_like_the_csv(prefect_server: str, warehouse_url: str, tmp_path: Path) -> None:
     import openpyxl
 
-    from branchkpi.template import write_template
+    from branchkpi.tasks.kpi_template import write_template
 
     path = write_template(tmp_path)
     book = openpyxl.load_workbook(path)

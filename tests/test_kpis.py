@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 import pytest
 
-from branchkpi.regions import resolve_region
+from branchkpi.domain.regions import resolve_region
 from branchkpi.tasks import compute
 
 from .conftest import SEED, TIDY_SEED

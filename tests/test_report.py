@@ -22,7 +22,7 @@ SCREENSHOTS = ROOT / "var" / "reports"
 def _load_report_data(tmp_path: Path) -> None:
     """Yamaguchi's and the nation's statistics FY2017–2020, the seed KPI files, and synthetic actuals
     of the other 46 branches for the ranking, into the test's warehouse."""
-    from branchkpi.synthetic import synth_kpi_actuals
+    from branchkpi.synthetic.ranked import synth_kpi_actuals
 
     state, _ = run_monthly(SEED / "branch_monthly_stats.csv")
     assert state.is_completed(), state.message

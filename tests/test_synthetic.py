@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from branchkpi import regions
-from branchkpi.synthetic_kpis import municipalities, synth_municipal_kpis
-from branchkpi.synthetic_stats import ADDITIVE, read_real_stats, synth_monthly_stats
+from branchkpi.domain import regions
+from branchkpi.synthetic.kpis import municipalities, synth_municipal_kpis
+from branchkpi.synthetic.stats import ADDITIVE, read_real_stats, synth_monthly_stats
 
 from .conftest import ROOT, SEED, TIDY_SEED
 from .helpers import rows

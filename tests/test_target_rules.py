@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from branchkpi.target_rules import (
+from branchkpi.domain.target_rules import (
     MARKS,
     Measurement,
     RuleError,

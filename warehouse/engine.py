@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from branchkpi import metrics as metric_catalog
-from branchkpi import regions as region_catalog
 from branchkpi.config import settings
+from branchkpi.domain import metrics as metric_catalog
+from branchkpi.domain import regions as region_catalog
 from branchkpi.warehouse import schema
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

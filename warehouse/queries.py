@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from branchkpi.fiscal import fiscal_month_index
+from branchkpi.domain.fiscal import fiscal_month_index
 from branchkpi.warehouse import schema
 
 MONTHLY_COLUMNS = [

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from branchkpi import kpis, regions
+from branchkpi.domain import kpis, regions
+from branchkpi.synthetic.stats import SEED  # one seed for every synthetic series
 
-SEED = 20201
 # Coefficient of variation across branches, by KPI (published rankings: check-up rates vary more
 # than recovery rates, which sit close to their ceiling).
 SPREAD = {"card_recovery_rate": 0.015, "generic_drug_share": 0.03, "pr_understanding_rate": 0.08}

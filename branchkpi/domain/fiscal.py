@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from branchkpi import numbers
+from branchkpi.domain import numbers
 
 # Era name → western year of era year 1. Abbreviations as printed in reports.
 ERAS: dict[str, int] = {
@@ -45,7 +45,7 @@ _FY_RE = re.compile(r"^(?:fy|年度)?\s*(?P<year>\d{4})\s*(?:年度|fy)?$", re.A
 
 def _clean(text: str) -> str:
     """NFKC, stripped, lower case, without spaces. Look-alike digits (٣ 𝟑 ³ ③ …) are an error here, not
-    digits after NFKC: only 0-9 and full-width ０-９ are (see branchkpi.numbers.foreign_digit)."""
+    digits after NFKC: only 0-9 and full-width ０-９ are (see branchkpi.domain.numbers.foreign_digit)."""
     numbers.reject_foreign_digits(text)
     return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
 

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from branchkpi import kpis, regions
+from branchkpi.domain import kpis, regions
+from branchkpi.synthetic.stats import SEED  # one seed for every synthetic series
 
-SEED = 20201
 # 市町村 per prefecture (JIS order 01–47; 東京都 counts its 23 special wards): 1,741 in all
 MUNICIPALITIES_PER_PREFECTURE = (
     179, 40, 33, 35, 25, 35, 59, 44, 25, 35, 63, 54, 62, 33, 30, 15, 19, 17, 27, 77, 42, 35, 54, 29,
