@@ -269,7 +269,7 @@ def query_monthly(
 
     def body() -> None:
         from branchkpi.domain import fiscal, metrics, regions
-        from branchkpi.warehouse import queries
+        from branchkpi.warehouse import reads
         from branchkpi.warehouse.engine import connect_reader
 
         region_code = None
@@ -290,10 +290,10 @@ def query_monthly(
                 raise CliError(f"unknown metric {metric!r}: one of {', '.join(metrics.BY_ID)}")
         if month is not None and not 1 <= month <= 12:
             raise CliError(f"month must be 1-12, got {month}")
-        rows = queries.monthly_kpis(connect_reader(), region_code, fy, month, metric_id)
+        rows = reads.monthly_kpis(connect_reader(), region_code, fy, month, metric_id)
         if not rows:
             raise CliError("no data matches (load some with `branchkpi ingest`)")
-        _write_rows(rows, output, queries.MONTHLY_COLUMNS)
+        _write_rows(rows, output, reads.MONTHLY_COLUMNS)
 
     _guard(body)
 

@@ -1,16 +1,20 @@
-"""Where things live. Everything the pipeline writes goes under one folder, ./var by default.
+"""Every setting, in one place. Everything the pipeline writes goes under one folder, ./var by default.
 
-BRANCHKPI_HOME            the var folder (default ./var)
-BRANCHKPI_WAREHOUSE_URL   SQLAlchemy URL of the warehouse (default sqlite:///<var>/warehouse.sqlite)
+BRANCHKPI_HOME              the var folder (default ./var)
+BRANCHKPI_WAREHOUSE_URL     SQLAlchemy URL of the warehouse (default sqlite:///<var>/warehouse.sqlite)
 BRANCHKPI_WAREHOUSE_SECRET  name of a Prefect Secret block holding that URL (instead of the variable)
-BRANCHKPI_READER_URL      URL with a read-only role, for reports and queries (default: the warehouse URL)
-BRANCHKPI_YOY_WARN_PCT    |YoY| in percentage points above which the gate warns (default 10)
-BRANCHKPI_REPORT_BRANCHES branches whose KPI report the flows write and attach to their run, comma
-                          separated (yamaguchi,35,山口), or "all" (default: none; an evaluation run
-                          for named branches reports those)
-BRANCHKPI_REPORT_LANG     ja (default) or en: the language of those reports
-BRANCHKPI_DB_RETRY_DELAYS seconds between retries of a warehouse step (default 1,4,10; read in tasks.steps)
-BRANCHKPI_SQLITE_BUSY_MS  SQLite busy timeout in ms (default 30000; read in warehouse.engine)
+BRANCHKPI_READER_URL        URL with a read-only role, for reports and queries (default: the warehouse URL)
+BRANCHKPI_YOY_WARN_PCT      |YoY| in percentage points above which the gate warns (default 10)
+BRANCHKPI_REPORT_BRANCHES   branches whose KPI report the flows write and attach to their run, comma
+                            separated (yamaguchi,35,山口), or "all" (default: none; an evaluation run
+                            for named branches reports those)
+BRANCHKPI_REPORT_LANG       ja (default) or en: the language of those reports
+BRANCHKPI_DB_RETRY_DELAYS   seconds between retries of a warehouse step (default 1,4,10; empty or 0: none)
+BRANCHKPI_SQLITE_BUSY_MS    SQLite busy timeout in ms (default 30000)
+
+Read when asked for, never cached across calls: a test or a long-lived worker that changes the
+environment gets the new value (the retry delays are read when the steps module defines its tasks,
+since a Prefect task's retry policy is part of its definition).
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+REPORT_LANGS = ("ja", "en")
+
+
+class SettingError(ValueError):
+    """A setting whose value cannot be used; the message names the variable and an example."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,11 @@ class Settings:
         """The branch reports the flows write (var/reports/FY2020/, FY2020-Q1/)."""
         return self.home / "reports"
 
+    @property
+    def prefect_home(self) -> Path:
+        """Prefect's own state when a command runs flows on the ephemeral API."""
+        return self.home / "prefect"
+
 
 def home_dir() -> Path:
     """BRANCHKPI_HOME: the folder everything is written under (no warehouse lookup)."""
@@ -71,14 +86,42 @@ def home_dir() -> Path:
 
 
 def settings() -> Settings:
+    lang = os.environ.get("BRANCHKPI_REPORT_LANG", "ja")
+    if lang not in REPORT_LANGS:
+        raise SettingError(f"BRANCHKPI_REPORT_LANG={lang!r}: give ja or en")
+    text = os.environ.get("BRANCHKPI_YOY_WARN_PCT", "10")
+    try:
+        yoy_warn_pct = float(text)
+    except ValueError as exc:
+        raise SettingError(f"BRANCHKPI_YOY_WARN_PCT={text!r}: give percentage points, e.g. 10") from exc
     return Settings(
         home=home_dir(),
-        yoy_warn_pct=float(os.environ.get("BRANCHKPI_YOY_WARN_PCT", "10")),
+        yoy_warn_pct=yoy_warn_pct,
         report_branches=tuple(
             b.strip() for b in os.environ.get("BRANCHKPI_REPORT_BRANCHES", "").split(",") if b.strip()
         ),
-        report_lang=os.environ.get("BRANCHKPI_REPORT_LANG", "ja"),
+        report_lang=lang,
     )
+
+
+def db_retry_delays(text: str | None = None) -> list[float]:
+    """Seconds between the retries of a warehouse step: BRANCHKPI_DB_RETRY_DELAYS, comma separated
+    (default 1,4,10: three retries over 15 s, enough for a PostgreSQL restart or a long SQLite lock;
+    empty or 0 turns retries off)."""
+    text = os.environ.get("BRANCHKPI_DB_RETRY_DELAYS", "1,4,10") if text is None else text
+    try:
+        delays = [float(d) for d in text.replace(" ", "").split(",") if d]
+    except ValueError as exc:
+        raise SettingError(f"BRANCHKPI_DB_RETRY_DELAYS={text!r}: give seconds, comma separated, e.g. 1,4,10") from exc
+    return [d for d in delays if d > 0]
+
+
+def sqlite_busy_ms() -> int:
+    """How long a SQLite writer waits for another's write lock: BRANCHKPI_SQLITE_BUSY_MS (default 30 s)."""
+    text = os.environ.get("BRANCHKPI_SQLITE_BUSY_MS", "30000")
+    if not text.isdigit():
+        raise SettingError(f"BRANCHKPI_SQLITE_BUSY_MS={text!r}: give milliseconds, e.g. 30000")
+    return int(text)
 
 
 def _secret_url() -> str | None:

@@ -32,9 +32,10 @@ from branchkpi.config import settings
 from branchkpi.flows.monthly_branch_stats import FLOW_NAME as MONTHLY_FLOW
 from branchkpi.flows.monthly_branch_stats import monthly_branch_stats, run_name
 from branchkpi.tasks import backfills, steps
-from branchkpi.tasks.batches import BatchOutcome
+from branchkpi.tasks.outcome import BatchOutcome
 from branchkpi.tasks.summary import cell
-from branchkpi.warehouse.engine import redacted
+from branchkpi.warehouse import batches
+from branchkpi.warehouse.engine import connect, redacted
 
 FLOW_NAME = "backfill"
 YEAR_DEPLOYMENT = f"{MONTHLY_FLOW}/backfill-year"  # prefect.yaml
@@ -80,7 +81,7 @@ def backfill(
     scope = backfills.scope_of(branches)
     regions = backfills.regions_of(branches)
     years = list(range(from_fy, to_fy + 1))
-    done = set() if force else backfills.completed_years(url, years, scope, digest)
+    done = set() if force else batches.backfilled_years(connect(url), years, scope, digest)
     description = f"FY{from_fy}–FY{to_fy}"
     tracker: UUID = create_progress_artifact(progress=0.0, key="backfill-progress", description=description)  # type: ignore[assignment]
     todo = [y for y in years if y not in done]
@@ -92,7 +93,8 @@ def backfill(
     def finish(fiscal_year: int, outcome: BatchOutcome | None, state: State | None) -> None:
         finished[fiscal_year] = _year_result(fiscal_year, outcome, state)
         if outcome is not None and not outcome.failed:
-            backfills.record(url, fiscal_year, scope, digest, outcome)
+            batches.record_backfilled_year(connect(url), fiscal_year, scope, digest, outcome.batch_id,
+                                           outcome.status, outcome.rows_loaded)  # fmt: skip
         update_progress_artifact(artifact_id=tracker, progress=100.0 * len(finished) / len(years))
         progress.step(f"FY{fiscal_year}", channel="backfill")
 
@@ -201,7 +203,8 @@ def _fan_out(
             states = {run_id: client.read_flow_run(run_id).state for run_id in pending}
             for run_id, state in states.items():
                 if state is not None and state.is_final():
-                    finish(pending.pop(run_id), backfills.outcome_of_run(url, str(run_id)), state)
+                    row = batches.batch_of_run(connect(url), str(run_id))
+                    finish(pending.pop(run_id), BatchOutcome.from_batch_row(row) if row else None, state)
             if time.monotonic() > warn_at and all(s is None or s.is_scheduled() for s in states.values()):
                 logger.warning(
                     "no worker has taken a run for %.0f s: is a worker of pool branchkpi running?",

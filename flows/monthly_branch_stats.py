@@ -22,9 +22,9 @@ from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
 from branchkpi.tasks import report, steps, summary
-from branchkpi.tasks.batches import BatchOutcome, warnings_by_fiscal_year
+from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
 from branchkpi.tasks.parse import select
-from branchkpi.warehouse import queries
+from branchkpi.warehouse import reads
 from branchkpi.warehouse.engine import connect, redacted
 
 FLOW_NAME = "monthly-branch-stats"
@@ -183,7 +183,7 @@ def _publish_kpis(outcome: BatchOutcome, url: str, target: Period | None) -> int
     """The month's KPIs per region as a table artifact; returns the number of rows shown."""
     rows = []
     if target is not None and outcome.status != "failed":
-        rows = queries.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
+        rows = reads.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
         if rows:
             create_table_artifact(
                 key="monthly-kpis",

@@ -16,7 +16,7 @@ from prefect.states import Completed, Failed, State
 from branchkpi import alerts
 from branchkpi.config import Settings, settings
 from branchkpi.tasks import steps, summary
-from branchkpi.tasks.batches import BatchOutcome
+from branchkpi.tasks.outcome import BatchOutcome
 
 FLOW_NAME = "quarterly-kpi-actuals"
 

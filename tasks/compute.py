@@ -8,24 +8,16 @@ and insurance benefits per member (yen)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.domain import metrics
 from branchkpi.domain.regions import NATIONAL_CODE
-from branchkpi.warehouse import schema
-from branchkpi.warehouse.engine import bulk_write, write_transaction
+from branchkpi.warehouse import loads, reads
+from branchkpi.warehouse.engine import write_transaction
+from branchkpi.warehouse.frames import STATS_KEY
 
-KEY = ["region_code", "metric", "fiscal_year", "month"]
-STATS_SCHEMA = {
-    "region_code": pl.String,
-    "metric": pl.String,
-    "fiscal_year": pl.Int32,
-    "month": pl.Int32,
-    "value": pl.Float64,
-}
+KEY = STATS_KEY
 
 
 def with_derived_metrics(stats: pl.DataFrame) -> pl.DataFrame:
@@ -163,31 +155,16 @@ def _pct_change(now: pl.Expr, before: pl.Expr) -> pl.Expr:
     return pl.when(before > 0).then((now / before - 1) * 100)
 
 
-def read_stats(conn: sa.Connection, first_fy: int, last_fy: int) -> pl.DataFrame:
-    t = schema.monthly_stats
-    rows = conn.execute(
-        sa.select(t.c.region_code, t.c.metric, t.c.fiscal_year, t.c.month, t.c.value).where(
-            t.c.fiscal_year.between(first_fy, last_fy)
-        )
-    ).all()
-    return pl.DataFrame(rows, orient="row", schema=STATS_SCHEMA)
-
-
 def refresh_kpis(engine: sa.Engine, fiscal_years: list[int]) -> dict[str, int]:
     """Recompute the KPI tables for these fiscal years and the year after each (whose YoY depends
-    on them), replacing their rows in one transaction. Returns row counts written per table."""
+    on them), replacing their rows in one transaction under the write lock. Returns row counts
+    written per table."""
     if not fiscal_years:
         return {"monthly_kpis": 0, "fiscal_year_kpis": 0}
     first, last = min(fiscal_years), max(fiscal_years) + 1
-    now = datetime.now(UTC)
     with write_transaction(engine) as conn:
-        stats = read_stats(conn, first - 1, last)
+        stats = reads.statistics(conn, first - 1, last)
         monthly = monthly_kpis(stats).filter(pl.col("fiscal_year").is_between(first, last))
         yearly = fiscal_year_kpis(stats).filter(pl.col("fiscal_year").is_between(first, last))
-        for table in (schema.monthly_kpis, schema.fiscal_year_kpis):
-            conn.execute(sa.delete(table).where(table.c.fiscal_year.between(first, last)))
-        if monthly.height:
-            bulk_write(conn, sa.insert(schema.monthly_kpis), monthly, {"computed_at": now})
-        if yearly.height:
-            bulk_write(conn, sa.insert(schema.fiscal_year_kpis), yearly, {"computed_at": now})
+        loads.replace_kpis(conn, first, last, monthly, yearly)
     return {"monthly_kpis": monthly.height, "fiscal_year_kpis": yearly.height}

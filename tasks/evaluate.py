@@ -11,10 +11,7 @@ cumulative KPIs and at the year's end for level KPIs."""
 from __future__ import annotations
 
 import hashlib
-import json
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from branchkpi.domain import kpis, target_rules
 from branchkpi.domain.fiscal import fiscal_month_index
 from branchkpi.domain.target_rules import (
     MARKS,
+    STATUS_ORDER,
     Judgement,
     Measurement,
     RuleError,
@@ -33,15 +31,14 @@ from branchkpi.domain.target_rules import (
     judge,
     judge_in_year,
 )
-from branchkpi.warehouse import schema
-from branchkpi.warehouse.engine import bulk_write
+from branchkpi.warehouse import evaluations
 
 COLUMNS = [
     "unit_key", "unit_name", "fiscal_year", "period", "kpi_id", "group", "comparator", "target_value",
     "target_text", "unit", "actual", "actual_period", "previous", "previous_period", "threshold", "status",
     "mark", "reason",
 ]  # fmt: skip
-_ORDER = {"missed": 0, "at_risk": 1, "not_evaluable": 2, "on_track": 3, "achieved": 4}
+_ORDER = STATUS_ORDER
 
 
 class Evaluation:
@@ -78,7 +75,7 @@ class Evaluation:
     def rows(self) -> list[dict[str, Any]]:
         if self._rows is None:
             assert self._engine is not None, "a reused evaluation needs its engine to read its rows"
-            self._rows = stored_rows(self._engine, self.evaluation_id)
+            self._rows = evaluations.stored_rows(self._engine, self.evaluation_id)
         return self._rows
 
     def __len__(self) -> int:
@@ -159,21 +156,9 @@ def evaluate_years(
     specification) runs per target."""
     upto = 12 if quarter is None else 3 * quarter
     period_label = "FY" if quarter is None else f"Q{quarter}"
-    t, a, u = schema.kpi_targets, schema.kpi_actuals, schema.reporting_units
     years = sorted(set(fiscal_years))
-    with engine.connect() as conn:
-        target_query = sa.select(
-            t.c.unit_key, t.c.fiscal_year, t.c.kpi_id, t.c.comparator, t.c.target_value, t.c.unit, t.c.target_text
-        ).where(t.c.fiscal_year.in_(years))
-        actual_query = sa.select(a.c.unit_key, a.c.fiscal_year, a.c.kpi_id, a.c.period, a.c.value, a.c.unit).where(
-            a.c.fiscal_year.in_(sorted({*years, *(y - 1 for y in years)}))
-        )
-        if unit_keys:
-            target_query = target_query.where(t.c.unit_key.in_(unit_keys))
-            actual_query = actual_query.where(a.c.unit_key.in_(unit_keys))
-        targets = pl.DataFrame(conn.execute(target_query).all(), orient="row", schema=_TARGET_SCHEMA)
-        figures = pl.DataFrame(conn.execute(actual_query).all(), orient="row", schema=_ACTUAL_SCHEMA)
-        units = {r.key: r._asdict() for r in conn.execute(sa.select(u))}
+    inputs = evaluations.read_inputs(engine, years, unit_keys)
+    targets, figures, units = inputs.targets, inputs.actuals, inputs.units
     figures = figures.with_columns(index=_period_end_index_expr(), is_fy=pl.col("period") == "FY")
     targets = targets.with_row_index("target_row").with_columns(previous_year=pl.col("fiscal_year") - 1)
     now = _prefixed(_latest(figures, _KEY, upto), "actual")
@@ -212,16 +197,6 @@ def evaluate_years(
                                  None, None, Judgement("not_evaluable", reason)))  # fmt: skip
         rows.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
     return results
-
-
-_TARGET_SCHEMA = {
-    "unit_key": pl.String, "fiscal_year": pl.Int32, "kpi_id": pl.String, "comparator": pl.String,
-    "target_value": pl.Float64, "unit": pl.String, "target_text": pl.String,
-}  # fmt: skip
-_ACTUAL_SCHEMA = {
-    "unit_key": pl.String, "fiscal_year": pl.Int32, "kpi_id": pl.String, "period": pl.String,
-    "value": pl.Float64, "unit": pl.String,
-}  # fmt: skip
 
 
 def _figure(row: dict[str, Any], prefix: str) -> Figure | None:
@@ -301,90 +276,6 @@ def _row(
 
 _RULE_SOURCES = [Path(m.__file__) for m in (target_rules, kpis) if m.__file__] + [Path(__file__)]
 RULES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _RULE_SOURCES)).hexdigest()
-_KPI_ROW_COLUMNS = [
-    "unit_key", "kpi_id", "fiscal_year", "period", "comparator", "target_value", "unit", "actual", "actual_period",
-    "previous", "previous_period", "threshold", "status", "mark", "reason",
-]  # fmt: skip
-
-
-def inputs_digests(
-    engine: sa.Engine, fiscal_years: list[int], quarter: int | None, unit_keys: list[str] | None
-) -> dict[int, str]:
-    """Per fiscal year, a digest of everything its evaluation reads: which batches wrote how many of
-    its targets and of its and the previous year's actuals (every load that changes a row stamps it
-    with its batch), the reporting units, the period, the scope and the rules' own source code."""
-    t, a, u = schema.kpi_targets, schema.kpi_actuals, schema.reporting_units
-    years = sorted(set(fiscal_years))
-    loads: dict[tuple[str, int], list[str]] = {}
-    with engine.connect() as conn:
-        for name, table, wanted in (("targets", t, years), ("actuals", a, sorted({*years, *(y - 1 for y in years)}))):
-            query = (
-                sa.select(table.c.fiscal_year, table.c.batch_id, sa.func.count(), sa.func.max(table.c.loaded_at))
-                .where(table.c.fiscal_year.in_(wanted))
-                .group_by(table.c.fiscal_year, table.c.batch_id)
-                .order_by(table.c.fiscal_year, table.c.batch_id)
-            )
-            if unit_keys:
-                query = query.where(table.c.unit_key.in_(unit_keys))
-            for fiscal_year, batch_id, count, loaded_at in conn.execute(query):
-                loads.setdefault((name, fiscal_year), []).append(f"{batch_id}:{count}:{loaded_at}")
-        unit_rows = conn.execute(
-            sa.select(
-                u.c.key, u.c.name_ja, u.c.name_romaji, u.c.prefecture_code, u.c.target_setting, u.c.note_ja
-            ).order_by(u.c.key)
-        ).all()
-    units = hashlib.sha256(repr([tuple(r) for r in unit_rows]).encode()).hexdigest()
-    scope = ",".join(sorted(unit_keys)) if unit_keys else "*"
-    digests = {}
-    for y in years:
-        parts = [RULES_DIGEST, f"q={quarter}", scope, units, *loads.get(("targets", y), []), "|",
-                 *loads.get(("actuals", y), []), "|", *loads.get(("actuals", y - 1), [])]  # fmt: skip
-        digests[y] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    return digests
-
-
-def reusable_runs(engine: sa.Engine, digests: dict[int, str], quarter: int | None) -> dict[int, Evaluation]:
-    """The latest stored evaluation of each fiscal year made from exactly the same inputs."""
-    r = schema.evaluation_runs
-    found: dict[int, Evaluation] = {}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(r)
-            .where(r.c.fiscal_year.in_(list(digests)), r.c.inputs_digest.in_(list(digests.values())))
-            .order_by(r.c.created_at)
-        ).all()
-    for row in rows:  # oldest first: the latest wins
-        if digests.get(row.fiscal_year) == row.inputs_digest and row.quarter == quarter:
-            counts = {s: getattr(row, s) for s in _ORDER}
-            found[row.fiscal_year] = Evaluation(
-                row.id, None, fiscal_year=row.fiscal_year, quarter=quarter, counts=counts, reused=True, engine=engine
-            )
-    return found
-
-
-def stored_rows(engine: sa.Engine, evaluation_id: str) -> list[dict[str, Any]]:
-    """The rows of a stored evaluation run, in the shape evaluate() returns them."""
-    e, t, u = schema.kpi_evaluations, schema.kpi_targets, schema.reporting_units
-    query = (
-        sa.select(e, u.c.name_ja, u.c.name_romaji, t.c.target_text)
-        .join(u, u.c.key == e.c.unit_key, isouter=True)
-        .join(t, (t.c.unit_key == e.c.unit_key) & (t.c.fiscal_year == e.c.fiscal_year) & (t.c.kpi_id == e.c.kpi_id),
-              isouter=True)
-        .where(e.c.run_id == evaluation_id)
-    )  # fmt: skip
-    rows = []
-    with engine.connect() as conn:
-        for r in conn.execute(query):
-            kpi = kpis.BY_ID.get(r.kpi_id)
-            rows.append({
-                **{c: getattr(r, c) for c in _KPI_ROW_COLUMNS},
-                "unit_name": r.name_romaji or r.name_ja or r.unit_key,
-                "group": kpis.GROUPS[kpi.group] if kpi else "",
-                "target_text": r.target_text,
-                "inputs": json.loads(r.inputs),
-            })  # fmt: skip
-    rows.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
-    return rows
 
 
 def store(
@@ -395,30 +286,10 @@ def store(
     flow_run_id: str | None,
     inputs_digest: str | None = None,
 ) -> Evaluation:
-    """Keep the run and every judgement with its inputs (one bulk write)."""
-    run_id = str(uuid.uuid4())
+    """Keep the run and every judgement with its inputs."""
     counts = status_counts(rows)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(schema.evaluation_runs).values(
-                id=run_id, created_at=datetime.now(UTC), flow_run_id=flow_run_id, fiscal_year=fiscal_year,
-                quarter=quarter, scope=",".join(sorted({r["unit_key"] for r in rows}))[:4000], evaluated=len(rows),
-                inputs_digest=inputs_digest, **counts,
-            )
-        )  # fmt: skip
-        if rows:
-            columns: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in _KPI_ROW_COLUMNS}
-            columns["inputs"] = [json.dumps(r["inputs"], ensure_ascii=False, default=str) for r in rows]
-            columns["run_id"] = [run_id] * len(rows)
-            frame = pl.DataFrame(columns, schema_overrides=_STORED_TYPES, strict=False)
-            bulk_write(conn, sa.insert(schema.kpi_evaluations), frame)
+    run_id = evaluations.store(engine, rows, counts, fiscal_year, quarter, flow_run_id, inputs_digest)
     return Evaluation(run_id, rows, fiscal_year=fiscal_year, quarter=quarter, counts=counts)
-
-
-_STORED_TYPES = {
-    "target_value": pl.Float64, "actual": pl.Float64, "previous": pl.Float64, "threshold": pl.Float64,
-    "fiscal_year": pl.Int32,
-}  # fmt: skip
 
 
 def run_evaluations(
@@ -432,8 +303,12 @@ def run_evaluations(
     """Evaluate and store each fiscal year, or reuse its last evaluation when nothing it reads has
     changed since (unless force): re-running a backfill's evaluations costs a few queries."""
     years = sorted(set(fiscal_years))
-    digests = inputs_digests(engine, years, quarter, unit_keys)
-    reused = {} if force else reusable_runs(engine, digests, quarter)
+    digests = evaluations.inputs_digests(engine, years, quarter, unit_keys, RULES_DIGEST)
+    stored_runs = {} if force else evaluations.reusable_runs(engine, digests, quarter)
+    reused = {
+        y: Evaluation(run.run_id, None, fiscal_year=y, quarter=quarter, counts=run.counts, reused=True, engine=engine)
+        for y, run in stored_runs.items()
+    }
     todo = [y for y in years if y not in reused]
     fresh = evaluate_years(engine, todo, quarter, unit_keys) if todo else {}
     stored = {y: store(engine, fresh[y], y, quarter, flow_run_id, digests[y]) for y in todo}

@@ -18,8 +18,7 @@ import sqlalchemy as sa
 
 from branchkpi.config import Settings
 from branchkpi.tasks.failures import ClearFailure
-from branchkpi.warehouse import schema
-from branchkpi.warehouse.engine import write_transaction
+from branchkpi.warehouse import batches
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -80,24 +79,13 @@ def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Setting
             raise LandingError(f"{safe_file_name(path.name)}: {size:,} bytes is over the {MAX_FILE_BYTES:,} byte limit")
         name = safe_file_name(path.name)
         content, digest = _read_unchanged(path, name)
-        now = datetime.now(UTC)
-        relative = Path(now.strftime("%Y-%m")) / f"{digest[:16]}-{name}"
-        # under the warehouse's write lock: two runs landing the same file at once register it once
-        with write_transaction(engine) as conn:
-            row = conn.execute(sa.select(schema.landed_files).where(schema.landed_files.c.sha256 == digest)).first()
+        relative = Path(datetime.now(UTC).strftime("%Y-%m")) / f"{digest[:16]}-{name}"
+        with batches.file_registration(engine, digest) as registration:
+            row = registration.existing
             if row is None:
                 target = cfg.archive_dir / relative
                 _write_archive(target, content)
-                file_id = conn.execute(
-                    sa.insert(schema.landed_files).values(
-                        sha256=digest,
-                        file_name=name,
-                        archive_path=str(relative),
-                        size_bytes=size,
-                        landed_at=now,
-                        first_batch_id=batch_id,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
+                file_id = registration.add(digest, name, str(relative), size, batch_id)
                 archive_path, previously_loaded = target, False
             else:
                 file_id = row.id

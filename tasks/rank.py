@@ -8,7 +8,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.tasks.evaluate import period_end_index
-from branchkpi.warehouse import schema
+from branchkpi.warehouse import reads
 
 
 def deviation_scores(values: pl.DataFrame) -> pl.DataFrame:
@@ -21,18 +21,8 @@ def deviation_scores(values: pl.DataFrame) -> pl.DataFrame:
 
 
 def rank_branches(engine: sa.Engine, kpi_id: str, fiscal_year: int) -> pl.DataFrame:
-    a, u = schema.kpi_actuals, schema.reporting_units
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(a.c.unit_key, u.c.name_ja, u.c.name_romaji, a.c.period, a.c.value)
-            .join(u, u.c.key == a.c.unit_key)
-            .where(a.c.kpi_id == kpi_id, a.c.fiscal_year == fiscal_year, u.c.kind == "branch")
-        ).all()
-    frame = pl.DataFrame(
-        [dict(r._mapping) for r in rows],
-        schema={"unit_key": pl.String, "name_ja": pl.String, "name_romaji": pl.String, "period": pl.String,
-                "value": pl.Float64},
-    )  # fmt: skip
+    """Every branch's latest figure of the KPI in the fiscal year, with its deviation score and rank."""
+    frame = reads.branch_kpi_values(engine, kpi_id, fiscal_year)
     if frame.height == 0:
         return frame.with_columns(deviation_score=pl.lit(None, pl.Float64), rank=pl.lit(None, pl.Int32))
     latest = (

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from branchkpi.domain import fiscal, kpis, metrics, regions
 from branchkpi.tasks import evaluate, rank
-from branchkpi.warehouse import schema
+from branchkpi.warehouse import reads
 
 FISCAL_MONTHS = fiscal.FISCAL_MONTHS  # 4月 … 3月
 STAT_METRICS = tuple(m for m in metrics.METRICS if not m.derived)  # the six printed in the 月報
@@ -85,43 +85,19 @@ def gather(
             "load its monthly statistics or KPI files first"
         )
     data.evaluation_id = evaluation.evaluation_id if rows else None
-    texts = _kpi_texts(engine, region.code, fiscal_year)
+    texts = reads.kpi_texts(engine, region.code, fiscal_year)
     data.kpi_rows = sorted(({**r, "kpi_text_ja": texts.get(r["kpi_id"])} for r in rows), key=_plan_order)
     data.ranked = _ranked(engine, region.code, fiscal_year)
     return data
 
 
 def _stats(engine: sa.Engine, code: str, years: list[int], quarter: int | None) -> pl.DataFrame:
-    k = schema.monthly_kpis
-    query = sa.select(k.c.metric, k.c.region_code, k.c.fiscal_year, k.c.month, k.c.value, k.c.yoy_pct).where(
-        k.c.region_code.in_([code, regions.NATIONAL_CODE]),
-        k.c.fiscal_year.between(years[0], years[-1]),
-        k.c.metric.in_([m.id for m in STAT_METRICS]),
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pl.DataFrame(
-        [tuple(r) for r in rows],
-        orient="row",
-        schema={"metric": pl.String, "region_code": pl.String, "fiscal_year": pl.Int32, "month": pl.Int8,
-                "value": pl.Float64, "yoy_pct": pl.Float64},
-    )  # fmt: skip
+    frame = reads.monthly_kpi_series(engine, [code, regions.NATIONAL_CODE], years[0], years[-1],
+                                     [m.id for m in STAT_METRICS])  # fmt: skip
     if quarter is not None:  # the report's year only up to its quarter: later months are not reported yet
         shown = list(FISCAL_MONTHS[: 3 * quarter])
         frame = frame.filter((pl.col("fiscal_year") < years[-1]) | pl.col("month").is_in(shown))
     return frame
-
-
-def _kpi_texts(engine: sa.Engine, code: str, fiscal_year: int) -> dict[str, str]:
-    """The plan's own sentence per KPI (kpi_text_ja), where its target file gave one."""
-    t = schema.kpi_targets
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.c.kpi_id, t.c.kpi_text_ja).where(
-                t.c.unit_key == code, t.c.fiscal_year == fiscal_year, t.c.kpi_text_ja.is_not(None)
-            )
-        ).all()
-    return {kpi_id: text for kpi_id, text in rows}
 
 
 _KPI_ORDER = {k.id: i for i, k in enumerate(kpis.CATALOGUE)}

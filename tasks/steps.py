@@ -12,7 +12,6 @@ import ctypes
 import functools
 import gc
 import inspect
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from prefect import Task, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from branchkpi.config import Settings
+from branchkpi.config import Settings, db_retry_delays
 from branchkpi.domain.findings import Finding
 from branchkpi.expectations import kpi as kpi_suites
 from branchkpi.tasks import (
@@ -31,8 +30,6 @@ from branchkpi.tasks import (
     evaluate,
     failures,
     landing,
-    load,
-    load_kpi,
     parse,
     parse_kpi,
     report,
@@ -40,25 +37,14 @@ from branchkpi.tasks import (
     validate,
     validate_kpi,
 )
-from branchkpi.tasks.batches import BatchOutcome, FileReport, abandon_dead_batches, finish_batch, start_batch
 from branchkpi.tasks.labels import Labels
-from branchkpi.tasks.load_kpi import KpiLoadResult
+from branchkpi.tasks.outcome import BatchOutcome, FileReport
+from branchkpi.warehouse import kpi_loads, loads
+from branchkpi.warehouse.batches import abandon_dead_batches, finish_batch, start_batch
 from branchkpi.warehouse.engine import connect
+from branchkpi.warehouse.kpi_loads import KpiLoadResult
 
-
-def retry_delays(text: str | None = None) -> list[float]:
-    """Seconds between the retries of a warehouse step: BRANCHKPI_DB_RETRY_DELAYS, comma separated
-    (default 1,4,10: three retries over 15 s, enough for a PostgreSQL restart or a long SQLite lock;
-    empty or 0 turns retries off)."""
-    text = os.environ.get("BRANCHKPI_DB_RETRY_DELAYS", "1,4,10") if text is None else text
-    try:
-        delays = [float(d) for d in text.replace(" ", "").split(",") if d]
-    except ValueError as exc:
-        raise ValueError(f"BRANCHKPI_DB_RETRY_DELAYS={text!r}: give seconds, comma separated, e.g. 1,4,10") from exc
-    return [d for d in delays if d > 0]
-
-
-RETRY_DELAYS: list[float] = retry_delays()
+RETRY_DELAYS: list[float] = db_retry_delays()  # part of each warehouse task's definition
 failures.quiet_tracebacks()
 
 
@@ -181,7 +167,7 @@ def run_failed(warehouse_url: str, outcome: BatchOutcome | None, exc: BaseExcept
     if outcome is not None:
         outcome.status, outcome.message = "failed", message
         try:
-            finish_batch(connect(warehouse_url), outcome)
+            finish_batch(connect(warehouse_url), outcome.batch_id, outcome.batch_row())
         except Exception as close_error:
             logger.warning("could not close batch %s (%s); the next run marks it abandoned",
                            outcome.batch_id, failures.explained(close_error, warehouse_url))  # fmt: skip
@@ -237,12 +223,14 @@ def quality_gate(
 
 @warehouse_task(name="quarantine-rows")
 def quarantine(warehouse_url: str, batch_id: str, findings: list[Finding]) -> int:
-    return load.quarantine(connect(warehouse_url), batch_id, findings)
+    return loads.quarantine(connect(warehouse_url), batch_id, findings)
 
 
 @warehouse_task(name="load-batch")
-def load_batch(warehouse_url: str, parsed: parse.ParsedFile, batch_id: str, file_ids: list[int]) -> load.LoadResult:
-    return load.load_batch(connect(warehouse_url), parsed.observations, parsed.reported_totals, batch_id, file_ids)
+def load_batch(warehouse_url: str, parsed: parse.ParsedFile, batch_id: str, file_ids: list[int]) -> loads.LoadResult:
+    return loads.load_statistics(
+        connect(warehouse_url), parsed.observations, parsed.reported_totals, batch_id, file_ids
+    )
 
 
 @warehouse_task(name="compute-kpis")
@@ -252,7 +240,7 @@ def compute_kpis(warehouse_url: str, fiscal_years: list[int]) -> dict[str, int]:
 
 @warehouse_task(name="close-batch")
 def close_batch(warehouse_url: str, outcome: BatchOutcome) -> None:
-    finish_batch(connect(warehouse_url), outcome)
+    finish_batch(connect(warehouse_url), outcome.batch_id, outcome.batch_row())
 
 
 @task(name="parse-kpi-files", persist_result=False)
@@ -291,7 +279,7 @@ def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> val
 
 @warehouse_task(name="load-kpi-batch")
 def load_kpi_batch(warehouse_url: str, batch: ParsedKpiBatch, batch_id: str, file_ids: list[int]) -> KpiLoadResult:
-    return load_kpi.load_kpi_batch(
+    return kpi_loads.load_kpi_batch(
         connect(warehouse_url), batch.targets, batch.actuals, batch.unit_list(), batch_id, file_ids
     )
 

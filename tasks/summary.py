@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from branchkpi.domain import metrics
-from branchkpi.tasks.batches import BatchOutcome
+from branchkpi.tasks.outcome import BatchOutcome
 
 MAX_FINDINGS_SHOWN = 50
 

@@ -23,7 +23,7 @@ from branchkpi.domain.fiscal import Period
 from branchkpi.domain.regions import BY_CODE, NATIONAL_CODE
 from branchkpi.expectations import monthly_stats
 from branchkpi.expectations.rules import Rule, build_suite
-from branchkpi.warehouse import schema
+from branchkpi.warehouse import frames, reads
 
 KEY = monthly_stats.KEY_COLUMNS
 BATCH_LEVEL = "(batch)"
@@ -53,32 +53,9 @@ class GateResult:
 
 def _existing_stats(engine: sa.Engine, fiscal_years: list[int]) -> pl.DataFrame:
     """Curated values around the batch's fiscal years (one query)."""
-    t = schema.monthly_stats
-    cols = [t.c.region_code, t.c.metric, t.c.fiscal_year, t.c.month, t.c.value]
     if not fiscal_years:
-        return pl.DataFrame(
-            schema={
-                "region_code": pl.String,
-                "metric": pl.String,
-                "fiscal_year": pl.Int32,
-                "month": pl.Int32,
-                "value": pl.Float64,
-            }
-        )
-    query = sa.select(*cols).where(t.c.fiscal_year.between(min(fiscal_years) - 1, max(fiscal_years) + 1))
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pl.DataFrame(
-        rows,
-        orient="row",
-        schema={
-            "region_code": pl.String,
-            "metric": pl.String,
-            "fiscal_year": pl.Int32,
-            "month": pl.Int32,
-            "value": pl.Float64,
-        },
-    )
+        return frames.empty(frames.STATISTICS)
+    return reads.statistics(engine, min(fiscal_years) - 1, max(fiscal_years) + 1)
 
 
 def validation_frame(

@@ -104,13 +104,14 @@ def kill_inside_write(child: ChildRun, url: str, timeout: float = 120) -> None:
 def assert_batch_complete(url: str, expected: dict[tuple[str | None, str, int, int], float]) -> None:
     """The warehouse holds exactly the files' values, each once, and KPIs computed from all of them."""
     from branchkpi.tasks import compute
+    from branchkpi.warehouse import reads
 
     from .helpers import stats_values
 
     assert stats_values(url) == expected
     engine = connect(url)
     with engine.connect() as conn:
-        stats = compute.read_stats(conn, 0, 9999)
+        stats = reads.statistics(conn, 0, 9999)
         counted = {
             t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
             for t in (schema.monthly_stats, schema.monthly_kpis, schema.fiscal_year_kpis)

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from branchkpi.warehouse import queries, schema
+from branchkpi.warehouse import reads, schema
 from branchkpi.warehouse.engine import connect
 
 
@@ -20,7 +20,7 @@ def run_monthly(*paths: Path, period: str | None = None) -> tuple[Any, Any]:
 
 
 def counts(url: str) -> dict[str, int]:
-    return queries.table_counts(connect(url))
+    return reads.table_counts(connect(url))
 
 
 def rows(url: str, table: sa.Table, *where: Any) -> list[dict[str, Any]]:

@@ -170,7 +170,7 @@ def test_landing_folder_is_emptied_into_the_archive(prefect_server: str, warehou
 
 def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -> None:
     """The warehouse never holds half a batch: a database error inside the load rolls it back whole."""
-    from branchkpi.tasks import load
+    from branchkpi.warehouse import loads
     from branchkpi.warehouse.engine import connect
 
     _state, _ = run_monthly(TIDY_SEED)
@@ -191,7 +191,7 @@ def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -
     content = TIDY_SEED.read_bytes().replace(b",260511,", b",260600,")
     parsed = parse_file(LandedFile(1, "x" * 64, "fix.csv", TIDY_SEED, len(content), False, content))
     with pytest.raises(sa.exc.DBAPIError, match="disk full"):
-        load.load_batch(engine, parsed.observations, parsed.reported_totals, _batch_id(warehouse_url), [1])
+        loads.load_statistics(engine, parsed.observations, parsed.reported_totals, _batch_id(warehouse_url), [1])
     assert counts(warehouse_url) == before
     assert stats_values(warehouse_url)[("35", "insured_persons", 2020, 4)] == 260511
 

@@ -140,15 +140,15 @@ def test_yoy_jump_warns_but_passes(engine: Any, bk_home: Path) -> None:
 def test_context_comes_from_the_warehouse_too(engine: Any, bk_home: Path) -> None:
     """A branch-only batch is checked against the national figure already in the warehouse."""
     from branchkpi.config import settings
-    from branchkpi.tasks import load
-    from branchkpi.tasks.batches import start_batch
     from branchkpi.tasks.landing import land_files
+    from branchkpi.warehouse import loads
+    from branchkpi.warehouse.batches import start_batch
 
     batch_id = start_batch(engine, None, None)
     landed = land_files([TIDY_SEED], batch_id, engine, settings())
     batch = seed_batch().with_columns(file_id=pl.lit(landed[0].id, pl.Int64))
     national = batch.filter(pl.col("region_raw") == "national")
-    load.load_batch(engine, national, parse.empty_totals(), batch_id, [landed[0].id])
+    loads.load_statistics(engine, national, parse.empty_totals(), batch_id, [landed[0].id])
     yamaguchi = batch.filter(pl.col("region_raw") == "yamaguchi")
     row = int(yamaguchi["source_row"][0])
     result = gate(edit(yamaguchi, row, value=1e9), engine, bk_home)

@@ -23,6 +23,8 @@ from typing import Literal
 
 Status = Literal["achieved", "missed", "on_track", "at_risk", "not_evaluable"]
 MARKS: dict[str, str] = {"achieved": "○", "missed": "×", "on_track": "○", "at_risk": "△", "not_evaluable": "—"}
+# how evaluations list their rows: what needs attention first
+STATUS_ORDER: dict[str, int] = {"missed": 0, "at_risk": 1, "not_evaluable": 2, "on_track": 3, "achieved": 4}
 
 VALUE_COMPARATORS = ("ge", "le", "eq", "count_ge", "count_le")
 PREVIOUS_YEAR_COMPARATORS = ("ge_prev_year", "le_prev_year", "gt_prev_year")

@@ -1,26 +1,20 @@
-"""Ingest batches: one row in ingest_batches per run, opened first (so landed files and quarantined
-rows can point at it) and closed with the outcome the run shows."""
+"""What a run did with its batch (BatchOutcome): the files, the rows landed, loaded and quarantined,
+the gate's counts and findings, and the status and message the CLI, the artifacts, the Prefect state
+and the batch's row in ingest_batches all show."""
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import sqlalchemy as sa
 
 from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
-from branchkpi.tasks.load import LoadResult
-from branchkpi.tasks.load_kpi import KpiLoadResult
 from branchkpi.tasks.validate import GateResult
-from branchkpi.warehouse import schema
+from branchkpi.warehouse.kpi_loads import KpiLoadResult
+from branchkpi.warehouse.loads import LoadResult
 
 
 @dataclass
@@ -147,6 +141,26 @@ class BatchOutcome:
             missing = f"no data for {period_label} in the warehouse and " if period_label else ""
             self.message = f"{missing}no files given or waiting in {landing_dir}"
 
+    def batch_row(self) -> dict[str, Any]:
+        """The values of the batch's row in ingest_batches (warehouse.batches.finish_batch)."""
+        return {
+            "status": self.status, "period": self.period, "files": len(self.files), "rows_landed": self.rows_landed,
+            "rows_inserted": self.rows_inserted, "rows_replaced": self.rows_replaced,
+            "rows_unchanged": self.rows_unchanged, "rows_quarantined": self.rows_quarantined,
+            "expectations_passed": self.expectations_passed, "expectations_warned": self.expectations_warned,
+            "expectations_failed": self.expectations_failed, "data_docs_path": self.data_docs_path,
+            "message": self.message,
+        }  # fmt: skip
+
+    @classmethod
+    def from_batch_row(cls, row: dict[str, Any]) -> BatchOutcome:
+        """What a run did, read back from its batch row (a run on a worker returns only its state)."""
+        return cls(
+            batch_id=row["id"], period=row["period"], status=row["status"], message=row["message"] or "",
+            rows_inserted=row["rows_inserted"], rows_replaced=row["rows_replaced"],
+            rows_unchanged=row["rows_unchanged"],
+        )  # fmt: skip
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["rows_loaded"] = self.rows_loaded
@@ -168,104 +182,3 @@ def warnings_by_fiscal_year(findings: list[Finding], observations: pl.DataFrame)
     )
     counted = pl.concat([by_row.select("fiscal_year"), by_file.select("fiscal_year")]).group_by("fiscal_year").len()
     return {int(fy): int(n) for fy, n in counted.iter_rows()}
-
-
-def runner_id() -> str:
-    """Which process runs a batch: host:pid (recorded so a dead one's batch can be recognised)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def start_batch(engine: sa.Engine, period: str | None, flow_run_id: str | None) -> str:
-    batch_id = str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(schema.ingest_batches).values(
-                id=batch_id,
-                started_at=datetime.now(UTC),
-                status="running",
-                period=period,
-                flow_run_id=flow_run_id,
-                runner=runner_id(),
-            )
-        )
-    return batch_id
-
-
-def _process_is_gone(runner: str | None) -> bool:
-    """True when `runner` (host:pid) names a process on this host that no longer exists. A process
-    on another host cannot be checked from here: such a batch is left to its own host's next run
-    (or to the Prefect flow-run check)."""
-    host, _, pid = (runner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # exists, owned by another user
-        return False
-    return False
-
-
-# curated and derived tables whose rows name the batch that wrote them
-_BATCH_TABLES = ("monthly_stats", "reported_fiscal_year_totals", "kpi_targets", "kpi_actuals")
-
-
-def abandon_dead_batches(engine: sa.Engine, run_has_ended: Callable[[str], bool] | None = None) -> list[str]:
-    """Close the batches that were left "running" by a run that cannot finish them any more: its
-    process is gone (SIGKILL, power loss: checked by pid on this host) or its Prefect flow run has
-    ended (crashed, or failed while the warehouse was unreachable). They become "abandoned", with
-    what they had committed. Loads are one transaction, so an abandoned batch either wrote all of
-    its rows or none of them; the files it landed stay in the archive, and the next run over the
-    same files loads whatever is missing. Returns the abandoned batch ids."""
-    t = schema.ingest_batches
-    with engine.connect() as conn:
-        running = conn.execute(sa.select(t.c.id, t.c.runner, t.c.flow_run_id).where(t.c.status == "running")).all()
-    ended = run_has_ended or (lambda _flow_run_id: False)
-    dead = [r.id for r in running if _process_is_gone(r.runner) or (r.flow_run_id and ended(r.flow_run_id))]
-    for batch_id in dead:
-        with engine.begin() as conn:
-            written = 0
-            for name in _BATCH_TABLES:
-                table = schema.metadata.tables[name]
-                written += conn.execute(
-                    sa.select(sa.func.count()).select_from(table).where(table.c.batch_id == batch_id)
-                ).scalar_one()
-            conn.execute(
-                sa.update(t)
-                .where(t.c.id == batch_id, t.c.status == "running")
-                .values(
-                    status="abandoned",
-                    finished_at=datetime.now(UTC),
-                    message=(
-                        "abandoned: the run stopped before closing its batch (process killed or warehouse lost); "
-                        + (f"its load had committed {written} row(s) whole" if written else "nothing of it was loaded")
-                        + "; its landed files stay archived and a re-run loads what is missing"
-                    ),
-                )
-            )
-    return dead
-
-
-def finish_batch(engine: sa.Engine, outcome: BatchOutcome) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(schema.ingest_batches)
-            .where(schema.ingest_batches.c.id == outcome.batch_id)
-            .values(
-                finished_at=datetime.now(UTC),
-                status=outcome.status,
-                period=outcome.period,
-                files=len(outcome.files),
-                rows_landed=outcome.rows_landed,
-                rows_inserted=outcome.rows_inserted,
-                rows_replaced=outcome.rows_replaced,
-                rows_unchanged=outcome.rows_unchanged,
-                rows_quarantined=outcome.rows_quarantined,
-                expectations_passed=outcome.expectations_passed,
-                expectations_warned=outcome.expectations_warned,
-                expectations_failed=outcome.expectations_failed,
-                data_docs_path=outcome.data_docs_path,
-                message=outcome.message[:4000],
-            )
-        )

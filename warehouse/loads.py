@@ -1,4 +1,5 @@
-"""Loads into the curated tables: idempotent, corrective, all-or-nothing.
+"""Loads of the monthly statistics into the curated tables: idempotent, corrective, all-or-nothing;
+the quarantine; and the KPI tables' refresh.
 
 A batch is written in one transaction: new values are inserted, changed values replace the old ones
 and the old ones go to `monthly_stats_audit` (which file, its checksum via landed_files, when), equal
@@ -15,10 +16,18 @@ import sqlalchemy as sa
 
 from branchkpi.domain.findings import Finding
 from branchkpi.warehouse import schema
-from branchkpi.warehouse.engine import bulk_write, upsert, write_transaction
+from branchkpi.warehouse.batches import mark_files_loaded
+from branchkpi.warehouse.bulk import bulk_write, upsert
+from branchkpi.warehouse.engine import write_transaction
+from branchkpi.warehouse.frames import STATS_KEY, frame_schema, from_rows
 
-KEY = ["region_code", "metric", "fiscal_year", "month"]
+KEY = STATS_KEY
 TOTALS_KEY = ["region_code", "metric", "fiscal_year"]
+_EXISTING = frame_schema(
+    schema.monthly_stats, *KEY, old_value="value", old_yoy="yoy_pct_printed", old_file_id="source_file_id",
+    old_batch_id="batch_id", old_loaded_at="loaded_at",
+)  # fmt: skip
+_EXISTING_TOTALS = frame_schema(schema.reported_fiscal_year_totals, *TOTALS_KEY, _value="value", _yoy="yoy_pct_printed")
 
 
 @dataclass
@@ -49,21 +58,7 @@ def _existing(conn: sa.Connection, batch: pl.DataFrame) -> pl.DataFrame:
             t.c.loaded_at,
         ).where(t.c.fiscal_year.in_(fys), t.c.region_code.in_(regions))
     ).all()
-    return pl.DataFrame(
-        rows,
-        orient="row",
-        schema={
-            "region_code": pl.String,
-            "metric": pl.String,
-            "fiscal_year": pl.Int32,
-            "month": pl.Int32,
-            "old_value": pl.Float64,
-            "old_yoy": pl.Float64,
-            "old_file_id": pl.Int64,
-            "old_batch_id": pl.String,
-            "old_loaded_at": pl.Datetime("us", "UTC"),
-        },
-    )
+    return from_rows(rows, _EXISTING)
 
 
 def _changed_totals(conn: sa.Connection, reported_totals: pl.DataFrame) -> pl.DataFrame:
@@ -77,17 +72,7 @@ def _changed_totals(conn: sa.Connection, reported_totals: pl.DataFrame) -> pl.Da
             t.c.fiscal_year.in_(totals["fiscal_year"].unique().to_list())
         )
     ).all()
-    existing = pl.DataFrame(
-        rows,
-        orient="row",
-        schema={
-            "region_code": pl.String,
-            "metric": pl.String,
-            "fiscal_year": pl.Int32,
-            "_value": pl.Float64,
-            "_yoy": pl.Float64,
-        },
-    )
+    existing = from_rows(rows, _EXISTING_TOTALS)
     return (
         totals.join(existing, on=TOTALS_KEY, how="left")
         .filter(~pl.col("value").eq_missing(pl.col("_value")) | ~pl.col("yoy_pct_printed").eq_missing(pl.col("_yoy")))
@@ -95,7 +80,7 @@ def _changed_totals(conn: sa.Connection, reported_totals: pl.DataFrame) -> pl.Da
     )
 
 
-def load_batch(
+def load_statistics(
     engine: sa.Engine,
     observations: pl.DataFrame,
     reported_totals: pl.DataFrame,
@@ -147,12 +132,7 @@ def load_batch(
         upsert(conn, schema.reported_fiscal_year_totals, totals, TOTALS_KEY, stamp)
 
         stale = _years_with_stale_kpis(conn, batch["fiscal_year"].unique().to_list())
-        if file_ids:
-            conn.execute(
-                sa.update(schema.landed_files)
-                .where(schema.landed_files.c.id.in_(file_ids), schema.landed_files.c.loaded_batch_id.is_(None))
-                .values(loaded_batch_id=batch_id)
-            )
+        mark_files_loaded(conn, file_ids, batch_id)
     touched = pl.concat([writes.select("fiscal_year"), totals.select("fiscal_year")])
     per_year = joined.group_by("fiscal_year").agg(
         inserted=is_new.sum(), replaced=changed.sum(), unchanged=(~is_new & ~changed).sum()
@@ -205,3 +185,14 @@ def quarantine(engine: sa.Engine, batch_id: str, findings: list[Finding]) -> int
     with engine.begin() as conn:
         conn.execute(sa.insert(schema.quarantined_rows), rows)
     return len(rows)
+
+
+def replace_kpis(conn: sa.Connection, first: int, last: int, monthly: pl.DataFrame, yearly: pl.DataFrame) -> None:
+    """Replace the KPI tables' rows of fiscal years first..last (inside the caller's write transaction)."""
+    now = datetime.now(UTC)
+    for table in (schema.monthly_kpis, schema.fiscal_year_kpis):
+        conn.execute(sa.delete(table).where(table.c.fiscal_year.between(first, last)))
+    if monthly.height:
+        bulk_write(conn, sa.insert(schema.monthly_kpis), monthly, {"computed_at": now})
+    if yearly.height:
+        bulk_write(conn, sa.insert(schema.fiscal_year_kpis), yearly, {"computed_at": now})

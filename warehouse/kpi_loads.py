@@ -13,7 +13,10 @@ import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.warehouse import schema
-from branchkpi.warehouse.engine import bulk_write, upsert, write_transaction
+from branchkpi.warehouse.batches import mark_files_loaded
+from branchkpi.warehouse.bulk import bulk_write, upsert
+from branchkpi.warehouse.engine import write_transaction
+from branchkpi.warehouse.frames import frame_schema
 
 TARGET_KEY = ["unit_key", "fiscal_year", "kpi_id"]
 TARGET_VALUES = ["comparator", "target_value", "unit", "target_text", "kpi_text_ja", "target_note", "organization"]
@@ -52,9 +55,9 @@ def _write(
             table.c.unit_key.in_(frame["unit_key"].unique().to_list()),
         )
     ).all()
-    existing = pl.DataFrame(
-        rows, orient="row", schema={c.name: frame.schema.get(c.name, pl.Int64) for c in cols}
-    ).rename({c: f"old_{c}" for c in (*values, "source_file_id")})
+    existing = pl.DataFrame(rows, orient="row", schema=frame_schema(table, *(c.name for c in cols))).rename(
+        {c: f"old_{c}" for c in (*values, "source_file_id")}
+    )
     stamp = {"batch_id": batch_id, "loaded_at": now}
     if existing.height == 0:  # nothing of these years and units yet: every row is new (no join, no copy)
         upsert(conn, table, frame.select(*key, *values, "source_file_id"), key, stamp)
@@ -133,11 +136,6 @@ def load_kpi_batch(
         result.units_added = _add_units(conn, municipalities)
         result.counts["kpi_targets"] = _write(conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now)
         result.counts["kpi_actuals"] = _write(conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now)
-        if file_ids:
-            conn.execute(
-                sa.update(schema.landed_files)
-                .where(schema.landed_files.c.id.in_(file_ids), schema.landed_files.c.loaded_batch_id.is_(None))
-                .values(loaded_batch_id=batch_id)
-            )
+        mark_files_loaded(conn, file_ids, batch_id)
     result.fiscal_years = sorted(set(t["fiscal_year"].to_list()) | set(a["fiscal_year"].to_list()))
     return result
