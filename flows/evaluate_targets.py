@@ -6,14 +6,16 @@ can alert on them."""
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from branchkpi.config import settings
 from branchkpi.domain.fiscal import current_fiscal_year
-from branchkpi.tasks import evaluation_report, report, steps
+from branchkpi.flows import alerts, artifacts, lifecycle
+from branchkpi.tasks import steps
+from branchkpi.tasks.evaluate import Evaluation
+from branchkpi.tasks.report import gather as report
 
 FLOW_NAME = "evaluate-targets"
 
@@ -67,40 +69,33 @@ def evaluate_targets(
         raise ValueError(f"to_fiscal_year {last} is before fiscal_year {fiscal_year}")
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
-    run_id = flow_run.get_id()
-    flow_run_id = str(run_id) if run_id else None
-    years = list(range(fiscal_year, last + 1))
-    evaluations = steps.evaluate_targets(url, years, quarter, unit_keys, flow_run_id, force)
-    fresh = [e for e in evaluations if not e.reused]
+    run_id = lifecycle.flow_run_id()
+    evaluations = steps.evaluate_targets(url, list(range(fiscal_year, last + 1)), quarter, unit_keys, run_id, force)
     label = period_label(fiscal_year, quarter) + (f"–FY{last}" if last != fiscal_year else "")
-    rows = [r for e in fresh for r in e.rows]
-    if fresh:
-        if len(fresh) > 1:  # missed first across the years, as each year's rows come
-            rows.sort(key=evaluation_report.sort_key)
-        create_table_artifact(
-            key="kpi-evaluation", table=evaluation_report.table(rows), description=f"KPIs {label}: {len(rows)} targets"
-        )
-    create_markdown_artifact(
-        key="kpi-evaluation-summary",
-        markdown=evaluation_report.markdown(rows, label, fresh[0].evaluation_id)
-        if len(evaluations) == 1 and fresh
-        else evaluation_report.years_markdown(evaluations, label, rows),
-    )
-    for evaluation in fresh:
-        year_label = period_label(evaluation.fiscal_year or fiscal_year, quarter)
-        for event in evaluation_report.events(evaluation.rows, year_label, flow_run_id):
+    artifacts.publish_evaluation(evaluations, label)
+    for evaluation in (e for e in evaluations if not e.reused):
+        for event in alerts.target_events(
+            evaluation.rows, period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
+        ):
             emit_event(**event)
-    flagged = sum(e.counts["missed"] + e.counts["at_risk"] for e in evaluations)
-    total = sum(len(e) for e in evaluations)
-    message = f"{total} targets evaluated for {label}: {flagged} missed or at risk"
-    if len(fresh) < len(evaluations):
-        message += f"; {len(evaluations) - len(fresh)} fiscal year(s) unchanged since their last evaluation (reused)"
-    logger = get_run_logger()
-    evaluated = {r["unit_key"] for r in evaluations[-1].rows} if report_branches or cfg.report_branches else set()
-    branches = report.branches_to_report(report_branches or cfg.report_branches, unit_keys, evaluated)
+    requested = report_branches or list(cfg.report_branches)
+    evaluated = {r["unit_key"] for r in evaluations[-1].rows} if requested else set()
+    branches = report.branches_to_report(requested, unit_keys, evaluated)
     if branches:  # a report that cannot be written is logged; the evaluation stands
         reports = steps.branch_reports(url, branches, last, quarter, cfg, return_state=True)
-        if not reports.is_completed():
-            logger.warning("branch reports not written: %s", reports.message)
-    logger.info(message)
+        if reports.is_completed():
+            artifacts.publish_report_links(reports.result())
+        else:
+            get_run_logger().warning("branch reports not written: %s", reports.message)
+    message = _message(evaluations, label)
+    get_run_logger().info(message)
     return Completed(message=message, data=evaluations[0] if len(evaluations) == 1 else evaluations)
+
+
+def _message(evaluations: list[Evaluation], label: str) -> str:
+    flagged = sum(e.counts["missed"] + e.counts["at_risk"] for e in evaluations)
+    message = f"{sum(len(e) for e in evaluations)} targets evaluated for {label}: {flagged} missed or at risk"
+    reused = sum(e.reused for e in evaluations)
+    if reused:
+        message += f"; {reused} fiscal year(s) unchanged since their last evaluation (reused)"
+    return message

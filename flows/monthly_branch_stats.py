@@ -1,31 +1,25 @@
-"""Flow `monthly-branch-stats`: land → parse → quality gate → load → KPIs, with a summary artifact.
-
-Orchestration only: every step is a task from tasks.steps. The run is named after the period it
-covers (monthly-stats-FY2020-04); without --period it is named after the latest month in the batch.
-A batch that fails the gate ends the run Failed with the reason; warnings load and end Completed
-under the state name "Warned"."""
+"""Flow `monthly-branch-stats` (月報): land the month's statistics → parse → quality gate → load →
+KPIs → publish, inside one batch (flows.lifecycle). The steps are tasks in tasks.steps."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-from uuid import UUID
+from functools import partial
 
+import polars as pl
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.events import emit_event
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed, State
+from prefect.states import State
 
-from branchkpi import alerts, progress
 from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
-from branchkpi.tasks import report, steps, summary
+from branchkpi.flows import artifacts, lifecycle, progress
+from branchkpi.tasks import steps
+from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
-from branchkpi.tasks.parse import select
+from branchkpi.tasks.report import gather as report
 from branchkpi.warehouse import reads
-from branchkpi.warehouse.engine import connect, redacted
+from branchkpi.warehouse.engine import connect
 
 FLOW_NAME = "monthly-branch-stats"
 STEPS = ("landing files", "parsing", "quality gate", "loading", "computing KPIs", "publishing")
@@ -68,126 +62,72 @@ def monthly_branch_stats(
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
-    target: Period | None = parse_period(period) if period else None
-    try:
-        batch_id = steps.open_batch(url, target.label if target else None, _flow_run_id())
-    except Exception as exc:  # the warehouse is unreachable: a clear Failed state, no batch to close
-        return steps.run_failed(url, None, exc)
-    outcome = BatchOutcome(batch_id=batch_id, period=target.label if target else None, status="no_input")
-    try:
-        return _ingest(cfg, url, target, outcome, paths, fiscal_years, regions, report_branches)
-    except Exception as exc:  # warehouse lost mid-way, disk full, a file changed while read
-        return steps.run_failed(url, outcome, exc)
+    target = parse_period(period) if period else None
+    codes = [resolve_region(r) or r for r in regions or []]
+    run = partial(_ingest, cfg=cfg, url=url, target=target, paths=paths, fiscal_years=fiscal_years, regions=codes,
+                  report_branches=report_branches or list(cfg.report_branches))  # fmt: skip
+    return lifecycle.batch_run(url, target.label if target else None, run, summary_key="monthly-stats-summary",
+                               summary_title="Monthly branch statistics")  # fmt: skip
 
 
 def _ingest(
+    outcome: BatchOutcome,
     cfg: Settings,
     url: str,
     target: Period | None,
-    outcome: BatchOutcome,
     paths: list[str] | None,
     fiscal_years: list[int] | None,
-    regions: list[str] | None,
-    report_branches: list[str] | None,
-) -> State:
-    logger = get_run_logger()
-    batch_id = outcome.batch_id
+    regions: list[str],
+    report_branches: list[str],
+) -> None:
     progress.step(STEPS[0])
-    inputs = steps.landing.expand_paths([Path(p) for p in paths] if paths else [cfg.landing_dir])
-    landed = steps.land(inputs, batch_id, url, cfg) if inputs else []
+    landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
     progress.step(STEPS[1])
-    parsed, outcome.files = steps.parse_files(landed)
-    if fiscal_years or regions:
-        parsed = select(parsed, fiscal_years, [resolve_region(r) or r for r in regions or []])
+    parsed, outcome.files = steps.parse_files(landed, fiscal_years, regions)
     outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height
-
+    in_batch = set(parsed.observations["region_code"].drop_nulls().unique().to_list())
+    outcome.units = sorted(BY_CODE[c].name_romaji for c in in_batch)
     if landed:
-        if target is None:
-            target = _latest_period(parsed.observations)
-            outcome.period = target.label if target else None
-            if target:
-                _rename_run(run_name(target.calendar_label))
+        if target is None and (target := _latest_period(parsed.observations)) is not None:
+            outcome.period = target.label
+            lifecycle.rename_run(run_name(target.calendar_label))
         progress.step(STEPS[2])
-        gate = steps.quality_gate(
-            parsed.observations,
-            url,
-            cfg,
-            run_name(target.calendar_label if target else None),
-            target.fiscal_year if target else None,
-        )
+        gate = steps.quality_gate(parsed.observations, url, cfg, run_name(target.calendar_label if target else None),
+                                  target.fiscal_year if target else None)  # fmt: skip
         outcome.record_gate(parsed.findings, gate)
-        steps.quarantine(url, batch_id, outcome.findings)
+        steps.quarantine(url, outcome.batch_id, outcome.findings)
         if not outcome.failed:
             progress.step(STEPS[3])
-            result = steps.load_batch(url, parsed, batch_id, [f.id for f in landed])
+            result = steps.load_batch(url, parsed, outcome.batch_id, [f.id for f in landed])
             progress.step(STEPS[4])
             if result.fiscal_years:  # nothing changed, nothing to recompute
                 outcome.kpi_rows = steps.compute_kpis(url, result.fiscal_years)
             outcome.record_load(result)
             outcome.record_years(result, warnings_by_fiscal_year(outcome.findings, parsed.observations))
-
     progress.step(STEPS[5])
-    kpi_rows = _publish_kpis(outcome, url, target)
-    requested = report_branches or list(cfg.report_branches)
-    if requested and target is not None and outcome.status != "failed" and landed:
-        in_batch = set(parsed.observations["region_code"].drop_nulls().unique().to_list())
-        branches = report.branches_to_report(requested, None, in_batch)
-        reports = steps.branch_reports(url, branches, target.fiscal_year, report.quarter_of(target.month), cfg,
-                                       return_state=True)  # fmt: skip
-        if not reports.is_completed():  # the data is loaded; a report that failed is only logged
-            logger.warning("branch reports not written: %s", reports.message)
+    kpi_rows = []
+    if target is not None and not outcome.failed:
+        kpi_rows = reads.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
+        artifacts.publish_month_kpis(kpi_rows, target.label, target.calendar_label)
+    if report_branches and target is not None and not outcome.failed and landed:
+        _write_reports(url, cfg, report.branches_to_report(report_branches, None, in_batch), target)
     if outcome.status == "no_input":
-        outcome.record_no_input(target.label if target else None, kpi_rows, cfg.landing_dir)
-    steps.close_batch(url, outcome)
-    create_markdown_artifact(
-        key="monthly-stats-summary",
-        markdown=summary.markdown(outcome),
-        description=summary.description(outcome.message),
-    )
-    logger.info("%s (warehouse %s)", outcome.message, redacted(url))
-    if outcome.status == "failed":
-        if landed:  # someone must look at the data: an event that automations turn into an alert
-            units = sorted({BY_CODE[c].name_romaji for c in parsed.observations["region_code"].drop_nulls().unique()})
-            emit_event(**alerts.quality_failed_event(
-                batch_id, outcome.period, units, [f.file_name for f in landed], outcome.message, _flow_run_id()
-            ))  # fmt: skip
-        return Failed(message=outcome.message, data=outcome)
-    if outcome.status == "warned":
-        return Completed(message=outcome.message, data=outcome, name="Warned")
-    return Completed(message=outcome.message, data=outcome)
+        outcome.record_no_input(target.label if target else None, len(kpi_rows), cfg.landing_dir)
 
 
-def _latest_period(observations: Any) -> Period | None:
+def _write_reports(url: str, cfg: Settings, branches: list[str], target: Period) -> None:
+    """The branches' reports of the quarter the month completes; one that fails is only logged (the data stands)."""
+    state = steps.branch_reports(url, branches, target.fiscal_year, report.quarter_of(target.month), cfg,
+                                 return_state=True)  # fmt: skip
+    if state.is_completed():
+        artifacts.publish_report_links(state.result())
+    else:
+        get_run_logger().warning("branch reports not written: %s", state.message)
+
+
+def _latest_period(observations: pl.DataFrame) -> Period | None:
     keys = observations.select("fiscal_year", "month").drop_nulls()
     keys = keys.filter(keys["month"].is_between(1, 12))
     if keys.height == 0:
         return None
     return max(Period(int(fy), int(m)) for fy, m in keys.unique().iter_rows())
-
-
-def _flow_run_id() -> str | None:
-    run_id = flow_run.get_id()
-    return str(run_id) if run_id else None
-
-
-def _rename_run(name: str) -> None:
-    from prefect.client.orchestration import get_client
-
-    run_id = flow_run.get_id()
-    if run_id:
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(UUID(str(run_id)), name=name)
-
-
-def _publish_kpis(outcome: BatchOutcome, url: str, target: Period | None) -> int:
-    """The month's KPIs per region as a table artifact; returns the number of rows shown."""
-    rows = []
-    if target is not None and outcome.status != "failed":
-        rows = reads.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
-        if rows:
-            create_table_artifact(
-                key="monthly-kpis",
-                table=summary.kpi_table(rows),
-                description=f"KPIs of {target.label} ({target.calendar_label}) per region",
-            )
-    return len(rows)

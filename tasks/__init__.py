@@ -1,2 +1,3 @@
-"""Pipeline steps as plain functions (parse, validate, load, compute), wrapped as Prefect tasks in
-tasks.prefect_tasks so flows stay thin and the functions stay easy to test."""
+"""The pipeline's steps as plain functions on frames: landing, parse, validate (the quality gate),
+compute, evaluate, rank, report. `tasks.steps` wraps each as a Prefect task with its retry policy;
+everything else here knows nothing of Prefect and builds no SQL (the warehouse does)."""

@@ -69,6 +69,14 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
+def files_to_land(paths: list[str] | None, landing_dir: Path) -> list[Path]:
+    """The files a run lands: those it was given (files, or folders' files), else those waiting in the
+    landing folder; a landing folder that does not exist yet (a fresh BRANCHKPI_HOME) holds none."""
+    if paths:
+        return expand_paths([Path(p) for p in paths])
+    return expand_paths([landing_dir]) if landing_dir.is_dir() else []
+
+
 def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Settings) -> list[LandedFile]:
     """Archive and register each file; returns them with their content read exactly once."""
     landed: list[LandedFile] = []

@@ -4,6 +4,7 @@ and the batch's row in ingest_batches all show."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import polars as pl
 
 from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
-from branchkpi.tasks.validate import GateResult
+from branchkpi.tasks.validate.gx import GateResult
 from branchkpi.warehouse.kpi_loads import KpiLoadResult
 from branchkpi.warehouse.loads import LoadResult
 
@@ -30,6 +31,37 @@ class FileReport:
 
 
 @dataclass
+class YearResult:
+    """What a backfill did with one fiscal year."""
+
+    fiscal_year: int
+    status: str  # loaded, warned, unchanged, skipped or failed
+    rows_loaded: int
+    message: str
+    inserted: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+
+    @classmethod
+    def of_load(cls, fiscal_year: int, result: LoadResult, warnings: int) -> YearResult:
+        inserted, replaced, unchanged = result.by_fiscal_year.get(fiscal_year, [0, 0, 0])
+        loaded = inserted + replaced
+        status = "warned" if warnings else ("loaded" if loaded else "unchanged")
+        message = (f"FY{fiscal_year}: loaded {loaded} row(s) ({inserted} new, {replaced} replaced), "
+                   f"{unchanged} unchanged, {warnings} warning(s)")  # fmt: skip
+        return cls(fiscal_year, status, loaded, message, inserted, replaced, unchanged)
+
+    @classmethod
+    def of_outcome(cls, fiscal_year: int, outcome: BatchOutcome) -> YearResult:
+        return cls(fiscal_year, outcome.status, outcome.rows_loaded, outcome.message, outcome.rows_inserted,
+                   outcome.rows_replaced, outcome.rows_unchanged)  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fiscal_year": self.fiscal_year, "status": self.status, "rows_loaded": self.rows_loaded,
+                "message": self.message}  # fmt: skip
+
+
+@dataclass
 class BatchOutcome:
     """What a run did, for the CLI, the Prefect artifacts and the batch row."""
 
@@ -37,6 +69,9 @@ class BatchOutcome:
     period: str | None = None
     status: str = "running"  # running, no_input, then: loaded, warned, unchanged or failed
     message: str = ""
+    # why a failed batch failed: "quality gate", "no input" or "error" (the warehouse lost, a disk full …)
+    failure: str | None = None
+    units: list[str] = field(default_factory=list)  # the units its rows are about, for alerts
     files: list[FileReport] = field(default_factory=list)
     rows_landed: int = 0
     rows_inserted: int = 0
@@ -74,7 +109,7 @@ class BatchOutcome:
         if not critical:
             self.status = "running"
             return
-        self.status = "failed"
+        self.status, self.failure = "failed", "quality gate"
         whole_file = any(f.source_row is None for f in critical)
         self.rows_quarantined = self.rows_landed if whole_file else len({(f.file_name, f.source_row) for f in critical})
         self.message = (
@@ -137,9 +172,45 @@ class BatchOutcome:
             self.status = "unchanged"
             self.message = f"no new files; published the warehouse's KPIs of {period_label}"
         else:
-            self.status = "failed"
+            self.status, self.failure = "failed", "no input"
             missing = f"no data for {period_label} in the warehouse and " if period_label else ""
             self.message = f"{missing}no files given or waiting in {landing_dir}"
+
+    def record_years_booked(self, years: list[YearResult], label: str) -> None:
+        """A backfill's batch, from its years: failed if one failed, warned if one warned (its rows
+        loaded with warnings), loaded if rows loaded, else unchanged; the message counts the years
+        that really loaded rows."""
+        self.rows_inserted = sum(y.inserted for y in years)
+        self.rows_replaced = sum(y.replaced for y in years)
+        self.rows_unchanged = sum(y.unchanged for y in years)
+        failed = [y for y in years if y.status == "failed"]
+        loaded = sum(y.rows_loaded > 0 for y in years)
+        unchanged = sum(y.status in ("unchanged", "warned") and y.rows_loaded == 0 for y in years)
+        skipped = sum(y.status == "skipped" for y in years)
+        self.message = f"{label}: {loaded} loaded, " + (f"{unchanged} unchanged, " if unchanged else "")
+        self.message += f"{skipped} skipped, {len(failed)} failed"
+        if failed:
+            self.message += f"; first failure FY{failed[0].fiscal_year}: {failed[0].message}"
+            self.status, self.failure = "failed", self.failure or "year runs"
+        elif any(y.status == "warned" for y in years):
+            self.status = "warned"
+        else:
+            self.status = "loaded" if self.rows_loaded else "unchanged"
+
+    def record_error(self, message: str) -> None:
+        """The run met an error outside the data (the warehouse lost, a disk full, a file changed while read)."""
+        self.status, self.failure, self.message = "failed", "error", message
+
+    @property
+    def status_line(self) -> str:
+        """What happened, in a few words: a failed gate, nothing to load and an error are told apart."""
+        if self.status == "failed":
+            return {"quality gate": "FAILED the quality gate", "no input": "FAILED: nothing to load"}.get(
+                self.failure or "", "FAILED: the run stopped on an error"
+            )
+        words = {"loaded": "loaded", "warned": "loaded with warnings", "unchanged": "nothing new to load",
+                 "no_input": "no input"}  # fmt: skip
+        return words.get(self.status, self.status)
 
     def batch_row(self) -> dict[str, Any]:
         """The values of the batch's row in ingest_batches (warehouse.batches.finish_batch)."""
@@ -182,3 +253,41 @@ def warnings_by_fiscal_year(findings: list[Finding], observations: pl.DataFrame)
     )
     counted = pl.concat([by_row.select("fiscal_year"), by_file.select("fiscal_year")]).group_by("fiscal_year").len()
     return {int(fy): int(n) for fy, n in counted.iter_rows()}
+
+
+def critical_by_fiscal_year(
+    findings: list[Finding], observations: pl.DataFrame, fiscal_years: list[int]
+) -> dict[int, str]:
+    """The fiscal years that must not load, each with the first critical finding that blocks it: the
+    year of the row a finding points at; every year of its file when it names no row (a file-level
+    finding); every year when it is about the whole batch or its row's fiscal year did not parse."""
+    critical = [f for f in findings if f.severity == "critical"]
+    if not critical:
+        return {}
+    found = pl.DataFrame(
+        [(i, f.file_id, f.source_row) for i, f in enumerate(critical)],
+        schema={"finding": pl.Int64, "file_id": pl.Int64, "source_row": pl.Int64},
+        orient="row",
+    )
+    rows = observations.select(pl.col("file_id").cast(pl.Int64), pl.col("source_row").cast(pl.Int64), "fiscal_year")
+    by_row = found.filter(pl.col("source_row").is_not_null()).join(rows.unique(), on=["file_id", "source_row"],
+                                                                    how="left")  # fmt: skip
+    by_file = found.filter(pl.col("source_row").is_null() & pl.col("file_id").is_not_null()).join(
+        rows.select("file_id", "fiscal_year").drop_nulls().unique(), on="file_id", how="left"
+    )
+    attributed = pl.concat([by_row.select("finding", "fiscal_year"), by_file.select("finding", "fiscal_year")])
+    everywhere = set(found.filter(pl.col("file_id").is_null())["finding"].to_list())
+    everywhere |= set(attributed.filter(pl.col("fiscal_year").is_null())["finding"].to_list())
+    first: dict[int, int] = {}
+    for finding, year in attributed.drop_nulls().sort("finding").iter_rows():
+        first.setdefault(int(year), int(finding))
+    if everywhere:
+        for year in fiscal_years:
+            first[year] = min(first.get(year, len(critical)), min(everywhere))
+    per_file = Counter(f.file_name for f in critical)
+    return {
+        year: (f"quality gate failed: {per_file[critical[first[year]].file_name]} critical finding(s) in "
+               f"{critical[first[year]].file_name}; nothing of FY{year} was loaded. First: {critical[first[year]]}")
+        for year in fiscal_years
+        if year in first
+    }  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from branchkpi import progress
+from branchkpi.flows import progress
 
 
 def main(paths: list[str]) -> int:

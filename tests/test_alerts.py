@@ -43,7 +43,7 @@ def receiver(request: pytest.FixtureRequest) -> Any:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/hook", received
-    from branchkpi.alerts import uninstall
+    from branchkpi.flows.alerts import uninstall
 
     uninstall()  # later tests on the shared server must not post to a receiver that is gone
     server.shutdown()
@@ -72,7 +72,7 @@ def test_bad_file_alerts_the_webhook(prefect_server: str, warehouse_url: str, re
 
 def test_alert_text_from_the_data_cannot_make_links_in_chat() -> None:
     """Slack reads <url|text> as a link: names and reasons from files reach the message escaped."""
-    from branchkpi.alerts import quality_failed_event
+    from branchkpi.flows.alerts import quality_failed_event
 
     event = quality_failed_event("b" * 36, "FY2020-04", ["<https://evil.example|山口>"],
                                  ["<script>x</script>.csv"], "value '<b>&' is not a number", None)  # fmt: skip
@@ -96,7 +96,7 @@ def test_install_refuses_a_webhook_the_server_would_refuse(prefect_server: str, 
     says so only in its own log: install says it now, and installs nothing."""
     from prefect.client.orchestration import get_client
 
-    from branchkpi.alerts import AUTOMATIONS
+    from branchkpi.flows.alerts import AUTOMATIONS
 
     url, received = receiver
     result = _alerts("install", "--webhook", url)

@@ -77,3 +77,40 @@ def test_a_bad_year_fails_alone(prefect_server: str, warehouse_url: str, tmp_pat
     state, results = run_backfill(2017, 2020)
     assert state.is_completed() and [r["rows_loaded"] for r in results] == [0, 0, 144, 0]
     assert counts(warehouse_url)["monthly_stats"] == 4 * 144
+
+
+def test_backfill_books_its_own_batch_and_moves_its_progress_year_by_year(prefect_server: str,
+                                                                        warehouse_url: str) -> None:  # fmt: skip
+    """The backfill's batch is closed with what it did; its progress artifact moves as each year is
+    booked (not 0 until the end); a year of warnings makes the whole backfill Warned; and "loaded"
+    counts the years that really loaded rows."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from branchkpi.flows import progress
+
+    seen: list[float] = []
+
+    def on_year(_label: str) -> None:  # the progress artifact as it stands when each year is booked
+        with get_client(sync_client=True) as client:
+            (artifact,) = client.read_latest_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["backfill-progress"])), limit=1)  # fmt: skip
+        seen.append(float(artifact.data))  # type: ignore[arg-type]
+
+    progress.subscribe(on_year, channel="backfill")
+    try:
+        state, results = run_backfill(2017, 2020)
+    finally:
+        progress.unsubscribe(on_year)
+    assert seen == [25.0, 50.0, 75.0, 100.0]
+    assert [r["status"] for r in results] == ["loaded", "loaded", "warned", "warned"]  # 2020's real YoY jumps
+    assert state.is_completed() and state.name == "Warned", (state.name, state.message)
+    assert state.message == "FY2017–FY2020: 4 loaded, 0 skipped, 0 failed"
+    (batch,) = [b for b in rows(warehouse_url, schema.ingest_batches) if b["period"] == "FY2017-FY2020"]
+    assert batch["status"] == "warned" and batch["finished_at"] is not None
+    assert batch["rows_inserted"] == 4 * 144 and batch["message"] == state.message
+
+    state, results = run_backfill(2017, 2020, force=True)  # everything unchanged: nothing "loaded"
+    assert [r["rows_loaded"] for r in results] == [0, 0, 0, 0]
+    assert state.message == "FY2017–FY2020: 0 loaded, 4 unchanged, 0 skipped, 0 failed"
+    assert all(b["status"] != "running" for b in rows(warehouse_url, schema.ingest_batches))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from branchkpi.tasks import evaluation_report
+from branchkpi.flows import alerts, artifacts
 
 
 def row(unit: int, kpi: str, status: str) -> dict[str, Any]:
@@ -17,15 +17,15 @@ def row(unit: int, kpi: str, status: str) -> dict[str, Any]:
 
 def test_few_flagged_targets_are_one_event_each() -> None:
     rows = [row(1, "nhi_collection_rate", "missed"), row(1, "nhi_generic_drug_share", "at_risk")]
-    events = evaluation_report.events(rows, "FY2020", "run-1")
+    events = alerts.target_events(rows, "FY2020", "run-1")
     assert [e["event"] for e in events] == ["branchkpi.target.missed", "branchkpi.target.at_risk"]
     assert events[0]["resource"]["branchkpi.kpi"] == "nhi_collection_rate"
 
 
 def test_many_flagged_targets_are_one_event_per_unit() -> None:
     rows = [row(u, k, "missed" if u % 2 else "at_risk") for u in range(150) for k in ("nhi_collection_rate", "x")]
-    events = evaluation_report.events(rows, "FY2020", "run-1")
-    assert len(rows) > evaluation_report.PER_TARGET_EVENTS and len(events) == 150
+    events = alerts.target_events(rows, "FY2020", "run-1")
+    assert len(rows) > alerts.PER_TARGET_EVENTS and len(events) == 150
     missed = next(e for e in events if e["resource"]["branchkpi.unit"] == "33:町001")
     assert missed["event"] == "branchkpi.target.missed"
     assert missed["payload"]["headline"] == "2 target(s) missed, 0 at risk"
@@ -38,8 +38,8 @@ def test_many_flagged_targets_are_one_event_per_unit() -> None:
 def test_many_flagged_units_are_one_event_per_prefecture() -> None:
     rows = [row(u, "nhi_collection_rate", "missed") for u in range(300)]
     rows += [{**row(1, "nhi_collection_rate", "at_risk"), "unit_key": "13:千代田区", "unit_name": "千代田区"}]
-    events = evaluation_report.events(rows, "FY2020", "run-1")
-    assert len({r["unit_key"] for r in rows}) > evaluation_report.PER_UNIT_EVENTS
+    events = alerts.target_events(rows, "FY2020", "run-1")
+    assert len({r["unit_key"] for r in rows}) > alerts.PER_UNIT_EVENTS
     assert [e["resource"]["branchkpi.prefecture"] for e in events] == ["13", "33"]
     okayama = events[1]
     assert (
@@ -47,13 +47,13 @@ def test_many_flagged_units_are_one_event_per_prefecture() -> None:
         and okayama["resource"]["prefect.resource.name"] == "okayama FY2020"
     )
     assert okayama["payload"]["units_flagged"] == 300 and okayama["payload"]["headline"].startswith("300 unit(s)")
-    assert okayama["payload"]["detail"].endswith(f"and {300 - evaluation_report.UNITS_SHOWN} more")
+    assert okayama["payload"]["detail"].endswith(f"and {300 - alerts.UNITS_SHOWN} more")
     assert events[0]["event"] == "branchkpi.target.at_risk"
 
 
 def test_artifacts_stop_at_a_readable_size() -> None:
     rows = [row(u, "nhi_collection_rate", "missed") for u in range(1500)]
-    assert len(evaluation_report.table(rows)) == evaluation_report.ARTIFACT_ROWS
-    text = evaluation_report.markdown(rows, "FY2020", "run-1")
-    assert f"The first {evaluation_report.ARTIFACT_ROWS} of 1500" in text
-    assert text.count("\n| 町") == evaluation_report.ARTIFACT_ROWS
+    assert len(artifacts.evaluation_table(rows)) == artifacts.ARTIFACT_ROWS
+    text = artifacts.evaluation_summary(rows, "FY2020", "run-1")
+    assert f"The first {artifacts.ARTIFACT_ROWS} of 1500" in text
+    assert text.count("\n| 町") == artifacts.ARTIFACT_ROWS

@@ -186,7 +186,7 @@ def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -
             conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
                                  "FOR EACH ROW EXECUTE FUNCTION refuse()"))  # fmt: skip
     from branchkpi.tasks.landing import LandedFile
-    from branchkpi.tasks.parse import parse_file
+    from branchkpi.tasks.parse.files import parse_file
 
     content = TIDY_SEED.read_bytes().replace(b",260511,", b",260600,")
     parsed = parse_file(LandedFile(1, "x" * 64, "fix.csv", TIDY_SEED, len(content), False, content))
@@ -198,3 +198,20 @@ def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -
 
 def _batch_id(url: str) -> str:
     return rows(url, schema.ingest_batches)[0]["id"]
+
+
+def test_no_input_is_not_a_failed_gate(prefect_server: str, warehouse_url: str, bk_home: Path) -> None:
+    """A fresh BRANCHKPI_HOME without a landing folder: a month the warehouse has is republished (as
+    docs/decisions.md says), a month it lacks fails saying there was nothing to load, not that a gate
+    failed (no gate ran)."""
+    assert not (bk_home / "landing").exists()
+    state, outcome = run_monthly(period="2019-03")
+    assert state.is_failed() and outcome.failure == "no input"
+    assert outcome.status_line == "FAILED: nothing to load" and "quality gate" not in state.message
+    assert "no data for FY2018-03 in the warehouse" in state.message
+
+    run_monthly(TIDY_SEED, period="2021-03")
+    state, outcome = run_monthly(period="2019-03")  # nothing waiting: the month's KPIs are republished
+    assert state.is_completed(), state.message
+    assert outcome.status == "unchanged" and "published the warehouse's KPIs of FY2018-03" in state.message
+    assert all(b["status"] != "running" for b in rows(warehouse_url, schema.ingest_batches))

@@ -11,7 +11,10 @@ import pytest
 
 from branchkpi.expectations import monthly_stats
 from branchkpi.expectations.rules import build_suite
-from branchkpi.tasks import parse, validate
+from branchkpi.tasks.parse import files as parse
+from branchkpi.tasks.parse import observations as parsed_frames
+from branchkpi.tasks.validate import statistics as validate
+from branchkpi.tasks.validate.gx import GateResult
 
 from .conftest import TIDY_SEED
 
@@ -26,7 +29,7 @@ def seed_batch(region: str = "yamaguchi", metrics: tuple[str, ...] = ("insured_p
     return observations.filter(pl.col("region_raw").is_in([region, "national"]) & pl.col("metric").is_in(metrics))
 
 
-def gate(batch: pl.DataFrame, engine: Any, bk_home: Path, **kw: Any) -> validate.GateResult:
+def gate(batch: pl.DataFrame, engine: Any, bk_home: Path, **kw: Any) -> GateResult:
     frame = validate.validation_frame(batch, engine, kw.pop("as_of", None))
     return validate.run_gate(frame, bk_home / "data_docs", bk_home / "gx", "test-run", **kw)
 
@@ -148,7 +151,7 @@ def test_context_comes_from_the_warehouse_too(engine: Any, bk_home: Path) -> Non
     landed = land_files([TIDY_SEED], batch_id, engine, settings())
     batch = seed_batch().with_columns(file_id=pl.lit(landed[0].id, pl.Int64))
     national = batch.filter(pl.col("region_raw") == "national")
-    loads.load_statistics(engine, national, parse.empty_totals(), batch_id, [landed[0].id])
+    loads.load_statistics(engine, national, parsed_frames.empty_totals(), batch_id, [landed[0].id])
     yamaguchi = batch.filter(pl.col("region_raw") == "yamaguchi")
     row = int(yamaguchi["source_row"][0])
     result = gate(edit(yamaguchi, row, value=1e9), engine, bk_home)

@@ -297,16 +297,16 @@ def test_a_path_with_nul_is_a_clear_error(prefect_server: str, warehouse_url: st
 
 
 def test_csv_export_neutralises_formula_text(capsys: pytest.CaptureFixture[str]) -> None:
-    from branchkpi.cli import OutputFormat, _write_rows
+    from branchkpi.cli.output import OutputFormat, write_rows
 
     pairs = [("=1+2", -3.5), ("+81", 0), ("-2+3", -1), ("@SUM(A1)", 1.5), ("\tx", None), ("\rx", 2), ("倉敷市", -0.4)]
     rows_ = [{"name": t, "value": v} for t, v in pairs]
-    _write_rows(rows_, OutputFormat.csv, ["name", "value"])
+    write_rows(rows_, OutputFormat.csv, ["name", "value"])
     got = list(csv.reader(io.StringIO(capsys.readouterr().out, newline="")))
     assert got[0] == ["name", "value"]
     assert [r[0] for r in got[1:]] == ["'=1+2", "'+81", "'-2+3", "'@SUM(A1)", "'\tx", "'\nx", "倉敷市"]
     assert [r[1] for r in got[1:]] == ["-3.5", "0", "-1", "1.5", "", "2", "-0.4"]  # numbers stay numbers
-    _write_rows(rows_, OutputFormat.json, ["name", "value"])  # JSON is data: the text as it is
+    write_rows(rows_, OutputFormat.json, ["name", "value"])  # JSON is data: the text as it is
     assert [r["name"] for r in json.loads(capsys.readouterr().out)] == [r["name"] for r in rows_]
 
 

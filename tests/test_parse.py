@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from branchkpi.tasks.landing import LandedFile
-from branchkpi.tasks.parse import FileParseError, parse_file
+from branchkpi.tasks.parse.cells import FileParseError
+from branchkpi.tasks.parse.files import parse_file
 
 from .conftest import LAYOUT_SEED, TIDY_SEED
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from branchkpi.tasks import parse_kpi
 from branchkpi.tasks.landing import LandedFile
+from branchkpi.tasks.parse import kpi as parse_kpi
 
 from .conftest import SEED
 

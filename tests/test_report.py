@@ -70,8 +70,8 @@ def not_blank(png: bytes) -> None:
 
 
 def test_annual_report_in_chromium(shared_reported: str, browser: Any, tmp_path: Path) -> None:
-    from branchkpi.tasks import report
-    from branchkpi.tasks.report_html import write_report
+    from branchkpi.tasks.report import gather as report
+    from branchkpi.tasks.report.html import write_report
     from branchkpi.warehouse.engine import connect
 
     data = report.gather(connect(shared_reported), "yamaguchi", 2020)
@@ -112,7 +112,7 @@ def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font() -> None:
     """No tofu: the chart's title glyphs come from Noto Sans CJK, which has them."""
     from matplotlib import font_manager
 
-    from branchkpi.tasks.report_charts import cjk_font
+    from branchkpi.tasks.report.charts import cjk_font
 
     family = cjk_font()
     assert "CJK" in family or "IPA" in family
@@ -125,8 +125,8 @@ def test_japanese_in_the_chart_images_is_drawn_with_a_cjk_font() -> None:
 
 
 def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_path: Path) -> None:
-    from branchkpi.tasks import report
-    from branchkpi.tasks.report_html import write_report
+    from branchkpi.tasks.report import gather as report
+    from branchkpi.tasks.report.html import write_report
     from branchkpi.warehouse.engine import connect
 
     data = report.gather(connect(shared_reported), "35", 2020, quarter=1)
@@ -164,8 +164,8 @@ def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:
     """A KPI text holding markup is shown as text."""
     import sqlalchemy as sa
 
-    from branchkpi.tasks import report
-    from branchkpi.tasks.report_html import write_report
+    from branchkpi.tasks.report import gather as report
+    from branchkpi.tasks.report.html import write_report
     from branchkpi.warehouse import schema
     from branchkpi.warehouse.engine import connect
 
@@ -181,7 +181,7 @@ def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:
 
 
 def test_unknown_branch_and_empty_warehouse_are_clear_errors(warehouse_url: str) -> None:
-    from branchkpi.tasks import report
+    from branchkpi.tasks.report import gather as report
     from branchkpi.warehouse.engine import connect
 
     with pytest.raises(report.ReportError, match="not a branch"):

@@ -17,9 +17,9 @@ import jinja2
 import polars as pl
 
 from branchkpi.domain import kpis, metrics, regions
-from branchkpi.tasks.labels import Labels
-from branchkpi.tasks.report import BranchReportData
-from branchkpi.tasks.report_charts import metric_chart, metric_label
+from branchkpi.tasks.report.charts import metric_chart, metric_label
+from branchkpi.tasks.report.gather import STAT_METRICS, BranchReportData
+from branchkpi.tasks.report.wording import Labels
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS_CLASS = {"missed": "missed", "at_risk": "at-risk", "achieved": "achieved", "on_track": "on-track",
@@ -33,6 +33,13 @@ class WrittenReport:
     missed: int
     at_risk: int
     targets: int
+    name_romaji: str = ""
+    title: str = ""  # 山口 令和2年度 事業実績
+
+    @property
+    def summary(self) -> str:
+        return (f"{self.targets} targets: {self.missed} missed, {self.at_risk} at risk; {len(self.charts)} charts. "
+                f"File: {self.html}")  # fmt: skip
 
 
 def file_stem(data: BranchReportData, lang: str) -> str:
@@ -71,7 +78,13 @@ def write_report(data: BranchReportData, out_dir: Path, lang: str = "ja") -> Wri
     )  # fmt: skip
     path = out_dir / f"{stem}.html"
     path.write_text(html, encoding="utf-8")
-    return WrittenReport(path, charts, statuses["missed"], statuses["at_risk"], len(data.kpi_rows))
+    title = f"{data.name_ja} {labels.period(data.fiscal_year, data.quarter)} {html_title(data, labels)}"
+    return WrittenReport(path, charts, statuses["missed"], statuses["at_risk"], len(data.kpi_rows), data.name_romaji,
+                         title)  # fmt: skip
+
+
+def html_title(data: BranchReportData, labels: Labels) -> str:
+    return labels["quarterly_title" if data.quarter else "annual_title"]
 
 
 def _environment() -> jinja2.Environment:
@@ -83,7 +96,6 @@ def _environment() -> jinja2.Environment:
 
 def _metrics_present(data: BranchReportData) -> list[metrics.Metric]:
     present = set(data.stats["metric"].unique().to_list())
-    from branchkpi.tasks.report import STAT_METRICS
 
     return [m for m in STAT_METRICS if m.id in present]
 

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from branchkpi.domain import metrics, regions
-from branchkpi.tasks.labels import Labels
+from branchkpi.tasks.report.wording import Labels
 
 CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
 _PLOT_LOCK = threading.Lock()  # pyplot's state is global: one chart at a time per process

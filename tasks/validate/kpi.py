@@ -1,12 +1,17 @@
-"""Validation frames for KPI targets and actuals: the parsed rows plus the context columns that
-expectations/kpi.py checks (catalogue unit, value needed, percentages, months inside the year)."""
+"""The quality gate of KPI targets and actuals (suites expectations/kpi.py): the parsed rows plus the
+context columns the suites check (catalogue unit, value needed, percentages, months inside the
+year), validated once per kind in the batch."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import polars as pl
 
 from branchkpi.domain import kpis
 from branchkpi.domain.target_rules import PREVIOUS_YEAR_COMPARATORS
+from branchkpi.expectations import kpi as kpi_suites
+from branchkpi.tasks.validate.gx import GateResult, merge, run_suite
 
 _NEEDS_VALUE = ["ge", "le", "eq", "count_ge", "count_le", "single_bid_composite"]
 _UNIT_OF = {k.id: k.unit for k in kpis.CATALOGUE}
@@ -42,3 +47,16 @@ def actuals_frame(actuals: pl.DataFrame) -> pl.DataFrame:
             False
         ),
     )
+
+
+def run_kpi_gate(targets: pl.DataFrame, actuals: pl.DataFrame, data_docs_dir: Path, gx_dir: Path,
+                 run_name: str) -> GateResult:  # fmt: skip
+    """Validate a batch's targets and actuals (each kind present, once)."""
+    gates = []
+    if targets.height:
+        gates.append(run_suite(targets_frame(targets), kpi_suites.TARGETS_SUITE, kpi_suites.target_rules(),
+                               data_docs_dir, gx_dir, run_name))  # fmt: skip
+    if actuals.height:
+        gates.append(run_suite(actuals_frame(actuals), kpi_suites.ACTUALS_SUITE, kpi_suites.actual_rules(),
+                               data_docs_dir, gx_dir, run_name))  # fmt: skip
+    return merge(*gates)

@@ -1,0 +1,153 @@
+"""Operations and set-up: `synth`, `template`, `schedules`, `alerts install|remove`, `warehouse grant-reader`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from branchkpi.cli.app import CliError, alerts_app, app, guard, warehouse_app
+
+
+@app.command()
+def synth(
+    fiscal_years: Annotated[str, typer.Option("--fiscal-years", help="A range such as 2005-2020.")],
+    out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    municipal: Annotated[
+        bool, typer.Option("--municipal", help="Also the NHI side: 4 KPIs of the 1,741 municipalities.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the fixed one, so runs repeat).")] = None,
+) -> None:
+    """Write synthetic data at scale, consistent with the real series (fixed seed): monthly statistics
+    of the 47 branches and the national total (one CSV per fiscal year, branches summing to the
+    national figure), the branches' KPI targets and quarterly actuals, fiscal-year actuals of the
+    ranked KPIs for `branchkpi rank`, and with --municipal the municipalities' NHI targets and actuals."""
+
+    def body() -> None:
+        from branchkpi.domain import fiscal
+        from branchkpi.synthetic import SEED, write_synthetic
+
+        try:
+            first, _, last = fiscal_years.partition("-")
+            years = range(fiscal.parse_fiscal_year(first), fiscal.parse_fiscal_year(last or first) + 1)
+        except ValueError as exc:
+            raise CliError(f"--fiscal-years must look like 2005-2020, got {fiscal_years!r}") from exc
+        if not years:
+            raise CliError(f"--fiscal-years {fiscal_years!r} is an empty range")
+        written = write_synthetic(out, years, SEED if seed is None else seed, municipal)
+        for path, count in written:
+            typer.echo(f"{count:>9} rows  {path}")
+        typer.echo(f"{sum(c for _, c in written):>9} rows in {len(written)} files")
+
+    guard(body)
+
+
+@app.command()
+def template(out: Annotated[Path, typer.Option(help="Folder to write kpi_template.xlsx into.")]) -> None:
+    """Write the .xlsx template a branch fills in with its KPI targets (目標) and actuals (実績)."""
+
+    def body() -> None:
+        from branchkpi.tasks.kpi_template import write_template
+
+        typer.echo(f"wrote {write_template(out)}")
+
+    guard(body)
+
+
+@app.command()
+def schedules(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the scheduler to create the runs of new deployments.")
+    ] = 0,
+) -> None:
+    """Each deployment's schedule and its next runs in Japan time, as the Prefect server's scheduler
+    created them (on the server in PREFECT_API_URL). Exit code 1 when a scheduled deployment has no
+    run: the scheduler service is failing, and its reason is in the server's log."""
+
+    def body() -> None:
+        if not os.environ.get("PREFECT_API_URL"):
+            raise CliError("set PREFECT_API_URL to the Prefect server (schedules run on a server, e.g. make server)")
+        from branchkpi.flows.schedules import jst, wait_for_schedules
+
+        found = wait_for_schedules(wait)
+        width = max((len(d.name) for d in found), default=0)
+        for d in found:
+            if not d.scheduled:
+                typer.echo(f"{d.name:<{width}}  started by hand (no schedule)")
+            elif d.next_runs:
+                later = ", ".join(jst(t) for t in d.next_runs[1:])
+                typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  next {jst(d.next_runs[0])}"
+                           + (f"  then {later}" if later else ""))  # fmt: skip
+            else:
+                typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  NO RUN SCHEDULED")
+        dead = [d.name for d in found if not d.alive]
+        if dead:
+            raise CliError(
+                f"the server has scheduled no run for {', '.join(dead)}: its scheduler service is failing "
+                "(look for ERROR in the Prefect server's log)"
+            )
+
+    guard(body)
+
+
+@alerts_app.command("install")
+def alerts_install(
+    webhook: Annotated[str, typer.Option(help="Webhook URL (Slack incoming webhook or any JSON receiver).")],
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Allow a webhook on a private or loopback address (an in-house receiver).")
+    ] = False,
+    test: Annotated[
+        bool, typer.Option("--test", help="Then post one test message through the block and say if it arrived.")
+    ] = False,
+) -> None:
+    """Create or replace the automations that notify WEBHOOK of data-quality failures and missed or
+    at-risk targets, on the Prefect server in PREFECT_API_URL. A webhook on a private or loopback
+    address is refused unless --allow-private-urls (the server would drop every post to it)."""
+
+    def body() -> None:
+        if not os.environ.get("PREFECT_API_URL"):
+            raise CliError("set PREFECT_API_URL to the Prefect server (automations need a server, e.g. make server)")
+        from branchkpi.flows.alerts import AlertSetupError, install, send_test
+
+        try:
+            for name in install(webhook, allow_private_urls):
+                typer.echo(f"automation: {name}")
+            if test:
+                typer.echo(f"test: {send_test()}")
+        except AlertSetupError as exc:
+            raise CliError(str(exc)) from exc
+
+    guard(body)
+
+
+@alerts_app.command("remove")
+def alerts_remove() -> None:
+    """Delete the branchkpi automations from the Prefect server in PREFECT_API_URL."""
+
+    def body() -> None:
+        if not os.environ.get("PREFECT_API_URL"):
+            raise CliError("set PREFECT_API_URL to the Prefect server")
+        from branchkpi.flows.alerts import uninstall
+
+        for name in uninstall():
+            typer.echo(f"removed: {name}")
+
+    guard(body)
+
+
+@warehouse_app.command("grant-reader")
+def warehouse_grant_reader(role: Annotated[str, typer.Argument(help="An existing PostgreSQL login role.")]) -> None:
+    """Let a PostgreSQL role read every table (for reports: set BRANCHKPI_READER_URL to log in as it)."""
+
+    def body() -> None:
+        from branchkpi.warehouse.engine import connect, grant_reader
+
+        try:
+            grant_reader(connect(), role)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        typer.echo(f"{role} may now read the warehouse")
+
+    guard(body)

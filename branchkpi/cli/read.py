@@ -1,0 +1,121 @@
+"""Commands that read the warehouse: `query monthly`, `rank`, `report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from branchkpi.cli.app import CliError, app, guard, query_app
+from branchkpi.cli.output import OutputFormat, write_rows
+
+
+@query_app.command("monthly")
+def query_monthly(
+    region: Annotated[str | None, typer.Option(help="yamaguchi, 山口, 35 or national/全国 (default: all).")] = None,
+    fiscal_year: Annotated[
+        str | None, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 … (default: all).")
+    ] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric id or Japanese name, e.g. insured_persons.")] = None,
+    month: Annotated[int | None, typer.Option(help="Calendar month 1-12.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+) -> None:
+    """Monthly statistics and KPIs: value, 前年同月比 (computed and as printed), fiscal-year-to-date
+    total, average and YoY, and share of national."""
+
+    def body() -> None:
+        from branchkpi.domain import fiscal, metrics, regions
+        from branchkpi.warehouse import reads
+        from branchkpi.warehouse.engine import connect_reader
+
+        region_code = None
+        if region is not None:
+            region_code = regions.resolve_region(region)
+            if region_code is None:
+                raise CliError(f"unknown region {region!r}: use e.g. yamaguchi, 山口, 35 or national")
+        fy = None
+        if fiscal_year is not None:
+            try:
+                fy = fiscal.parse_fiscal_year(fiscal_year)
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+        metric_id = None
+        if metric is not None:
+            metric_id = metrics.resolve_metric(metric)
+            if metric_id is None:
+                raise CliError(f"unknown metric {metric!r}: one of {', '.join(metrics.BY_ID)}")
+        if month is not None and not 1 <= month <= 12:
+            raise CliError(f"month must be 1-12, got {month}")
+        rows = reads.monthly_kpis(connect_reader(), region_code, fy, month, metric_id)
+        if not rows:
+            raise CliError("no data matches (load some with `branchkpi ingest`)")
+        write_rows(rows, output, reads.MONTHLY_COLUMNS)
+
+    guard(body)
+
+
+@app.command()
+def rank(
+    kpi: Annotated[str, typer.Option(help="KPI id, e.g. lifestyle_checkup_rate.")],
+    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+) -> None:
+    """Deviation score (偏差値 = 50 + 10·(x − mean)/sd) and rank of every branch for a KPI."""
+
+    def body() -> None:
+        from branchkpi.domain import fiscal, kpis
+        from branchkpi.tasks.rank import rank_branches
+        from branchkpi.warehouse.engine import connect_reader
+
+        kpi_id = kpis.resolve_kpi(kpi)
+        if kpi_id is None:
+            raise CliError(f"unknown KPI {kpi!r}: one of {', '.join(k.id for k in kpis.CATALOGUE if k.ranked)}")
+        try:
+            fy = fiscal.parse_fiscal_year(fiscal_year)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        frame = rank_branches(connect_reader(), kpi_id, fy)
+        if frame.height == 0:
+            raise CliError(f"no branch reports {kpi_id} for FY{fy}")
+        columns = ["rank", "unit_key", "name_romaji", "name_ja", "value", "deviation_score", "period"]
+        write_rows(frame.select(columns).to_dicts(), output, columns)
+
+    guard(body)
+
+
+@app.command()
+def report(
+    branch: Annotated[str, typer.Option(help="Branch name (yamaguchi, 山口) or JIS code (35).")],
+    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    out: Annotated[Path, typer.Option(help="Folder to write the report (HTML and chart images) into.")],
+    quarter: Annotated[int | None, typer.Option(help="1-4: the in-year report (事業計画実施状況).")] = None,
+    lang: Annotated[str, typer.Option(help="ja (default) or en: the report's labels.")] = "ja",
+) -> None:
+    """The branch's KPI report: statistics with charts, every KPI with its mark, rank among branches.
+
+    After a fiscal year it is the annual report (事業実績), with --quarter the in-year one
+    (事業計画実施状況). The evaluation it shows is the stored one when nothing changed since, else it
+    is evaluated and stored now."""
+
+    def body() -> None:
+        from branchkpi.domain import fiscal
+        from branchkpi.tasks.report import gather as branch_report
+        from branchkpi.tasks.report.charts import ReportFontMissing
+        from branchkpi.tasks.report.html import write_report
+        from branchkpi.warehouse.engine import connect
+
+        if lang not in ("ja", "en"):
+            raise CliError(f"--lang must be ja or en, got {lang!r}")
+        try:
+            fy = fiscal.parse_fiscal_year(fiscal_year)
+            data = branch_report.gather(connect(), branch, fy, quarter)
+            written = write_report(data, out, lang)
+        except (ValueError, ReportFontMissing) as exc:
+            raise CliError(str(exc)) from exc
+        typer.echo(
+            f"{written.html} ({len(written.charts)} charts; {written.targets} targets: "
+            f"{written.missed} missed, {written.at_risk} at risk)"
+        )
+
+    guard(body)

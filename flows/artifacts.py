@@ -1,0 +1,279 @@
+"""What a run shows on its page in the Prefect UI: the batch summary (markdown), the month's KPI table,
+the evaluation's table (missed first) and summary, the backfill's progress and summary, and links to
+the branch reports. Everything from the data is escaped: Prefect renders markdown, and a file or unit
+named "[click](javascript:…)" must stay text. The evaluation artifacts stop at ARTIFACT_ROWS rows;
+every row is in kpi_evaluations."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from typing import Any
+
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from branchkpi.domain import metrics
+from branchkpi.domain.target_rules import STATUS_ORDER
+from branchkpi.tasks.outcome import BatchOutcome
+
+FLAGGED = ("missed", "at_risk")
+
+MAX_FINDINGS_SHOWN = 50
+
+
+# Markdown that data could use to make a link, an image or code, or to cancel our escapes. Prefect's UI
+# renders markdown artifacts (and artifact descriptions): a file or unit named "[click](javascript:…)"
+# must be shown as text, not become a live link.
+_MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "`": "\\`", "|": "\\|"})
+
+
+def cell(value: Any) -> str:
+    """Data as text safe in markdown, also inside a table cell: HTML escaped (<script> is shown, not
+    run), no link, image or code syntax ([ ] ` escaped), no column breaks (|), no line breaks."""
+    if value is None:
+        return ""
+    text = html.escape(str(value), quote=False).translate(_MARKDOWN_ESCAPES)
+    return text.replace("\n", " ").replace("\r", " ")
+
+
+def code(value: Any) -> str:
+    """Data as a markdown code span (an id, a path): HTML escaped, no backtick to end the span early,
+    no | to break a table."""
+    text = html.escape(str(value), quote=False).replace("`", "'").replace("|", "\\|")
+    return f"`{text.replace(chr(10), ' ').replace(chr(13), ' ')}`"
+
+
+def description(message: str, limit: int = 500) -> str:
+    """An artifact description (Prefect renders it as markdown) from a run's message, which may name
+    files, units and cell values: escaped as `cell`, then cut at `limit` characters."""
+    return cell(message[:limit])
+
+
+def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics") -> str:
+    lines = [
+        f"# {title} {cell(outcome.period or '')}: {outcome.status_line}",
+        "",
+        cell(outcome.message),
+        "",
+        "| | |",
+        "|---|---|",
+        f"| files landed | {len(outcome.files)} |",
+        f"| rows landed | {outcome.rows_landed} |",
+        f"| rows loaded | {outcome.rows_loaded} ({outcome.rows_inserted} new, {outcome.rows_replaced} replaced; "
+        f"{outcome.rows_unchanged} unchanged) |",
+        f"| rows quarantined | {outcome.rows_quarantined} |",
+        f"| fiscal-year totals (合計) loaded | {outcome.totals_loaded} |",
+        f"| expectations | {outcome.expectations_passed} passed / {outcome.expectations_warned} warned / "
+        f"{outcome.expectations_failed} failed |",
+        f"| KPI rows computed | {', '.join(f'{k} {v}' for k, v in outcome.kpi_rows.items()) or '-'} |",
+        f"| Data Docs | {code(outcome.data_docs_path or '-')} |",
+        f"| batch id | {code(outcome.batch_id)} |",
+        "",
+    ]
+    if outcome.files:
+        lines += ["## Files", "", "| file | layout | encoding | rows | sha256 | note |", "|---|---|---|---|---|---|"]
+        for f in outcome.files:
+            note = f.error or ("loaded before" if f.previously_loaded else "")
+            lines.append(
+                f"| {cell(f.file_name)} | {cell(f.layout)} | {cell(f.encoding)} | {f.rows} | "
+                f"{code(f.sha256[:12])} | {cell(note)} |"
+            )
+        lines.append("")
+    failed_rules = [r for r in outcome.rule_summary if not r["success"]]
+    if failed_rules:
+        lines += ["## Expectations not met", "", "| rule | severity | rows | meaning |", "|---|---|---|---|"]
+        for r in failed_rules:
+            lines.append(f"| {cell(r['rule'])} | {r['severity']} | {r['unexpected']} | {cell(r['reason'])} |")
+        lines.append("")
+    if outcome.findings:
+        shown = sorted(outcome.findings, key=lambda f: f.severity != "critical")[:MAX_FINDINGS_SHOWN]
+        lines += [
+            f"## Findings ({len(outcome.findings)}; first {len(shown)})",
+            "",
+            "| severity | file | row | column | value | rule | reason |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for finding in shown:
+            lines.append(
+                "| "
+                + " | ".join(
+                    [finding.severity]
+                    + [
+                        cell(v)
+                        for v in (finding.file_name, finding.source_row, finding.column_name, finding.value_text)
+                    ]
+                    + [cell(finding.rule), cell(finding.reason)]
+                )
+                + " |"
+            )
+    return "\n".join(lines)
+
+
+def kpi_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The month's KPIs per region, rounded as a person reads them."""
+
+    def r(value: Any, digits: int) -> Any:
+        return None if value is None else round(float(value), digits)
+
+    return [
+        {
+            "region": row["region"],
+            "region_ja": row["region_ja"],
+            "metric": row["metric"],
+            "metric_ja": metrics.BY_ID[row["metric"]].name_ja if row["metric"] in metrics.BY_ID else "",
+            "fiscal_year": row["fiscal_year"],
+            "month": row["month"],
+            "value": r(row["value"], 2),
+            "yoy_pct": r(row["yoy_pct"], 1),
+            "yoy_pct_printed": row["yoy_pct_printed"],
+            "fytd_total": r(row["fytd_total"], 2),
+            "fytd_average": r(row["fytd_average"], 2),
+            "fytd_yoy_pct": r(row["fytd_yoy_pct"], 1),
+            "share_of_national_pct": r(row["share_of_national_pct"], 2),
+        }
+        for row in rows
+    ]
+
+
+# --- evaluations -------------------------------------------------------------------------------
+
+ARTIFACT_ROWS = 1000
+TABLE_COLUMNS = [
+    "unit_key", "unit_name", "kpi_id", "group", "target_value", "target_text", "comparator", "unit", "actual",
+    "actual_period", "previous", "status", "mark", "reason",
+]  # fmt: skip
+
+
+def sort_key(row: dict[str, Any]) -> tuple[int, int, str, str]:
+    """Missed first, then at risk, not evaluable, met; by year, unit and KPI within each."""
+    return STATUS_ORDER[row["status"]], row["fiscal_year"], row["unit_key"], row["kpi_id"]
+
+
+def evaluation_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○). Text is HTML escaped:
+    Prefect's UI shows table cells as text, but a unit or target text holding <script> must not become
+    markup in any other viewer of the artifact either."""
+    return [{c: _text(r[c]) for c in TABLE_COLUMNS} for r in rows[:ARTIFACT_ROWS]]
+
+
+def _text(value: Any) -> Any:
+    return html.escape(value, quote=False) if isinstance(value, str) else value
+
+
+def evaluation_summary(rows: list[dict[str, Any]], label: str, run_id: str) -> str:
+    counts = Counter(r["status"] for r in rows)
+    lines = [
+        f"# KPI evaluation {cell(label)}",
+        "",
+        f"{len(rows)} targets: ○ {counts['achieved'] + counts['on_track']}, × {counts['missed']}, "
+        f"△ {counts['at_risk']}, — {counts['not_evaluable']}.  Evaluation run `{run_id}`.",
+        "",
+    ]
+    flagged = [r for r in rows if r["status"] in FLAGGED]
+    if flagged:
+        lines += [
+            "## Missed and at risk",
+            "",
+            "| unit | KPI | target | actual | mark | reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        if len(flagged) > ARTIFACT_ROWS:
+            lines[-2:-2] = [f"The first {ARTIFACT_ROWS} of {len(flagged)}; all are in kpi_evaluations.", ""]
+        for r in flagged[:ARTIFACT_ROWS]:
+            target = r["target_text"] or (r["target_value"] if r["target_value"] is not None else r["comparator"])
+            lines.append(
+                f"| {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | {cell(r['actual'])} | "
+                f"{r['mark']} | {cell(r['reason'])} |"
+            )
+    return "\n".join(lines)
+
+
+def evaluation_years_summary(evaluations: list[Any], label: str, fresh_rows: list[dict[str, Any]]) -> str:
+    """The summary of a run over several fiscal years (or of one whose evaluation was reused): a line
+    per year with its marks and its evaluation run, then the missed and at-risk targets of the
+    years evaluated now."""
+    lines = [
+        f"# KPI evaluation {cell(label)}",
+        "",
+        "| fiscal year | targets | ○ | × | △ | — | evaluation run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in evaluations:
+        c = e.counts
+        run = f"`{e.evaluation_id}`" + (" (unchanged since: reused)" if e.reused else "")
+        lines.append(f"| FY{e.fiscal_year} | {len(e)} | {c['achieved'] + c['on_track']} | {c['missed']} | "
+                     f"{c['at_risk']} | {c['not_evaluable']} | {run} |")  # fmt: skip
+    flagged = [r for r in fresh_rows if r["status"] in FLAGGED]
+    if flagged:
+        lines += ["", f"## Missed and at risk ({len(flagged)})", "", "| FY | unit | KPI | target | actual | mark |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in flagged[:ARTIFACT_ROWS]:
+            target = r["target_text"] or (r["target_value"] if r["target_value"] is not None else r["comparator"])
+            lines.append(f"| {r['fiscal_year']} | {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | "
+                         f"{cell(r['actual'])} | {r['mark']} |")  # fmt: skip
+        if len(flagged) > ARTIFACT_ROWS:
+            lines += ["", f"The first {ARTIFACT_ROWS} of {len(flagged)}; all are in kpi_evaluations."]
+    return "\n".join(lines)
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+
+def publish_batch_summary(outcome: BatchOutcome, key: str, title: str) -> None:
+    create_markdown_artifact(key=key, markdown=batch_summary(outcome, title), description=description(outcome.message))
+
+
+def publish_month_kpis(rows: list[dict[str, Any]], label: str, calendar_label: str) -> None:
+    """The month's KPIs per region as a table artifact."""
+    if rows:
+        create_table_artifact(key="monthly-kpis", table=kpi_table(rows),
+                              description=f"KPIs of {label} ({calendar_label}) per region")  # fmt: skip
+
+
+def publish_evaluation(evaluations: list[Any], label: str) -> None:
+    """The table of the targets evaluated now (missed first) and the summary of every year."""
+    fresh = [e for e in evaluations if not e.reused]
+    rows = [r for e in fresh for r in e.rows]
+    if fresh:
+        if len(fresh) > 1:  # missed first across the years, as each year's rows come
+            rows.sort(key=sort_key)
+        create_table_artifact(key="kpi-evaluation", table=evaluation_table(rows),
+                              description=f"KPIs {label}: {len(rows)} targets")  # fmt: skip
+    one_fresh_year = len(evaluations) == 1 and fresh
+    create_markdown_artifact(
+        key="kpi-evaluation-summary",
+        markdown=evaluation_summary(rows, label, fresh[0].evaluation_id)
+        if one_fresh_year
+        else evaluation_years_summary(evaluations, label, rows),
+    )
+
+
+def publish_report_links(written: list[Any]) -> None:
+    """One link artifact per branch report written (the run's Artifacts tab)."""
+    for report in written:
+        create_link_artifact(key=f"branch-report-{report.name_romaji}", link=report.html.as_uri(),
+                             link_text=report.title, description=report.summary)  # fmt: skip
+
+
+class BackfillProgress:
+    """The backfill's progress artifact, moved as each fiscal year is booked."""
+
+    def __init__(self, years: int, description_: str) -> None:
+        self.years, self.done = years, 0
+        self.id = create_progress_artifact(progress=0.0, key="backfill-progress", description=description_)
+
+    def year_done(self) -> None:
+        self.done += 1
+        update_progress_artifact(artifact_id=self.id, progress=100.0 * self.done / max(1, self.years))  # type: ignore[arg-type]
+
+
+def publish_backfill_summary(results: list[dict[str, Any]], message: str) -> None:
+    lines = ["# Backfill", "", "| fiscal year | status | rows loaded | note |", "|---|---|---|---|"]
+    lines += [f"| FY{r['fiscal_year']} | {r['status']} | {r['rows_loaded']} | {cell(r['message'])} |" for r in results]
+    create_markdown_artifact(key="backfill-summary", markdown="\n".join(lines), description=description(message))

@@ -1,0 +1,95 @@
+"""A batch's files parsed together: every landed file of the run through its parser, an unreadable file
+becoming a critical finding (the batch goes on, and fails the gate), the results joined into one frame
+per kind. One call per batch, never a task per file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from branchkpi.domain.findings import Finding
+from branchkpi.tasks.landing import LandedFile
+from branchkpi.tasks.outcome import FileReport
+from branchkpi.tasks.parse.cells import FileParseError
+from branchkpi.tasks.parse.files import parse_file
+from branchkpi.tasks.parse.kpi import ParsedKpiFile, empty_actuals, empty_targets, parse_kpi_file
+from branchkpi.tasks.parse.observations import ParsedFile, concat_parsed, empty_observations, empty_totals, select
+
+
+def _report(f: LandedFile) -> FileReport:
+    return FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=f.previously_loaded)
+
+
+def parse_statistics(
+    files: list[LandedFile], fiscal_years: list[int] | None = None, region_codes: list[str] | None = None
+) -> tuple[ParsedFile, list[FileReport]]:
+    """Every statistics file of the batch, optionally only some fiscal years and regions (a backfill's
+    slice: rows whose year or region did not parse stay in, so the gate still reports them)."""
+    parts: list[ParsedFile] = []
+    reports: list[FileReport] = []
+    for f in files:
+        report = _report(f)
+        try:
+            parsed = parse_file(f)
+        except FileParseError as exc:
+            report.error = str(exc)
+            parsed = ParsedFile(empty_observations(), empty_totals(),
+                                [Finding(f.file_name, "file_readable", str(exc), file_id=f.id)])  # fmt: skip
+        report.layout, report.encoding = parsed.layout, parsed.encoding
+        report.rows = parsed.observations.height + parsed.reported_totals.height
+        reports.append(report)
+        parts.append(parsed)
+    batch = concat_parsed(parts)
+    if fiscal_years or region_codes:
+        batch = select(batch, fiscal_years, region_codes)
+    return batch, reports
+
+
+@dataclass
+class ParsedKpiBatch:
+    """All KPI rows of a batch, and the municipalities its files name."""
+
+    targets: pl.DataFrame = field(default_factory=empty_targets)
+    actuals: pl.DataFrame = field(default_factory=empty_actuals)
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, parsed: ParsedKpiFile) -> None:
+        self.targets = pl.concat([self.targets, parsed.targets])
+        self.actuals = pl.concat([self.actuals, parsed.actuals])
+        self.findings += parsed.findings
+        for unit in parsed.municipalities:
+            known = self.units.setdefault(unit["key"], dict(unit))
+            if unit.get("target_setting"):
+                known.update(target_setting=unit["target_setting"], note_ja=unit["note_ja"])
+
+    def unit_list(self) -> list[dict[str, Any]]:
+        return list(self.units.values())
+
+    @property
+    def rows(self) -> int:
+        return self.targets.height + self.actuals.height
+
+    @property
+    def raw_units(self) -> list[str]:
+        """The branches and municipalities as the files wrote them (for an alert)."""
+        return sorted(set(self.targets["reporting_unit_raw"].to_list() + self.actuals["reporting_unit_raw"].to_list()))
+
+
+def parse_kpi_files(files: list[LandedFile]) -> tuple[ParsedKpiBatch, list[FileReport]]:
+    """Every KPI file of the batch (targets, actuals, NHI notes)."""
+    batch = ParsedKpiBatch()
+    reports: list[FileReport] = []
+    for f in files:
+        report = _report(f)
+        try:
+            parsed = parse_kpi_file(f)
+            report.layout, report.rows = parsed.kind, parsed.targets.height + parsed.actuals.height
+            batch.add(parsed)
+        except FileParseError as exc:
+            report.error = str(exc)
+            batch.findings.append(Finding(f.file_name, "file_readable", str(exc), file_id=f.id))
+        reports.append(report)
+    return batch, reports

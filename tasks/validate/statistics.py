@@ -1,0 +1,119 @@
+"""The quality gate of monthly statistics (suite expectations/monthly_stats.py): `validation_frame`
+adds the context each rule needs, from the batch and the warehouse, as columns; `run_gate` validates
+that frame once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from branchkpi.domain import metrics
+from branchkpi.domain.regions import NATIONAL_CODE
+from branchkpi.expectations import monthly_stats
+from branchkpi.tasks.validate.gx import GateResult, run_suite
+from branchkpi.warehouse import frames, reads
+
+KEY = monthly_stats.KEY_COLUMNS
+
+
+def _existing_stats(engine: sa.Engine, fiscal_years: list[int]) -> pl.DataFrame:
+    """Curated values around the batch's fiscal years (one query)."""
+    if not fiscal_years:
+        return frames.empty(frames.STATISTICS)
+    return reads.statistics(engine, min(fiscal_years) - 1, max(fiscal_years) + 1)
+
+
+def validation_frame(
+    observations: pl.DataFrame, engine: sa.Engine, as_of_fiscal_year: int | None = None
+) -> pl.DataFrame:
+    """The batch rows with row_id and the context columns the suite checks."""
+    batch = observations.with_row_index("row_id").with_columns(pl.col("row_id").cast(pl.Int64))
+    fiscal_years = batch["fiscal_year"].drop_nulls().unique().to_list()
+    existing = _existing_stats(engine, fiscal_years)
+    usable = batch.filter(pl.all_horizontal(pl.col(*KEY, "value").is_not_null())).select(*KEY, "value")
+    usable = usable.unique(subset=KEY, keep="last")
+    combined = pl.concat([existing.join(usable, on=KEY, how="anti"), usable], how="vertical")
+
+    fy_months = combined.group_by("region_code", "metric", "fiscal_year").agg(
+        pl.col("month").n_unique().alias("_months")
+    )
+    latest = combined.group_by("region_code", "metric").agg(pl.col("fiscal_year").max().alias("_latest_fy"))
+    fy_months = (
+        fy_months.join(latest, on=["region_code", "metric"])
+        .with_columns(
+            months_missing_in_closed_fy=pl.when(
+                (pl.col("fiscal_year") < pl.col("_latest_fy"))
+                | (pl.col("fiscal_year") < (as_of_fiscal_year if as_of_fiscal_year is not None else -1))
+            )
+            .then(12 - pl.col("_months"))
+            .otherwise(0)
+            .cast(pl.Int64)
+        )
+        .select("region_code", "metric", "fiscal_year", "months_missing_in_closed_fy")
+    )
+
+    capped = [m.id for m in metrics.METRICS if m.capped_by_national]
+    national = combined.filter(pl.col("region_code") == NATIONAL_CODE).select(
+        "metric", "fiscal_year", "month", pl.col("value").alias("national_value")
+    )
+
+    inputs = combined.filter(
+        pl.col("metric").is_in(["insurance_benefits", "insured_persons", "dependents", "medical_cost_per_capita_yen"])
+    ).pivot(on="metric", index=["region_code", "fiscal_year", "month"], values="value")
+    for m in ("insurance_benefits", "insured_persons", "dependents", "medical_cost_per_capita_yen"):
+        if m not in inputs.columns:
+            inputs = inputs.with_columns(pl.lit(None, pl.Float64).alias(m))
+    ratio = inputs.select(
+        "region_code",
+        "fiscal_year",
+        "month",
+        pl.lit("medical_cost_per_capita_yen").alias("metric"),
+        (
+            pl.col("insurance_benefits")
+            * metrics.INSURANCE_BENEFITS_YEN_PER_UNIT
+            / (pl.col("insured_persons") + pl.col("dependents"))
+            / pl.col("medical_cost_per_capita_yen")
+        ).alias("benefits_to_medical_cost_ratio"),
+    )
+
+    previous = combined.select(
+        "region_code",
+        "metric",
+        (pl.col("fiscal_year") + 1).alias("fiscal_year"),
+        "month",
+        pl.col("value").alias("_prev_value"),
+    )
+
+    frame = (
+        batch.join(fy_months, on=["region_code", "metric", "fiscal_year"], how="left", nulls_equal=False)
+        .join(national, on=["metric", "fiscal_year", "month"], how="left")
+        .join(ratio, on=["region_code", "metric", "fiscal_year", "month"], how="left")
+        .join(previous, on=KEY, how="left")
+        .with_columns(
+            months_missing_in_closed_fy=pl.col("months_missing_in_closed_fy").fill_null(0),
+            national_value=pl.when(pl.col("metric").is_in(capped) & (pl.col("region_code") != NATIONAL_CODE)).then(
+                pl.col("national_value")
+            ),
+            yoy_pct_computed=pl.when(pl.col("_prev_value") > 0).then(
+                (pl.col("value") / pl.col("_prev_value") - 1) * 100
+            ),
+            benefits_to_medical_cost_ratio=pl.col("benefits_to_medical_cost_ratio").fill_nan(None),
+        )
+        .drop("_prev_value")
+        .sort("row_id")
+    )
+    return frame
+
+
+def run_gate(
+    frame: pl.DataFrame,
+    data_docs_dir: Path,
+    gx_dir: Path,
+    run_name: str,
+    yoy_warn_pct: float = 10.0,
+) -> GateResult:
+    """Validate a batch of monthly statistics once; return findings for every failed row."""
+    rule_list = monthly_stats.rules(yoy_warn_pct)
+    return run_suite(frame, monthly_stats.SUITE_NAME, rule_list, data_docs_dir, gx_dir, run_name)
