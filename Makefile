@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint typecheck check clean postgres-binaries browser fonts server bench
+.PHONY: install demo test test-unit lint typecheck check clean postgres-binaries browser fonts server bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +58,14 @@ fonts:
 	@fc-list :lang=ja 2>/dev/null | grep -q . || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null)
 
+## Every tier: unit, warehouse (SQLite and PostgreSQL), flows (the session's Prefect server), system
+## (CLI, UI in Chromium, faults, security, hostile input, concurrency, schedules). Prints the 15 slowest.
 test: install postgres-binaries browser fonts
 	$(BIN)/python -m pytest -q --durations=15
+
+## The pure tier: no Prefect server, no PostgreSQL, no browser (under a minute).
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
 
 ## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.
 server: install

@@ -89,8 +89,19 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresSe
         _stop(script)
 
 
+# what the pure tier (tests/unit, `make test-unit`) must never start
+SERVICES = {"prefect_stack", "prefect_server", "postgres", "browser", "dialect", "fresh_warehouse", "engine"}
+UNIT = Path(__file__).parent / "unit"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked session_end run after all others (they read what the whole session left behind)."""
+    """Tests marked session_end run after all others (they read what the whole session left behind);
+    a unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
+    for item in items:
+        if Path(str(item.path)).is_relative_to(UNIT):
+            wanted = SERVICES & set(getattr(item, "fixturenames", ()))
+            if wanted:
+                raise pytest.UsageError(f"{item.nodeid} is in the unit tier but uses {sorted(wanted)}: move it")
     last = [item for item in items if item.get_closest_marker("session_end")]
     items[:] = [item for item in items if not item.get_closest_marker("session_end")] + last
 

@@ -10,6 +10,24 @@ import sqlalchemy as sa
 from branchkpi.warehouse import reads, schema
 from branchkpi.warehouse.engine import connect
 
+from .conftest import SEED
+
+KPI_SEED = [
+    SEED / "kpi_plan_items.csv",
+    SEED / "kpi_actuals.csv",
+    SEED / "okayama_collection_rate_targets.csv",
+    SEED / "okayama_collection_rate_notes.csv",
+    SEED / "okayama_collection_rate_actuals.csv",
+]
+
+
+def ingest_kpi(*paths: Path, force: bool = False) -> tuple[Any, Any]:
+    """Run the quarterly-kpi-actuals flow in-process; returns (final state, BatchOutcome)."""
+    from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
+
+    state = quarterly_kpi_actuals(paths=[str(p) for p in paths], force=force, return_state=True)
+    return state, state.result(raise_on_failure=False)
+
 
 def run_monthly(*paths: Path, period: str | None = None) -> tuple[Any, Any]:
     """Run the monthly-branch-stats flow in-process; returns (final state, BatchOutcome)."""

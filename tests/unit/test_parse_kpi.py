@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.parse import kpi as parse_kpi
 
-from .conftest import SEED
+from ..conftest import SEED
 
 
 def landed(content: bytes, name: str) -> LandedFile:

@@ -20,8 +20,8 @@ from branchkpi.domain.regions import resolve_region
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import connect
 
-from .conftest import ROOT, TIDY_SEED
-from .helpers import counts, rows, run_monthly, stats_values
+from ..conftest import ROOT, TIDY_SEED
+from ..helpers import counts, rows, run_monthly, stats_values
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 

@@ -22,10 +22,10 @@ import pytest
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import dispose_all
 
-from .conftest import TIDY_SEED
-from .faults import ChildRun, assert_batch_complete, batch_statuses, file_values, kill_inside_write, synth_stats
-from .helpers import counts, rows, run_monthly, stats_values
-from .postgres import PostgresServer
+from ..conftest import TIDY_SEED
+from ..faults import ChildRun, assert_batch_complete, batch_statuses, file_values, kill_inside_write, synth_stats
+from ..helpers import counts, rows, run_monthly, stats_values
+from ..postgres import PostgresServer
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .conftest import FIXTURES, ROOT, TIDY_SEED
-from .helpers import artifacts, run_monthly
-from .postgres import READER_ROLE, PostgresServer
+from ..conftest import FIXTURES, ROOT, TIDY_SEED
+from ..helpers import artifacts, run_monthly
+from ..postgres import READER_ROLE, PostgresServer
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 

@@ -19,9 +19,9 @@ import pytest
 
 from branchkpi.warehouse import schema
 
-from .conftest import ROOT, TIDY_SEED, WORKER_WAREHOUSE_SECRET, PrefectStack
-from .helpers import rows, seed_values, stats_values
-from .postgres import PostgresServer
+from ..conftest import ROOT, TIDY_SEED, WORKER_WAREHOUSE_SECRET, PrefectStack
+from ..helpers import rows, seed_values, stats_values
+from ..postgres import PostgresServer
 
 BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "var" / "ui"

@@ -36,9 +36,9 @@ import sqlalchemy as sa
 
 from branchkpi.warehouse import schema
 
-from .conftest import FIXTURES, ROOT, SEED, TIDY_SEED, PrefectStack
-from .helpers import counts, rows, run_monthly
-from .postgres import PostgresServer
+from ..conftest import FIXTURES, ROOT, SEED, TIDY_SEED, PrefectStack
+from ..helpers import counts, rows, run_monthly
+from ..postgres import PostgresServer
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 
@@ -140,7 +140,7 @@ def test_password_is_nowhere_after_every_kind_of_run(
     from branchkpi.flows.evaluate_targets import evaluate_targets
     from branchkpi.warehouse.engine import connect, dispose_all
 
-    from .test_kpi_pipeline import ingest_kpi
+    from ..helpers import ingest_kpi
 
     since = datetime.now(UTC)
     database = postgres.create_database()
@@ -277,7 +277,7 @@ def test_sql_looking_values_are_data(
     from branchkpi.flows.evaluate_targets import evaluate_targets
     from branchkpi.tasks.landing import safe_file_name
 
-    from .test_kpi_pipeline import ingest_kpi
+    from ..helpers import ingest_kpi
 
     state, _ = run_monthly(TIDY_SEED)
     assert state.is_completed(), state.message
@@ -412,68 +412,6 @@ def test_sql_looking_values_are_data(
     assert counts(warehouse_url)["landed_files"] == after["landed_files"]
 
 
-# SQL text built by string formatting in our sources: each allowed place says why it is safe
-SQL_SOURCES = ("flows", "tasks", "warehouse", "branchkpi", "expectations")
-SQL_FORMATTING = [
-    re.compile(r"""\b(?:text|exec_driver_sql|execute|executemany|executescript)\(\s*f["']"""),
-    re.compile(r"""\b(?:text|exec_driver_sql|execute|executemany)\(\s*\w*\s*%\s*[(\w]"""),
-    re.compile(r"""\b(?:SELECT|INSERT|UPDATE|DELETE|DROP|ALTER|CREATE|GRANT|PRAGMA|BEGIN)\b[^\n]*["']\s*%\s*[(\w]"""),
-    re.compile(r"""\b(?:SELECT|INSERT|UPDATE|DELETE|DROP|ALTER|CREATE|GRANT|PRAGMA)\b[^\n]*["']\s*\.format\("""),
-    re.compile(
-        r"""f(?:"[^"\n]*|'[^'\n]*)\b(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|DROP|ALTER|GRANT|PRAGMA)\b[^\n]*\{"""
-    ),
-    re.compile(r"""\b(?:text|exec_driver_sql)\(\s*(?!["'])[a-z_]\w*\s*\)"""),  # SQL from a variable
-]
-ALLOWED_SQL_FORMATTING = {
-    # grant_reader: the role and database names are identifiers, which cannot be bound parameters;
-    # both go through the dialect's identifier_preparer.quote() before they are placed in the statement
-    ("warehouse/engine.py", 'f"GRANT CONNECT ON DATABASE {database} TO {quoted}",'),
-    ("warehouse/engine.py", 'f"GRANT USAGE ON SCHEMA public TO {quoted}",'),
-    ("warehouse/engine.py", 'f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",'),
-    ("warehouse/engine.py", 'f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}",'),
-    ("warehouse/engine.py", "conn.execute(sa.text(statement))"),  # the four GRANTs above
-    # bulk_write: `sql` is str(statement.compile(dialect)) of a SQLAlchemy Insert, with placeholders;
-    # the values go to the driver as parameters
-    ("warehouse/engine.py",
-     "conn.exec_driver_sql(sql, list(zip(*(columns[name] for name in positional), strict=True)))"),
-    ("warehouse/engine.py", "conn.exec_driver_sql("),
-    # SQLite cannot bind a PRAGMA's value; sqlite_busy_ms() returns an int (it rejects anything but digits)
-    ("warehouse/engine.py", 'cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_ms()}")'),
-}  # fmt: skip
-
-
-def test_no_sql_is_built_by_string_formatting() -> None:
-    found = []
-    for folder in SQL_SOURCES:
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            relative = path.relative_to(ROOT).as_posix()
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                code = line.split("  #", 1)[0].strip()
-                if code.startswith("#") or not any(p.search(code) for p in SQL_FORMATTING):
-                    continue
-                if (relative, code) not in ALLOWED_SQL_FORMATTING:
-                    found.append(f"{relative}:{number}: {code}")
-    assert not found, "SQL built by string formatting (bind parameters instead):\n" + "\n".join(found)
-
-
-def test_the_guard_catches_what_it_should() -> None:
-    bad = [
-        "conn.execute(sa.text(f\"SELECT * FROM t WHERE name = '{name}'\"))",
-        'conn.exec_driver_sql(f"DELETE FROM landed_files WHERE id = {i}")',
-        'cursor.execute("SELECT * FROM t WHERE a = %s" % value)',
-        'sql = "SELECT * FROM {} WHERE x = 1".format(table)',
-        "q = f\"UPDATE kpi_targets SET note = '{note}'\"",
-        "conn.execute(sa.text(query))",
-    ]
-    good = [
-        'conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})',
-        "conn.execute(sa.select(t).where(t.c.name == name))",
-        'logger.info("%s (warehouse %s)", message, url)',
-    ]
-    assert all(any(p.search(line) for p in SQL_FORMATTING) for line in bad)
-    assert not any(p.search(line) for p in SQL_FORMATTING for line in good)
-
-
 # ---------------------------------------------------------------------------------------------------
 # 3. HTML and markdown injection
 
@@ -501,7 +439,7 @@ def test_markup_in_the_data_is_escaped_everywhere(
 ) -> None:
     from branchkpi.flows.evaluate_targets import evaluate_targets
 
-    from .test_kpi_pipeline import ingest_kpi
+    from ..helpers import ingest_kpi
 
     since = datetime.now(UTC)
     monkeypatch.setenv("BRANCHKPI_REPORT_BRANCHES", "yamaguchi")

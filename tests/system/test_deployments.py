@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 

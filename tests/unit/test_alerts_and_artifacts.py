@@ -57,3 +57,15 @@ def test_artifacts_stop_at_a_readable_size() -> None:
     text = artifacts.evaluation_summary(rows, "FY2020", "run-1")
     assert f"The first {artifacts.ARTIFACT_ROWS} of 1500" in text
     assert text.count("\n| 町") == artifacts.ARTIFACT_ROWS
+
+
+def test_alert_text_from_the_data_cannot_make_links_in_chat() -> None:
+    """Slack reads <url|text> as a link: names and reasons from files reach the message escaped."""
+    from branchkpi.flows.alerts import quality_failed_event
+
+    event = quality_failed_event("b" * 36, "FY2020-04", ["<https://evil.example|山口>"],
+                                 ["<script>x</script>.csv"], "value '<b>&' is not a number", None)  # fmt: skip
+    payload = event["payload"]
+    assert "<" not in payload["headline"] + payload["unit"] + payload["detail"]
+    assert payload["unit"] == "&lt;https://evil.example|山口&gt;"
+    assert payload["detail"] == "value '&lt;b&gt;&amp;' is not a number"

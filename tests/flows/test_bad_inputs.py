@@ -11,8 +11,8 @@ import pytest
 
 from branchkpi.warehouse import schema
 
-from .conftest import FIXTURES
-from .helpers import counts, rows, run_monthly
+from ..conftest import FIXTURES
+from ..helpers import counts, rows, run_monthly
 
 BAD = FIXTURES / "bad_inputs"
 CASES = json.loads((BAD / "expected.json").read_text(encoding="utf-8"))
@@ -85,7 +85,7 @@ def test_one_bad_file_blocks_the_whole_batch(prefect_server: str, warehouse_url:
 
 def test_variants_load_the_same_values(prefect_server: str, warehouse_url: str) -> None:
     """CP932 / Japanese headers, BOM, full-width digits, △ and Excel give identical values."""
-    from .helpers import stats_values
+    from ..helpers import stats_values
 
     state, _ = run_monthly(BAD / "utf8_bom.csv")
     reference = stats_values(warehouse_url)

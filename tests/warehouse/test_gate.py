@@ -16,7 +16,7 @@ from branchkpi.tasks.parse import observations as parsed_frames
 from branchkpi.tasks.validate import statistics as validate
 from branchkpi.tasks.validate.gx import GateResult
 
-from .conftest import TIDY_SEED
+from ..conftest import TIDY_SEED
 
 
 def seed_batch(region: str = "yamaguchi", metrics: tuple[str, ...] = ("insured_persons",)) -> pl.DataFrame:

@@ -17,23 +17,8 @@ import sqlalchemy as sa
 
 from branchkpi.warehouse import schema
 
-from .conftest import FIXTURES, SEED
-from .helpers import artifacts, counts, rows
-
-KPI_SEED = [
-    SEED / "kpi_plan_items.csv",
-    SEED / "kpi_actuals.csv",
-    SEED / "okayama_collection_rate_targets.csv",
-    SEED / "okayama_collection_rate_notes.csv",
-    SEED / "okayama_collection_rate_actuals.csv",
-]
-
-
-def ingest_kpi(*paths: Path, force: bool = False) -> tuple[Any, Any]:
-    from branchkpi.flows.quarterly_kpi_actuals import quarterly_kpi_actuals
-
-    state = quarterly_kpi_actuals(paths=[str(p) for p in paths], force=force, return_state=True)
-    return state, state.result(raise_on_failure=False)
+from ..conftest import FIXTURES, SEED
+from ..helpers import KPI_SEED, artifacts, counts, ingest_kpi, rows
 
 
 def evaluate(fiscal_year: int, quarter: int | None = None, units: list[str] | None = None) -> tuple[Any, list[dict]]:

@@ -21,9 +21,9 @@ import pytest
 from branchkpi.tasks.landing import safe_file_name
 from branchkpi.warehouse import schema
 
-from .conftest import FIXTURES, ROOT
-from .fixtures import make_bad_inputs as gen
-from .helpers import counts, rows, run_monthly, stats_values
+from ..conftest import FIXTURES, ROOT
+from ..fixtures import make_bad_inputs as gen
+from ..helpers import counts, rows, run_monthly, stats_values
 
 HOSTILE = FIXTURES / "hostile"
 CASES: dict[str, dict[str, Any]] = json.loads((HOSTILE / "expected.json").read_text(encoding="utf-8"))
@@ -318,7 +318,7 @@ def test_formula_names_from_a_file_are_inert_in_exports(prefect_server: str, war
 
     from branchkpi.cli import app
 
-    from .conftest import FIXTURES as F
+    from ..conftest import FIXTURES as F
 
     state, _ = run_kpi(HOSTILE / "kpi_formula_municipalities.csv")
     assert state.is_completed(), state.message

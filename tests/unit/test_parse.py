@@ -15,7 +15,7 @@ from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.parse.cells import FileParseError
 from branchkpi.tasks.parse.files import parse_file
 
-from .conftest import LAYOUT_SEED, TIDY_SEED
+from ..conftest import LAYOUT_SEED, TIDY_SEED
 
 
 def landed(name: str, content: bytes) -> LandedFile:

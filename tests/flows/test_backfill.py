@@ -8,8 +8,8 @@ from typing import Any
 
 from branchkpi.warehouse import schema
 
-from .conftest import TIDY_SEED
-from .helpers import artifacts, counts, rows, seed_values, stats_values
+from ..conftest import TIDY_SEED
+from ..helpers import artifacts, counts, rows, seed_values, stats_values
 
 
 def run_backfill(from_fy: int, to_fy: int, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURES, ROOT, TIDY_SEED
+from ..conftest import FIXTURES, ROOT, TIDY_SEED
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 

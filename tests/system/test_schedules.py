@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import ROOT, TIDY_SEED, PrefectStack, free_port
-from .helpers import counts
+from ..conftest import ROOT, TIDY_SEED, PrefectStack, free_port
+from ..helpers import counts
 
 JST = ZoneInfo("Asia/Tokyo")
 # prefect.yaml: deployment → (months, day of month) of its cron at 06:00 Asia/Tokyo

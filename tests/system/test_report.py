@@ -12,9 +12,8 @@ from urllib.parse import unquote
 import polars as pl
 import pytest
 
-from .conftest import ROOT, SEED
-from .helpers import artifacts, run_monthly
-from .test_kpi_pipeline import KPI_SEED, ingest_kpi
+from ..conftest import ROOT, SEED
+from ..helpers import KPI_SEED, artifacts, ingest_kpi, run_monthly
 
 SCREENSHOTS = ROOT / "var" / "reports"
 

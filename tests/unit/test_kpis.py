@@ -12,7 +12,7 @@ import pytest
 from branchkpi.domain.regions import resolve_region
 from branchkpi.tasks import compute
 
-from .conftest import SEED, TIDY_SEED
+from ..conftest import SEED, TIDY_SEED
 
 # The publisher computes from unrounded figures: these differ at the printed precision (by ≤ 0.052
 # point), as the seed README records. Anything else differing is a bug.

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from branchkpi.warehouse import schema
 
-from .conftest import LAYOUT_SEED, SEED, TIDY_SEED
-from .helpers import artifacts, counts, rows, run_monthly, stats_values
+from ..conftest import LAYOUT_SEED, SEED, TIDY_SEED
+from ..helpers import artifacts, counts, rows, run_monthly, stats_values
 
 
 def _flow_run(flow_run_id: object):  # type: ignore[no-untyped-def]
