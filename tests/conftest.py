@@ -8,16 +8,17 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .postgres import PostgresServer
+from .postgres import APP_ROLE, PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "sample" / "seed"
@@ -78,10 +79,14 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresSe
         time.sleep(0.5)
     os.environ["PREFECT_HOME"] = str(home)
     os.environ["PREFECT_API_URL"] = api_url
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_UI_URL, temporary_settings
 
+    # The flows this process runs send no heartbeat: Prefect's heartbeat thread sleeps in 1 s steps and
+    # each flow run waits for it to stop (0.45 s a run, measured; the suite runs hundreds). Runs on the
+    # worker and in the child processes the tests start keep Prefect's heartbeats.
+    in_process = {PREFECT_API_URL: api_url, PREFECT_UI_URL: ui_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ui_url}):
+        with temporary_settings(updates=in_process):
             worker_env = {k: v for k, v in env.items() if not k.endswith("DATABASE_CONNECTION_URL")}
             yield PrefectStack(api_url, ui_url, log, worker_env, home / "server.log")
             _drain_to_server()
@@ -165,6 +170,56 @@ def bk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_warehouse: st
     monkeypatch.setenv("BRANCHKPI_WAREHOUSE_URL", fresh_warehouse)
     monkeypatch.delenv("BRANCHKPI_YOY_WARN_PCT", raising=False)
     return home
+
+
+_TEMPLATES: dict[tuple[str, str], tuple[str, Path]] = {}  # (name, dialect) -> (template URL, its var folder)
+
+
+@pytest.fixture
+def cloned_warehouse(
+    dialect: str, bk_home: Path, fresh_warehouse: str, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+) -> Callable[[str, Callable[[], None]], str]:  # fmt: skip
+    """clone(name, build): the test's warehouse as `build` leaves one, built once per dialect and session
+    (by the real flows, into a template) and copied for each test: a SQLite file copy, a PostgreSQL
+    CREATE DATABASE … TEMPLATE. The template's archive comes along, so its landed files are there."""
+
+    def clone(name: str, build: Callable[[], None]) -> str:
+        from branchkpi.warehouse.engine import dispose_all
+
+        key = (name, dialect)
+        if key not in _TEMPLATES:
+            home = tmp_path_factory.mktemp(f"template-{name}-{dialect}")
+            if dialect == "postgresql":
+                server: PostgresServer = request.getfixturevalue("postgres")
+                url = server.url(server.create_database())
+            else:
+                url = f"sqlite:///{home / 'warehouse.sqlite'}"
+            with monkeypatch.context() as env:
+                env.setenv("BRANCHKPI_HOME", str(home))
+                env.setenv("BRANCHKPI_WAREHOUSE_URL", url)
+                build()
+            dispose_all()  # a PostgreSQL template must have no open session
+            _TEMPLATES[key] = (url, home)
+        url, home = _TEMPLATES[key]
+        if (home / "archive").exists():
+            shutil.copytree(home / "archive", bk_home / "archive", dirs_exist_ok=True)
+        if dialect == "postgresql":
+            server = request.getfixturevalue("postgres")
+            target, template = fresh_warehouse.rsplit("/", 1)[1], url.rsplit("/", 1)[1]
+            with server.admin() as conn:
+                conn.execute(f'DROP DATABASE "{target}"')
+                conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{template}" OWNER {APP_ROLE}')
+        else:
+            source = url.removeprefix("sqlite:///")
+            with sqlite3.connect(source) as conn:  # everything in the main file, none in the WAL
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            target_file = Path(fresh_warehouse.removeprefix("sqlite:///"))
+            target_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target_file)
+        return fresh_warehouse
+
+    return clone
 
 
 @pytest.fixture

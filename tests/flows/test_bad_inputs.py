@@ -23,7 +23,10 @@ def test_the_set_is_large_enough() -> None:
     assert {c["expect"] for c in CASES.values()} == {"loads", "loads_with_warning", "quarantine", "file_error"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+FILE_ERRORS = sorted(n for n, c in CASES.items() if c["expect"] == "file_error")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if n not in FILE_ERRORS))
 def test_bad_input(name: str, prefect_server: str, warehouse_url: str, bk_home: Path) -> None:
     case = CASES[name]
     state, outcome = run_monthly(BAD / name)
@@ -65,10 +68,31 @@ def test_bad_input(name: str, prefect_server: str, warehouse_url: str, bk_home: 
             assert len(q["reason"]) > 15
         assert outcome.rows_quarantined >= 1
     else:
-        assert [q["rule"] for q in critical] == ["file_readable"]
-        assert name in critical[0]["reason"]
-        assert case["detail"].lower() in critical[0]["reason"].lower()
-        assert critical[0]["source_row"] is None  # the whole file
+        assert_file_error(name, critical)
+
+
+def assert_file_error(name: str, critical: list[dict]) -> None:  # type: ignore[type-arg]
+    assert [q["rule"] for q in critical] == ["file_readable"], (name, critical)
+    assert name in critical[0]["reason"]
+    assert CASES[name]["detail"].lower() in critical[0]["reason"].lower()
+    assert critical[0]["source_row"] is None  # the whole file
+
+
+def test_unreadable_files(prefect_server: str, warehouse_url: str, bk_home: Path) -> None:
+    """The files that cannot be read at all, as one batch (a file error stops nothing but that file's
+    parse, so they cannot interact): each is archived, named with its reason, and nothing loads."""
+    state, _ = run_monthly(*(BAD / name for name in FILE_ERRORS))
+    assert state.is_failed() and "quality gate failed" in state.message
+    after = counts(warehouse_url)
+    assert after["monthly_stats"] == after["monthly_kpis"] == after["monthly_stats_audit"] == 0
+    landed = {r["file_name"]: r for r in rows(warehouse_url, schema.landed_files)}
+    assert sorted(landed) == FILE_ERRORS
+    critical = [q for q in rows(warehouse_url, schema.quarantined_rows) if q["severity"] == "critical"]
+    for name in FILE_ERRORS:
+        assert (bk_home / "archive" / landed[name]["archive_path"]).read_bytes() == (BAD / name).read_bytes()
+        assert landed[name]["loaded_batch_id"] is None
+        assert_file_error(name, [q for q in critical if q["file_name"] == name])
+    assert {q["file_name"] for q in critical} == set(FILE_ERRORS)
 
 
 def test_one_bad_file_blocks_the_whole_batch(prefect_server: str, warehouse_url: str) -> None:

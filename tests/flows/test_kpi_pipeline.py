@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,16 @@ def evaluate(fiscal_year: int, quarter: int | None = None, units: list[str] | No
     return state, state.result().rows
 
 
-@pytest.fixture
-def loaded(prefect_server: str, warehouse_url: str) -> str:
+def _load_kpi_seed() -> None:
     state, _ = ingest_kpi(*KPI_SEED)
     assert state.is_completed(), state.message
-    return warehouse_url
+
+
+@pytest.fixture
+def loaded(prefect_server: str, cloned_warehouse: Callable[[str, Callable[[], None]], str]) -> str:
+    """A warehouse holding the seed's KPI files as the quarterly-kpi-actuals flow loads them (loaded
+    once per dialect, copied for each test)."""
+    return cloned_warehouse("kpi-seed", _load_kpi_seed)
 
 
 def test_seed_files_load_as_they_are(loaded: str) -> None:
