@@ -35,23 +35,25 @@ from branchkpi.tasks.parse.kpi_cells import (
     text_cells,
     with_reporting_unit,
 )
+from branchkpi.warehouse import schema
+from branchkpi.warehouse.frames import FILE_ID, frame_schema
 
+# parsed columns typed as the warehouse types them (reporting_unit is the tables' unit_key); the *_raw
+# columns keep each cell as written
+_T, _A = frame_schema(schema.kpi_targets), frame_schema(schema.kpi_actuals)
+_WHERE = {"file_id": FILE_ID, "file_name": pl.String, "source_row": pl.Int64}
 TARGET_COLUMNS: dict[str, Any] = {
-    "file_id": pl.Int64, "file_name": pl.String, "source_row": pl.Int64,
-    "reporting_unit_raw": pl.String, "reporting_unit": pl.String, "fiscal_year_raw": pl.String,
-    "fiscal_year": pl.Int32, "kpi_raw": pl.String, "kpi_id": pl.String, "comparator_raw": pl.String,
-    "comparator": pl.String, "target_value_raw": pl.String, "target_value": pl.Float64, "unit_raw": pl.String,
-    "unit": pl.String, "target_text": pl.String, "kpi_text_ja": pl.String, "target_note": pl.String,
-    "organization": pl.String,
+    **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _T["unit_key"], "fiscal_year_raw": pl.String,
+    "fiscal_year": _T["fiscal_year"], "kpi_raw": pl.String, "kpi_id": _T["kpi_id"], "comparator_raw": pl.String,
+    "comparator": _T["comparator"], "target_value_raw": pl.String, "target_value": _T["target_value"],
+    "unit_raw": pl.String, "unit": _T["unit"], "target_text": _T["target_text"], "kpi_text_ja": _T["kpi_text_ja"],
+    "target_note": _T["target_note"], "organization": _T["organization"],
 }  # fmt: skip
-
-
 ACTUAL_COLUMNS: dict[str, Any] = {
-    "file_id": pl.Int64, "file_name": pl.String, "source_row": pl.Int64,
-    "reporting_unit_raw": pl.String, "reporting_unit": pl.String, "fiscal_year_raw": pl.String,
-    "fiscal_year": pl.Int32, "period_raw": pl.String, "period": pl.String, "kpi_raw": pl.String,
-    "kpi_id": pl.String, "value_raw": pl.String, "value": pl.Float64, "unit_raw": pl.String, "unit": pl.String,
-    "as_of": pl.String, "note": pl.String,
+    **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _A["unit_key"], "fiscal_year_raw": pl.String,
+    "fiscal_year": _A["fiscal_year"], "period_raw": pl.String, "period": _A["period"], "kpi_raw": pl.String,
+    "kpi_id": _A["kpi_id"], "value_raw": pl.String, "value": _A["value"], "unit_raw": pl.String, "unit": _A["unit"],
+    "as_of": _A["as_of"], "note": _A["note"],
 }  # fmt: skip
 
 

@@ -80,7 +80,7 @@ def test_a_worker_runs_what_the_scheduler_scheduled(prefect_stack: PrefectStack,
     landed = tmp_path / "incoming"
     landed.mkdir()
     shutil.copy(TIDY_SEED, landed)
-    fire_at = datetime.now(UTC) + timedelta(seconds=8)
+    fire_at = datetime.now(UTC) + timedelta(seconds=4)  # after the scheduler's next pass (every 5 s)
     with get_client(sync_client=True) as client:
         monthly = client.read_deployment_by_name("monthly-branch-stats/monthly")
         copy_id = client.create_deployment(
