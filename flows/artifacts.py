@@ -80,6 +80,8 @@ def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics
         lines += ["## Files", "", "| file | layout | encoding | rows | sha256 | note |", "|---|---|---|---|---|---|"]
         for f in outcome.files:
             note = f.error or ("loaded before" if f.previously_loaded else "")
+            if f.skipped_sheets:
+                note += f" sheets without a table, skipped: {', '.join(f.skipped_sheets)}"
             lines.append(
                 f"| {cell(f.file_name)} | {cell(f.layout)} | {cell(f.encoding)} | {f.rows} | "
                 f"{code(f.sha256[:12])} | {cell(note)} |"

@@ -28,6 +28,7 @@ class FileReport:
     rows: int = 0
     previously_loaded: bool = False
     error: str | None = None
+    skipped_sheets: list[str] = field(default_factory=list)  # sheets of a workbook that hold no table
 
 
 @dataclass

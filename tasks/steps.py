@@ -26,7 +26,7 @@ from branchkpi.tasks import compute, evaluate, failures, landing
 from branchkpi.tasks.memory import release_freed_memory
 from branchkpi.tasks.outcome import BatchOutcome, FileReport
 from branchkpi.tasks.parse.batch import ParsedKpiBatch, parse_kpi_files, parse_statistics
-from branchkpi.tasks.parse.observations import ParsedFile
+from branchkpi.tasks.parse.observations import Headers, ParsedFile
 from branchkpi.tasks.report import gather
 from branchkpi.tasks.report import html as report_html
 from branchkpi.tasks.validate import gx, kpi, statistics
@@ -129,10 +129,17 @@ def parse_files(
 
 @warehouse_task(name="quality-gate")
 def quality_gate(
-    observations: pl.DataFrame, warehouse_url: str, cfg: Settings, run_name: str, as_of_fiscal_year: int | None
+    observations: pl.DataFrame,
+    warehouse_url: str,
+    cfg: Settings,
+    run_name: str,
+    as_of_fiscal_year: int | None,
+    headers: Headers | None = None,
 ) -> gx.GateResult:
+    """The batch's one validation; its findings name the headers as each file wrote them (`headers`)."""
     frame = statistics.validation_frame(observations, connect(warehouse_url), as_of_fiscal_year)
     gate = statistics.run_gate(frame, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.yoy_warn_pct)
+    gate.findings = statistics.as_headed(gate.findings, headers or {})
     del frame
     release_freed_memory(observations.height)
     return gate

@@ -137,6 +137,7 @@ quarantined_rows = sa.Table(
     sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
     sa.Column("file_id", sa.Integer, sa.ForeignKey("landed_files.id")),
     sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("sheet_name", sa.Text, comment="the sheet of a workbook; NULL for a CSV"),
     sa.Column("source_row", sa.Integer, comment="row in the file as a spreadsheet numbers it; NULL = whole file"),
     sa.Column("column_name", sa.Text),
     sa.Column("value_text", sa.Text, comment="the cell as written"),

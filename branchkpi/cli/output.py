@@ -22,6 +22,8 @@ def print_outcome(state: Any, outcome: Any) -> None:
     echo(f"{outcome.period or 'batch'}: {outcome.status_line} (Prefect state {state.name})")
     for f in outcome.files:
         note = f" ERROR {f.error}" if f.error else (" (loaded before)" if f.previously_loaded else "")
+        if f.skipped_sheets:
+            note += f" (sheets without a table, skipped: {', '.join(f.skipped_sheets)})"
         echo(f"  file {f.file_name}: {f.layout or '-'} {f.encoding or ''} {f.rows} rows{note}")
     echo(
         f"  rows: {outcome.rows_landed} landed, {outcome.rows_loaded} loaded ({outcome.rows_inserted} new, "

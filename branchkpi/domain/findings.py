@@ -29,14 +29,18 @@ class Finding:
     source_row: int | None = None
     column_name: str | None = None
     value_text: str | None = None
+    sheet: str | None = None  # the sheet of a workbook
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
         row["value_text"] = clipped(self.value_text)
+        row["sheet_name"] = row.pop("sheet")
         return row
 
     def __str__(self) -> str:
         where = self.file_name
+        if self.sheet:
+            where += f", sheet {self.sheet!r}"
         if self.source_row is not None:
             where += f", row {self.source_row}"
         if self.column_name:

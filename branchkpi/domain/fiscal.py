@@ -7,6 +7,7 @@ the April before. Era years: 平成 (H) year 1 = 1989, 令和 (R) year 1 = 2019 
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -190,12 +191,33 @@ class Period:
         return f"{self.calendar_year}-{self.month:02d}"
 
 
-_PERIOD_RE = re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?$", re.ASCII)
-_ERA_PERIOD_RE = re.compile(r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})月?$", re.ASCII)
+_PERIOD_RE = re.compile(
+    r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?(?:[-/.](?P<d>\d{1,2})|(?P<dj>\d{1,2})日)?(?:t?\d{1,2}:\d{2}(?::\d{2})?)?$",
+    re.ASCII,
+)
+_ERA_PERIOD_RE = re.compile(
+    r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})月?(?:[-/.](?P<d>\d{1,2})|(?P<dj>\d{1,2})日)?$",
+    re.ASCII,
+)
+
+
+def _check_day(year: int, month: int, day: int, text: str) -> None:
+    """A monthly figure may be dated by its month's first day (2020-04-01: the month, as Excel stores
+    "2020年4月") or its last day (2020-04-30: 月末現在, as a stock is counted); any other day is refused,
+    since it is not clear which month's figure the sender means."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month out of range 1-12 in period {text!r}")
+    last = calendar.monthrange(year, month)[1]
+    if day not in (1, last):
+        raise ValueError(
+            f"a monthly figure is dated by its month: the 1st or the last day ({month}/{last}), not day {day}: {text!r}"
+        )
 
 
 def parse_period(text: str) -> Period:
-    """Parse a calendar month ("2020-04", "2021/1", "2021年1月", "令和3年1月", "R3.1") into a Period."""
+    """Parse a calendar month into a Period: "2020-04", "2021/1", "2021年1月", "令和3年1月", "R3.1", or a
+    date of that month, "2020-04-01", "2020/04/30", "令和2年4月1日", "2020-04-01 00:00:00" (an Excel date
+    cell): the day must be the month's first or last (see _check_day)."""
     s = _clean(text)
     m = _PERIOD_RE.match(s)
     if m:
@@ -203,9 +225,12 @@ def parse_period(text: str) -> Period:
     else:
         m = _ERA_PERIOD_RE.match(s)
         if not m:
-            raise ValueError(f"not a month period (expected YYYY-MM, e.g. 2020-04): {text!r}")
+            raise ValueError(f"not a month period (expected YYYY-MM, e.g. 2020-04, or a date 2020-04-01): {text!r}")
         era_year = 1 if m.group("y") == "元" else int(m.group("y"))
         cal_year, month = era_to_western(m.group("era"), era_year), int(m.group("m"))
     if not 1 <= month <= 12:
         raise ValueError(f"month out of range 1-12 in period {text!r}")
+    day = m.group("d") or m.group("dj")
+    if day is not None:
+        _check_day(cal_year, month, int(day), text)
     return Period(fiscal_year_of(cal_year, month), month)

@@ -38,6 +38,7 @@ def parse_statistics(
             parsed = ParsedFile(empty_observations(), empty_totals(),
                                 [Finding(f.file_name, "file_readable", str(exc), file_id=f.id)])  # fmt: skip
         report.layout, report.encoding = parsed.layout, parsed.encoding
+        report.skipped_sheets = parsed.skipped_sheets
         report.rows = parsed.observations.height + parsed.reported_totals.height
         reports.append(report)
         parts.append(parsed)

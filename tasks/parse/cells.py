@@ -61,6 +61,16 @@ def month_or_period_month(text: Any) -> int | None:
     return month
 
 
+def period_problem(text: Any) -> str | None:
+    """Why a date given for a month is refused (a day other than the month's first or last), or None
+    (a readable period, or text that is no date at all: the gate reports that)."""
+    try:
+        fiscal.parse_period(str(text))
+    except ValueError as exc:
+        return str(exc) if str(exc).startswith("a monthly figure is dated") else None
+    return None
+
+
 def period_tuple(text: Any) -> list[int] | None:
     period = safe(fiscal.parse_period, str(text))
     return [period.fiscal_year, period.month] if period else None

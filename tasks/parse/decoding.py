@@ -22,20 +22,20 @@ def decode_text(content: bytes, file_name: str) -> tuple[str, str]:
     """Bytes → text. UTF-8 (with or without BOM) first, then CP932 (Windows Shift_JIS, which also
     covers ㈱ 髙 﨑 and circled digits that plain shift_jis rejects)."""
     if not content.strip():
-        raise FileParseError(f"{file_name}: the file is empty")
+        raise FileParseError("the file is empty")
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return content.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise FileParseError(f"{file_name}: damaged UTF-16 text ({exc.reason})") from exc
+            raise FileParseError(f"damaged UTF-16 text ({exc.reason})") from exc
     if b"\x00" in content[:65536]:
-        raise FileParseError(f"{file_name}: binary data (NUL bytes), not a CSV text file")
+        raise FileParseError("binary data (NUL bytes), not a CSV text file")
     if content.startswith(b"\xef\xbb\xbf"):
         try:
             return content[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
             raise FileParseError(
-                f"{file_name}: starts with a UTF-8 BOM but byte {exc.start + 3} is not UTF-8 "
+                f"starts with a UTF-8 BOM but byte {exc.start + 3} is not UTF-8 "
                 f"(0x{content[exc.start + 3]:02x}): mixed encodings in one file"
             ) from exc
     try:
@@ -46,7 +46,7 @@ def decode_text(content: bytes, file_name: str) -> tuple[str, str]:
             return content.decode("cp932"), "cp932"
         except UnicodeDecodeError as exc:
             raise FileParseError(
-                f"{file_name}: neither UTF-8 nor CP932 text (byte 0x{content[exc.start]:02x} at offset "
+                f"neither UTF-8 nor CP932 text (byte 0x{content[exc.start]:02x} at offset "
                 f"{exc.start}; UTF-8 failed at offset {utf8_error.start})"
             ) from exc
 
@@ -75,7 +75,7 @@ def _refuse_mixed_encodings(content: bytes, file_name: str) -> None:
                 utf8_line = number
         if utf8_line and other_line:
             raise FileParseError(
-                f"{file_name}: mixed encodings in one file: line {utf8_line} is UTF-8 but line {other_line} "
+                f"mixed encodings in one file: line {utf8_line} is UTF-8 but line {other_line} "
                 "is not (CP932/Shift_JIS?); save the whole file in one encoding"
             )
 
@@ -91,7 +91,7 @@ def check_line_lengths(text: str, file_name: str) -> None:
             longest = max(len(part) for part in text[start:end].split("\r"))
             if longest > MAX_LINE_CHARS:
                 raise FileParseError(
-                    f"{file_name}: line {number} is {end - start:,} characters long (limit {MAX_LINE_CHARS:,}): "
+                    f"line {number} is {end - start:,} characters long (limit {MAX_LINE_CHARS:,}): "
                     "not a table a person fills in"
                 )
         start, number = end + 1, number + 1

@@ -184,7 +184,7 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
                 ).select(ACTUAL_COLUMNS.keys())
             )  # fmt: skip
     if not kinds:
-        raise FileParseError(f"{name}: not a KPI file (no header with 支部/branch or 市町村 and 年度/fiscal_year)")
+        raise FileParseError("not a KPI file (no header with 支部/branch or 市町村 and 年度/fiscal_year)")
     return ParsedKpiFile(
         kind="+".join(sorted(kinds)),
         targets=pl.concat(targets) if targets else empty_targets(),

@@ -93,7 +93,7 @@ def _csv_row_iter(text: str, delimiter: str, name: str) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as exc:
-        raise FileParseError(f"{name}: malformed CSV at line {reader.line_num}: {exc}") from exc
+        raise FileParseError(f"malformed CSV at line {reader.line_num}: {exc}") from exc
 
 
 TARGET_FIELDS = ("kpi_raw", "comparator_raw", "comparator", "target_value_raw", "target_value", "unit_raw", "unit",

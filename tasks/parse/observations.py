@@ -16,7 +16,7 @@ from branchkpi.warehouse.frames import FILE_ID, frame_schema
 
 # the parsed columns are typed as the warehouse types them; the *_raw columns keep each cell as written
 _STATS = frame_schema(schema.monthly_stats)
-_WHERE = {"file_id": FILE_ID, "file_name": pl.String, "source_row": pl.Int64}
+_WHERE = {"file_id": FILE_ID, "file_name": pl.String, "sheet_name": pl.String, "source_row": pl.Int64}
 OBSERVATION_SCHEMA: dict[str, Any] = {
     **_WHERE,
     "source_column": pl.String,
@@ -40,6 +40,11 @@ TOTALS_SCHEMA: dict[str, Any] = {
 }
 
 
+# (file id, sheet) → the headers as the sender wrote them, by role (region, fiscal_year, month): the
+# gate's findings name these instead of the warehouse's column names
+Headers = dict[tuple[int | None, str | None], dict[str, str]]
+
+
 @dataclass
 class ParsedFile:
     observations: pl.DataFrame
@@ -47,6 +52,8 @@ class ParsedFile:
     findings: list[Finding] = field(default_factory=list)
     layout: str = ""
     encoding: str = ""
+    headers: Headers = field(default_factory=dict)
+    skipped_sheets: list[str] = field(default_factory=list)  # sheets of a workbook that hold no table
 
 
 def empty_observations() -> pl.DataFrame:
@@ -65,6 +72,8 @@ def concat_parsed(parts: Iterable[ParsedFile]) -> ParsedFile:
         observations=pl.concat([p.observations for p in parts], how="vertical"),
         reported_totals=pl.concat([p.reported_totals for p in parts], how="vertical"),
         findings=[f for p in parts for f in p.findings],
+        headers={k: v for p in parts for k, v in p.headers.items()},
+        skipped_sheets=[s for p in parts for s in p.skipped_sheets],
     )
 
 
@@ -78,4 +87,6 @@ def select(parsed: ParsedFile, fiscal_years: list[int] | None, region_codes: lis
     if region_codes:
         observations = observations.filter(pl.col("region_code").is_in(region_codes) | pl.col("region_code").is_null())
         totals = totals.filter(pl.col("region_code").is_in(region_codes))
-    return ParsedFile(observations, totals, parsed.findings, parsed.layout, parsed.encoding)
+    return ParsedFile(
+        observations, totals, parsed.findings, parsed.layout, parsed.encoding, parsed.headers, parsed.skipped_sheets
+    )

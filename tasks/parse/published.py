@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from branchkpi.domain import metrics, numbers, regions
+from branchkpi.domain import labels, metrics, numbers, regions
 from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.parse.cells import (
@@ -22,6 +22,7 @@ from branchkpi.tasks.parse.cells import (
     number_or_none,
     region_in,
 )
+from branchkpi.tasks.parse.headers import column_letter
 from branchkpi.tasks.parse.observations import (
     OBSERVATION_SCHEMA,
     TOTALS_SCHEMA,
@@ -52,7 +53,7 @@ def published_header_index(rows: Sequence[Sequence[str]]) -> int | None:
 
 
 def _is_total_label(cell: str) -> bool:
-    return header_key(cell) in {"合計", "計", "年度計", "total", "年計"}
+    return metrics.annual_label(cell) is not None
 
 
 def _is_yoy_header(cell: str) -> bool:
@@ -60,13 +61,55 @@ def _is_yoy_header(cell: str) -> bool:
     return "前年" in key or key in {"yoy", "yoy%", "yoypct"}
 
 
-def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> ParsedFile:
+def _title_metric(cell: str) -> tuple[str | None, str | None]:
+    """(metric, near name) of a title cell: `◆被保険者数` names insured_persons; `◆任意継続被保険者数`
+    names nothing but contains 被保険者数, which is remembered to refuse the table under it."""
+    if cell.strip().startswith(("※", "注", "(注", "（注")):
+        return None, None
+    metric = metrics.resolve_metric(cell)
+    if metric is not None:
+        return metric, None
+    near = metrics.near_metric(cell)
+    return None, cell.strip() if near is not None else None
+
+
+def _table_metric(title_metric: str | None, near_title: str | None, context: str, name: str, where: str) -> str:
+    """The statistic a table holds: its title line's, else the sheet's name, else the file's, each only
+    by an exact match; a title, sheet or file name that contains a metric's name without being it is
+    refused (its figures would otherwise load as that metric)."""
+    if title_metric is not None:
+        return title_metric
+    if near_title is not None:
+        raise FileParseError(
+            f"{where}: its title {near_title!r} is not a statistic we know, though it contains "
+            f"{metrics.BY_ID[metrics.near_metric(near_title) or ''].name_ja}: the table is not read as that"
+        )
+    for label, text in (("sheet", context), ("file name", name)):
+        if not text:
+            continue
+        metric = metrics.metric_named_in(text)
+        if metric is not None:
+            return metric
+        near = next((metrics.near_metric(span) for span in labels.spans(text) if metrics.near_metric(span)), None)
+        if near is not None:
+            raise FileParseError(
+                f"{where}: the {label} {text!r} names no statistic we know, though it contains "
+                f"{metrics.BY_ID[near].name_ja}: the table is not read as that"
+            )
+    raise FileParseError(
+        f"{where}: cannot tell which statistic the table holds: no title line such as ◆被保険者数, and the "
+        "sheet or file name names no metric"
+    )
+
+
+def parse_published(rows: list[list[str]], landed: LandedFile, context: str, sheet: str | None = None) -> ParsedFile:
     """One or more published tables stacked in one sheet or CSV (a title line may precede each)."""
     name = landed.file_name
     findings: list[Finding] = []
     records: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     title_metric: str | None = None
+    near_title: str | None = None
     title_region: str | None = None
     i = 0
     tables = 0
@@ -81,24 +124,20 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
         if not is_header:
             for cell in row:
                 if cell.strip():
-                    title_metric = metrics.find_metric_in(cell) or title_metric
+                    metric, near = _title_metric(cell)
+                    title_metric, near_title = metric or title_metric, near or near_title
                     title_region = title_region or regions.resolve_region(cell)
             i += 1
             continue
         tables += 1
         header_row_number = i + 1
         region_code = regions.resolve_region(row[0]) or title_region or region_in(context) or region_in(name)
-        metric = title_metric or metrics.find_metric_in(context) or metrics.find_metric_in(name)
         if region_code is None:
             raise FileParseError(
-                f"{name}: row {header_row_number}: the top-left cell {row[0]!r} names no region "
+                f"row {header_row_number}: the top-left cell {row[0]!r} names no region "
                 "(expected e.g. 山口 or 全国), and neither does a title line or the file name"
             )
-        if metric is None:
-            raise FileParseError(
-                f"{name}: cannot tell which statistic the table at row {header_row_number} holds: "
-                "no title line such as ◆被保険者数, and the sheet or file name names no metric"
-            )
+        metric = _table_metric(title_metric, near_title, context, name, f"the table at row {header_row_number}")
         columns: list[tuple[int, str, int | None, int | None]] = []  # (value col, label, fy, yoy col)
         for j in range(1, len(row)):
             label = row[j]
@@ -110,18 +149,12 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
                 continue
             fy = _fiscal_year_label(label)
             if fy is None:
-                findings.append(
-                    Finding(
-                        name,
-                        "unknown_column",
-                        "column heading is not a fiscal year (e.g. 2年度); ignored",
-                        severity="warning",
-                        file_id=landed.id,
-                        source_row=header_row_number,
-                        column_name=label,
-                    )
+                if labels.column_role(label) in ("note", "unit"):
+                    continue  # 備考: read past on purpose
+                raise FileParseError(
+                    f"row {header_row_number}, column {column_letter(j)}: heading {label!r} is neither a fiscal "
+                    "year (e.g. 2年度, R2, 2020年度) nor 前年同月比 nor 備考: the table is not read in part"
                 )
-                continue
             columns.append((j, label, fy, None))
         i += 1
         while i < len(rows):
@@ -146,9 +179,16 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
                     findings.append(
                         Finding(name, "yoy_printed_unreadable", "printed 前年同月比 is not a number; stored as empty",
                                 severity="warning", file_id=landed.id, source_row=row_number,
-                                column_name=f"{col_label} 前年同月比", value_text=yoy_raw)
+                                column_name=f"{col_label} 前年同月比", value_text=yoy_raw, sheet=sheet)
                     )  # fmt: skip
                 if _is_total_label(label):
+                    if not metrics.printed_annual_fits(metric, metrics.annual_label(label)):
+                        findings.append(
+                            Finding(name, "total_row_skipped", f"a printed {label} of {metrics.BY_ID[metric].name_ja} "
+                                    "is not its fiscal-year figure; skipped", severity="warning", file_id=landed.id,
+                                    source_row=row_number, column_name=col_label, value_text=raw, sheet=sheet)
+                        )  # fmt: skip
+                        continue
                     value = number_or_none(raw)
                     if value is None:
                         findings.append(
@@ -160,6 +200,7 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
                                 source_row=row_number,
                                 column_name=col_label,
                                 value_text=raw,
+                                sheet=sheet,
                             )
                         )
                         continue
@@ -167,6 +208,7 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
                         {
                             "file_id": landed.id,
                             "file_name": name,
+                            "sheet_name": sheet,
                             "source_row": row_number,
                             "region_code": region_code,
                             "metric": metric,
@@ -180,6 +222,7 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
                     {
                         "file_id": landed.id,
                         "file_name": name,
+                        "sheet_name": sheet,
                         "source_row": row_number,
                         "source_column": col_label,
                         "region_raw": row[0],
@@ -196,12 +239,13 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str) -> 
                     }
                 )
             i += 1
-        title_metric = None
+        title_metric = near_title = None
         title_region = None
     if tables == 0:
-        raise FileParseError(f"{name}: no published table found")
+        raise FileParseError("no published table found")
     observations = pl.DataFrame(records, schema=OBSERVATION_SCHEMA) if records else empty_observations()
     totals_frame = pl.DataFrame(totals, schema=TOTALS_SCHEMA) if totals else empty_totals()
+    # the fiscal-year heading of each value is its source_column already: no header names to map
     return ParsedFile(observations, totals_frame, findings, layout="published")
 
 

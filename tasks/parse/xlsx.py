@@ -5,6 +5,7 @@ each sheet comes back as rows of cell texts."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -44,16 +45,16 @@ def excel_sheets(content: bytes, file_name: str) -> list[tuple[str, list[list[st
             check_zip_directory(archive.infolist(), file_name)
             bad = archive.testzip()
             if bad is not None:
-                raise FileParseError(f"{file_name}: damaged .xlsx (member {bad} fails its CRC)")
-            has_formulas = any(
-                _member_contains(archive, i, (b"<f>", b"<f ", b":f>", b":f "))
-                for i in archive.infolist()
-                if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
-            )
+                raise FileParseError(f"damaged .xlsx (member {bad} fails its CRC)")
+            worksheets = [
+                i for i in archive.infolist() if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+            ]
+            has_formulas = any(_member_contains(archive, i, (b"<f>", b"<f ", b":f>", b":f ")) for i in worksheets)
+            merges = {i.filename: _merged_ranges(archive, i) for i in worksheets}
     except zipfile.BadZipFile as exc:
-        raise FileParseError(f"{file_name}: not a readable .xlsx (truncated or damaged: {exc})") from exc
+        raise FileParseError(f"not a readable .xlsx (truncated or damaged: {exc})") from exc
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
-        raise FileParseError(f"{file_name}: not a readable .xlsx ({type(exc).__name__}: {exc})") from exc
+        raise FileParseError(f"not a readable .xlsx ({type(exc).__name__}: {exc})") from exc
 
     import openpyxl  # imported here: only Excel files pay for it
 
@@ -62,7 +63,7 @@ def excel_sheets(content: bytes, file_name: str) -> list[tuple[str, list[list[st
         # formulas as written, only to name a formula cell that has no saved value (never computed)
         formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True) if has_formulas else None
     except Exception as exc:  # openpyxl raises many kinds for damaged files
-        raise FileParseError(f"{file_name}: not a readable .xlsx ({type(exc).__name__}: {exc})") from exc
+        raise FileParseError(f"not a readable .xlsx ({type(exc).__name__}: {exc})") from exc
     sheets: list[tuple[str, list[list[str]]]] = []
     try:
         for ws in book.worksheets:
@@ -78,20 +79,65 @@ def excel_sheets(content: bytes, file_name: str) -> list[tuple[str, list[list[st
                 for i, text in enumerate(texts):
                     if len(text) > MAX_XLSX_CELL_CHARS:
                         raise FileParseError(
-                            f"{file_name}: sheet {ws.title!r}, row {len(rows) + 1}, column {i + 1}: a cell of "
+                            f"sheet {ws.title!r}, row {len(rows) + 1}, column {i + 1}: a cell of "
                             f"{len(text):,} characters (Excel's limit is {MAX_XLSX_CELL_CHARS:,})"
                         )
                 rows.append(texts)
-            sheets.append((str(ws.title), rows))
+            sheets.append((str(ws.title), _fill_merged(rows, merges.get(getattr(ws, "_worksheet_path", ""), []))))
     except FileParseError:
         raise
     except Exception as exc:
-        raise FileParseError(f"{file_name}: damaged .xlsx ({type(exc).__name__}: {exc})") from exc
+        raise FileParseError(f"damaged .xlsx ({type(exc).__name__}: {exc})") from exc
     finally:
         book.close()
         if formulas is not None:
             formulas.close()
     return sheets
+
+
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def _merged_ranges(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a sheet (min_col, min_row, max_col, max_row; 1-based), read from its XML:
+    openpyxl's read-only mode, which keeps memory flat for large workbooks, does not expose them."""
+    from openpyxl.utils.cell import range_boundaries
+
+    tail = b""
+    ranges: list[tuple[int, int, int, int]] = []
+    with archive.open(info) as member:
+        while chunk := member.read(1024 * 1024):
+            window = tail + chunk
+            cut = window.rfind(b"<")  # a tag split across chunks is read with the next one
+            head, tail = (window[:cut], window[cut:]) if cut > 0 else (window, b"")
+            for ref in _MERGE_REF.findall(head):
+                ranges.append(tuple(int(v) for v in range_boundaries(ref.decode("ascii"))))  # type: ignore[arg-type]
+        for ref in _MERGE_REF.findall(tail):
+            ranges.append(tuple(int(v) for v in range_boundaries(ref.decode("ascii"))))  # type: ignore[arg-type]
+    return ranges
+
+
+# A merged range larger than this is not a header or a label spread over rows (a sheet-wide merge):
+# it is left as Excel shows it, the value in its first cell only.
+MAX_MERGED_CELLS = 10_000
+
+
+def _fill_merged(rows: list[list[str]], ranges: list[tuple[int, int, int, int]]) -> list[list[str]]:
+    """Every cell of a merged range holds the range's value, as a person reads the sheet: a group heading
+    merged over three columns heads all three, a region merged over twelve month rows names each."""
+    for min_col, min_row, max_col, max_row in ranges:
+        if (max_col - min_col + 1) * (max_row - min_row + 1) > MAX_MERGED_CELLS or min_row > len(rows):
+            continue
+        top = rows[min_row - 1]
+        value = top[min_col - 1] if min_col - 1 < len(top) else ""
+        for r in range(min_row - 1, min(max_row, len(rows))):
+            row = rows[r]
+            if len(row) < max_col:
+                row.extend([""] * (max_col - len(row)))
+            for c in range(min_col - 1, max_col):
+                if not row[c]:
+                    row[c] = value
+    return rows
 
 
 def _member_contains(archive: zipfile.ZipFile, info: zipfile.ZipInfo, needles: tuple[bytes, ...]) -> bool:
@@ -110,7 +156,7 @@ def check_zip_directory(infos: list[zipfile.ZipInfo], file_name: str) -> None:
     """Refuse a zip whose directory promises more than a workbook holds (see MAX_XLSX_* above)."""
     if len(infos) > MAX_XLSX_MEMBERS:
         raise FileParseError(
-            f"{file_name}: refused: the .xlsx has {len(infos):,} members (limit {MAX_XLSX_MEMBERS:,}), not a workbook"
+            f"refused: the .xlsx has {len(infos):,} members (limit {MAX_XLSX_MEMBERS:,}), not a workbook"
         )
     total = 0
     for info in infos:
@@ -118,12 +164,12 @@ def check_zip_directory(infos: list[zipfile.ZipInfo], file_name: str) -> None:
         ratio = info.file_size / max(1, info.compress_size)
         if info.file_size > MAX_XLSX_RATIO_FLOOR and ratio > MAX_XLSX_RATIO:
             raise FileParseError(
-                f"{file_name}: refused: member {info.filename} would inflate from {info.compress_size:,} to "
+                f"refused: member {info.filename} would inflate from {info.compress_size:,} to "
                 f"{info.file_size:,} bytes ({ratio:,.0f}x; limit {MAX_XLSX_RATIO}x): a zip bomb, not a workbook"
             )
         if total > MAX_XLSX_UNCOMPRESSED:
             raise FileParseError(
-                f"{file_name}: refused: the .xlsx would inflate to more than {MAX_XLSX_UNCOMPRESSED:,} bytes "
+                f"refused: the .xlsx would inflate to more than {MAX_XLSX_UNCOMPRESSED:,} bytes "
                 f"(at member {info.filename}, {info.file_size:,} bytes): a zip bomb or not a statistics file"
             )
 

@@ -4,14 +4,17 @@ that frame once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
 
 from branchkpi.domain import metrics
+from branchkpi.domain.findings import Finding
 from branchkpi.domain.regions import NATIONAL_CODE
 from branchkpi.expectations import monthly_stats
+from branchkpi.tasks.parse.observations import Headers
 from branchkpi.tasks.validate.gx import GateResult, run_suite
 from branchkpi.warehouse import frames, reads
 
@@ -117,3 +120,15 @@ def run_gate(
     """Validate a batch of monthly statistics once; return findings for every failed row."""
     rule_list = monthly_stats.rules(yoy_warn_pct)
     return run_suite(frame, monthly_stats.SUITE_NAME, rule_list, data_docs_dir, gx_dir, run_name)
+
+
+def as_headed(findings: list[Finding], headers: Headers) -> list[Finding]:
+    """Findings about a region, fiscal year or month name the column as the sender headed it (`年月`,
+    `対象月`, `Period`), not the warehouse's column (`fiscal_year`)."""
+    if not headers:
+        return findings
+    out = []
+    for f in findings:
+        written = headers.get((f.file_id, f.sheet), {}).get(f.column_name or "")
+        out.append(replace(f, column_name=written) if written else f)
+    return out

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from branchkpi.domain import fiscal, metrics, numbers, regions
+from branchkpi.domain import fiscal, labels, metrics, numbers, regions
 
 # --- fiscal years and eras ---------------------------------------------------------------------
 
@@ -172,10 +172,65 @@ def test_metric_names(text: str, metric: str) -> None:
 
 
 def test_metric_in_file_names() -> None:
-    assert metrics.find_metric_in("yamaguchi_dependents.csv") == "dependents"
-    assert metrics.find_metric_in("national_insured_persons") == "insured_persons"
-    assert metrics.find_metric_in("山口_被扶養者数_令和2年度.xlsx") == "dependents"
-    assert metrics.find_metric_in("report.csv") is None
+    assert metrics.metric_named_in("yamaguchi_dependents.csv") == "dependents"
+    assert metrics.metric_named_in("national_insured_persons") == "insured_persons"
+    assert metrics.metric_named_in("山口_被扶養者数_令和2年度.xlsx") == "dependents"
+    assert metrics.metric_named_in("report.csv") is None
+    # a word that merely contains a metric's name is not that metric
+    assert metrics.metric_named_in("任意継続被保険者数.csv") is None
+    assert metrics.near_metric("任意継続被保険者数") == "insured_persons"
+
+
+@pytest.mark.parametrize(
+    "text", ["◆任意継続被保険者数", "被保険者数（任意継続）", "前期高齢者被保険者数", "被扶養者数内訳", "現金給付費"]
+)
+def test_a_label_that_contains_a_metric_is_not_it(text: str) -> None:
+    assert metrics.resolve_metric(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "scaled"),
+    [("被保険者数（人）", ("人",), ()), ("保険給付費（単位：百万円）", ("百万円",), ()),
+     ("被保険者数（千人）", (), ("千人",)), ("前年同月比（％）", ("%",), ()), ("保険給付費 百万円", ("百万円",), ())],
+)  # fmt: skip
+def test_units_in_labels(text: str, units: tuple[str, ...], scaled: tuple[str, ...]) -> None:
+    label = labels.label(text)
+    assert (label.units, label.scaled_units) == (units, scaled)
+    assert metrics.resolve_metric(text) or labels.column_role(text)
+    metric = metrics.resolve_metric(text)
+    if metric and scaled:
+        assert "scaled" in (metrics.unit_problem(metric, label) or "")
+    elif metric:
+        assert metrics.unit_problem(metric, label) is None
+
+
+def test_the_synonym_table_is_the_one_the_parsers_read() -> None:
+    """header_synonyms.md is both the documentation and the data: every row is read, each synonym has
+    one role, and the headers the issue names are in it."""
+    roles = labels.column_roles()
+    for header, role in [("対象年月", "period"), ("年月", "period"), ("期間", "period"), ("Period", "period"),
+                         ("対象月", "month"), ("月", "month"), ("区分", "region"), ("支部", "region"),
+                         ("都道府県", "region"), ("前年同月比（％）", "yoy_pct_printed"),
+                         ("対前年同月比", "yoy_pct_printed"), ("備考", "note")]:  # fmt: skip
+        assert labels.column_role(header) == role, header
+    rows = labels.section("Columns")
+    assert len(roles) == len({labels.key(s) for _, s in rows}) == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "fiscal_year", "month"),
+    [("2020-04-01", 2020, 4), ("2020/04/01", 2020, 4), ("令和2年4月1日", 2020, 4), ("R3.1.31", 2020, 1),
+     ("2021-02-28", 2020, 2), ("2020-04-01 00:00:00", 2020, 4), ("H31.4.1", 2019, 4)],
+)  # fmt: skip
+def test_periods_as_dates(text: str, fiscal_year: int, month: int) -> None:
+    assert fiscal.parse_period(text) == fiscal.Period(fiscal_year, month)
+
+
+def test_a_date_mid_month_is_refused_with_its_reason() -> None:
+    with pytest.raises(ValueError, match="the 1st or the last day"):
+        fiscal.parse_period("2020-04-15")
+    with pytest.raises(ValueError, match="out of range"):
+        fiscal.parse_period("2020-13-01")
 
 
 # --- printed numbers --------------------------------------------------------------------------

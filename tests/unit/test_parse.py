@@ -127,8 +127,14 @@ def test_tab_separated_and_utf16_as_excel_saves_unicode_text() -> None:
         assert key_values(parsed.observations) == {("35", "dependents", 2020, 4): 179500}
 
 
-def test_file_errors_name_the_file() -> None:
-    with pytest.raises(FileParseError, match=r"^empty\.csv: the file is empty"):
+def test_file_errors_name_the_file_once() -> None:
+    """The finding names the file; the parser's message does not repeat it (`f.csv: f.csv: …`)."""
+    from branchkpi.tasks.parse.batch import parse_statistics
+
+    _, reports = parse_statistics([landed("empty.csv", b"   \n"), landed("x.xlsx", b"PK\x03\x04garbage")])
+    assert reports[0].error == "the file is empty"
+    assert (reports[1].error or "").startswith("not a readable .xlsx")
+    parsed, _ = parse_statistics([landed("empty.csv", b"   \n")])
+    assert [str(f) for f in parsed.findings] == ["empty.csv: the file is empty [file_readable]"]
+    with pytest.raises(FileParseError, match=r"^the file is empty"):
         parse_file(landed("empty.csv", b"   \n"))
-    with pytest.raises(FileParseError, match=r"^x\.xlsx: not a readable \.xlsx"):
-        parse_file(landed("x.xlsx", b"PK\x03\x04garbage"))

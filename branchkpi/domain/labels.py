@@ -1,0 +1,135 @@
+"""Labels as senders write them (見出し): the normal form a header, title line, sheet name or file name
+is compared in, and the one synonym table (header_synonyms.md beside this module, read here, so the
+documentation and the parsers cannot disagree).
+
+A label matches only exactly, after normalisation; a label that merely contains a known word is not
+that word (`任意継続被保険者数` is not `被保険者数`). `contains_known` exists only to refuse such near
+names with a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+_DECORATION = re.compile(r"[◆◇■□●○★☆※\s_\-・/:：]")
+_BRACKETED = re.compile(r"[（(【\[「<＜〔]([^）)】\]」>＞〕]*)[）)】\]」>＞〕]")
+_BRACKET_CHARS = re.compile(r"[（()）【】\[\]「」<>＜＞〔〕]")
+_UNIT_PREFIX = re.compile(r"^単位[:：]?\s*")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label in normal form: `key` to match on, the units and notes its brackets held."""
+
+    written: str
+    key: str
+    units: tuple[str, ...] = ()
+    scaled_units: tuple[str, ...] = ()
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def _squash(text: str) -> str:
+    return _DECORATION.sub("", _BRACKET_CHARS.sub("", text))
+
+
+@cache
+def _table() -> dict[str, list[tuple[str, str]]]:
+    """The synonym file's rows by section: {'Columns': [(role, synonym)], 'Metrics': …, 'Units…': …}."""
+    text = resources.files("branchkpi.domain").joinpath("header_synonyms.md").read_text(encoding="utf-8")
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = []
+        elif line.startswith("|") and current and not line.startswith("|---"):
+            if i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+                continue  # the table's own header row
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 2:
+                sections[current].append((cells[0], cells[1]))
+    return sections
+
+
+def section(name: str) -> list[tuple[str, str]]:
+    """The rows of one section of the synonym table (`Columns`, `Metrics`, `Units and notes in brackets`)."""
+    return _table()[name]
+
+
+@cache
+def _bracket_words() -> dict[str, str]:
+    return {_fold(word): kind for kind, word in section("Units and notes in brackets")}
+
+
+def label(text: object) -> Label:
+    """The normal form of a label: NFKC, lower case, spaces and decoration removed, bracketed units and
+    notes stripped (and kept aside). Other bracketed words stay part of the key."""
+    written = "" if text is None else str(text)
+    folded = _fold(written)
+    units: list[str] = []
+    scaled: list[str] = []
+    kinds = _bracket_words()
+
+    def strip_known(match: re.Match[str]) -> str:
+        inner = _UNIT_PREFIX.sub("", match.group(1).strip())
+        kind = kinds.get(inner)
+        if kind == "unit":
+            units.append(inner)
+            return ""
+        if kind == "scaled":
+            scaled.append(inner)
+            return ""
+        if kind == "note":
+            return ""
+        return match.group(0)
+
+    folded = _BRACKETED.sub(strip_known, folded)
+    # a unit after a space or 単位: (`被保険者数 人`, `保険給付費 単位:百万円`)
+    parts = folded.rsplit(None, 1)
+    if len(parts) == 2:
+        tail = _UNIT_PREFIX.sub("", parts[1])
+        if kinds.get(tail) in ("unit", "scaled"):
+            (units if kinds[tail] == "unit" else scaled).append(tail)
+            folded = parts[0]
+    return Label(written, _squash(folded), tuple(units), tuple(scaled))
+
+
+def key(text: object) -> str:
+    return label(text).key
+
+
+@cache
+def column_roles() -> dict[str, str]:
+    """Normal form of every column synonym → its role (region, period, value, note, group, …)."""
+    roles: dict[str, str] = {}
+    for role, synonym in section("Columns"):
+        k = key(synonym)
+        if roles.get(k, role) != role:
+            raise ValueError(f"header_synonyms.md: {synonym!r} is listed for {roles[k]} and {role}")
+        roles[k] = role
+    return roles
+
+
+def column_role(text: object) -> str | None:
+    return column_roles().get(key(text)) if key(text) else None
+
+
+_NAME_SEPARATORS = re.compile(r"[\s_\-.・]+")
+
+
+def spans(text: str) -> list[str]:
+    """The words of a file or sheet name and every run of consecutive words, joined, in normal form
+    (`national_insured_persons.csv` → national, insured, persons, nationalinsured, insuredpersons, …),
+    longest first: a metric named in a file name is one of them exactly."""
+    stem = re.sub(r"\.(csv|tsv|txt|xlsx|xlsm)$", "", _fold(text))
+    words = [w for w in _NAME_SEPARATORS.split(stem) if w]
+    found = {key("".join(words[i:j])) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    return sorted((s for s in found if s), key=len, reverse=True)
