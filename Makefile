@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test test-unit lint typecheck check clean postgres-binaries browser fonts server bench
+.PHONY: install demo demo-steps stop test test-unit lint typecheck check clean postgres-binaries browser fonts server bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job end to end on the SQLite warehouse under ./var: the real Yamaguchi and national
-## statistics FY2017–FY2020 are dropped into var/landing, the monthly flow validates, loads and
-## computes KPIs; the same figures in the published layout then ingest as "unchanged". Then the KPI
-## plans and actuals (Gunma, Saitama, Yamaguchi, Okayama's municipalities) load, every target is
-## evaluated, the branches are ranked on synthetic 47-branch actuals, and Yamaguchi's FY2020 report
-## (HTML with charts, in Japanese) is written to var/reports.
+## The main job end to end on the SQLite warehouse under ./var, on the local Prefect server (started
+## first, `branchkpi server start`; it keeps running so the runs stay in its UI: `make stop`): the real
+## Yamaguchi and national statistics FY2017–FY2020 are dropped into var/landing, the monthly flow
+## validates, loads and computes KPIs; the same figures in the published layout then ingest as
+## "unchanged". Then the KPI plans and actuals (Gunma, Saitama, Yamaguchi, Okayama's municipalities)
+## load, every target is evaluated, the branches are ranked on synthetic 47-branch actuals, and
+## Yamaguchi's FY2020 report (HTML with charts, in Japanese) is written to var/reports. Interrupted,
+## it stops the server it started.
 demo: install fonts
+	@mkdir -p var && ($(BIN)/branchkpi server status >/dev/null || touch var/.demo-started-server)
+	$(BIN)/branchkpi server start
+	@trap '[ -f var/.demo-started-server ] && $(BIN)/branchkpi server stop; rm -f var/.demo-started-server; exit 130' INT TERM; \
+	  $(MAKE) --no-print-directory demo-steps; rc=$$?; rm -f var/.demo-started-server; exit $$rc
+	@echo "Prefect UI with the demo's runs: $$($(BIN)/branchkpi server status | cut -d' ' -f2)   (make stop: stop the server)"
+
+demo-steps:
 	mkdir -p var/landing
 	cp data/sample/seed/branch_monthly_stats.csv var/landing/
 	$(BIN)/branchkpi run monthly --period 2021-03
@@ -67,9 +76,14 @@ test: install postgres-binaries browser fonts
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
-## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker.
+## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker (the
+## server `make demo` or `branchkpi server start` left running is used when there is one).
 server: install
 	scripts/server.sh
+
+## Stop the local server that `make demo`, `branchkpi server start` or `make server` started.
+stop: install
+	$(BIN)/branchkpi server stop
 
 ## The pipeline beside its bare floor on synthetic data (1, 4, 16 fiscal years; 1,741 municipalities);
 ## see docs/performance.md. About 3 minutes on 2 cores.

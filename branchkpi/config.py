@@ -11,6 +11,10 @@ BRANCHKPI_REPORT_BRANCHES   branches whose KPI report the flows write and attach
 BRANCHKPI_REPORT_LANG       ja (default) or en: the language of those reports
 BRANCHKPI_DB_RETRY_DELAYS   seconds between retries of a warehouse step (default 1,4,10; empty or 0: none)
 BRANCHKPI_SQLITE_BUSY_MS    SQLite busy timeout in ms (default 30000)
+BRANCHKPI_SERVER_PORT       port of the local Prefect server on 127.0.0.1 (`branchkpi server start`,
+                            `make server`; default 4200)
+BRANCHKPI_EPHEMERAL_TIMEOUT seconds the temporary Prefect API may take to start when no server runs
+                            (default 120: a busy 2-core machine needs more than Prefect's 20)
 
 Read when asked for, never cached across calls: a test or a long-lived worker that changes the
 environment gets the new value (the retry delays are read when the steps module defines its tasks,
@@ -121,6 +125,22 @@ def sqlite_busy_ms() -> int:
     text = os.environ.get("BRANCHKPI_SQLITE_BUSY_MS", "30000")
     if not text.isdigit():
         raise SettingError(f"BRANCHKPI_SQLITE_BUSY_MS={text!r}: give milliseconds, e.g. 30000")
+    return int(text)
+
+
+def server_port() -> int:
+    """The local Prefect server's port: BRANCHKPI_SERVER_PORT (default 4200)."""
+    text = os.environ.get("BRANCHKPI_SERVER_PORT", "4200")
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SettingError(f"BRANCHKPI_SERVER_PORT={text!r}: give a port number, e.g. 4200")
+    return int(text)
+
+
+def ephemeral_timeout() -> int:
+    """Seconds the ephemeral Prefect API may take to start: BRANCHKPI_EPHEMERAL_TIMEOUT (default 120)."""
+    text = os.environ.get("BRANCHKPI_EPHEMERAL_TIMEOUT", "120")
+    if not text.isdigit() or int(text) == 0:
+        raise SettingError(f"BRANCHKPI_EPHEMERAL_TIMEOUT={text!r}: give seconds, e.g. 120")
     return int(text)
 
 

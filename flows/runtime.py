@@ -1,9 +1,11 @@
-"""Process-level care for flows run from the CLI on the ephemeral API.
+"""Process-level care for flows run from the CLI.
 
 Task-run states reach the Prefect server as events that a server service writes in the background.
-A CLI that exits right after its flow returns stops the temporary server mid-write: task runs stay
-RUNNING in the database and the server prints CancelledError tracebacks. So before exiting we drain
-the client's event and log workers and wait until the server has recorded every task run as final.
+On a running server (the local one, `branchkpi server start`, or PREFECT_API_URL) sending them is
+enough: the server stays and records them; we only drain the client's event and log workers before
+the process exits. On the ephemeral API a CLI that exits right after its flow returns stops the
+temporary server mid-write (task runs stay RUNNING, CancelledError tracebacks), so there we also wait
+until the server has recorded every task run as final.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ import time
 from typing import Any
 
 TERMINAL_STATES = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]
+
+
+def on_a_running_server() -> bool:
+    """Whether this process talks to a server that outlives it (not the ephemeral API)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
 
 
 def wait_until_recorded(*states: Any, timeout: float = 30.0, interval: float = 0.2, stable_polls: int = 3) -> bool:
@@ -28,6 +37,8 @@ def wait_until_recorded(*states: Any, timeout: float = 30.0, interval: float = 0
     if not flow_run_ids:
         return True
     EventsWorker.drain_all()
+    if on_a_running_server():
+        return True
     flow_runs = {"id": {"any_": flow_run_ids}}
     final = {"flow_runs": flow_runs, "task_runs": {"state": {"type": {"any_": TERMINAL_STATES}}}}
     deadline = time.monotonic() + timeout

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local Prefect server with branchkpi's deployments and one worker: `make server`.
-# The server keeps its state under var/prefect-server (SQLite), or in PostgreSQL when
+# The server keeps its state under var/prefect (SQLite, the home of `branchkpi server start` and of
+# every command), or in PostgreSQL when
 # PREFECT_SERVER_DATABASE_CONNECTION_URL is set (postgresql+asyncpg://…; recommended when several
 # workers on several machines share it). Ctrl-C stops the worker and the server.
 #   BRANCHKPI_SERVER_PORT   port of the API and UI (default 4200)
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT=${BRANCHKPI_SERVER_PORT:-4200}
-export PREFECT_HOME=${PREFECT_HOME:-$PWD/var/prefect-server}
+export PREFECT_HOME=${PREFECT_HOME:-${BRANCHKPI_HOME:-$PWD/var}/prefect}
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 # the scheduler creates runs up to this far ahead (Prefect's default, 100 days, leaves the annual
 # evaluation of 30 June without a visible next run for most of the year)
@@ -22,22 +23,31 @@ export PREFECT_UI_URL=http://127.0.0.1:$PORT
 export BRANCHKPI_PROJECT_DIR=$PWD
 mkdir -p "$PREFECT_HOME" var
 LOG=$PREFECT_HOME/server.log
-"$BIN/prefect" server start --host 127.0.0.1 --port "$PORT" > "$LOG" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
-for _ in $(seq 120); do
+answers() {
   "$BIN/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-    "$PREFECT_API_URL/health" >/dev/null 2>&1 && break
-  kill -0 $server 2>/dev/null || { cat "$LOG"; exit 1; }
-  sleep 1
-done
+    "$PREFECT_API_URL/health" >/dev/null 2>&1
+}
+if answers; then
+  # the server `make demo` or `branchkpi server start` left running: use it, and leave it running
+  echo "using the Prefect server already running on port $PORT"
+  server=""
+else
+  "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT" > "$LOG" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
+  for _ in $(seq 120); do
+    answers && break
+    kill -0 $server 2>/dev/null || { cat "$LOG"; exit 1; }
+    sleep 1
+  done
+fi
 "$BIN/prefect" --no-prompt work-pool create branchkpi --type process >/dev/null 2>&1 || true
 "$BIN/prefect" --no-prompt deploy --all
 # the schedules are alive only if the scheduler has created their runs: print the next ones in JST
 "$BIN/branchkpi" schedules --wait 60 || { echo "the server's services are failing; see $LOG"; exit 1; }
 echo "Prefect UI: $PREFECT_UI_URL   (API $PREFECT_API_URL; log $LOG)"
 if [ "${1:-}" = "--no-worker" ]; then
-  wait $server
+  if [ -n "$server" ]; then wait $server; else while answers; do sleep 5; done; fi
 else
   # the worker and its flow runs have no business with the server's database password
   env -u PREFECT_SERVER_DATABASE_CONNECTION_URL -u PREFECT_API_DATABASE_CONNECTION_URL \

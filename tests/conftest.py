@@ -99,6 +99,20 @@ SERVICES = {"prefect_stack", "prefect_server", "postgres", "browser", "dialect",
 UNIT = Path(__file__).parent / "unit"
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM and SIGHUP (CI cancelling a job, a closed terminal) end the session as Ctrl-C does: pytest
+    then tears the session fixtures down, so the PostgreSQL, the Prefect server and its workers stop
+    (Python's default for SIGTERM is to die at once, leaving them running). The commands the tests run
+    look for a local server on a port of their own: a server `make demo` left on 4200 is not theirs."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
+    os.environ["BRANCHKPI_SERVER_PORT"] = str(free_port())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked session_end run after all others (they read what the whole session left behind);
     a unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
@@ -142,8 +156,10 @@ def prefect_server(prefect_stack: PrefectStack) -> str:
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL 15 server for the session (started as the postgres user on loopback)."""
     server = PostgresServer().start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from branchkpi.config import home_dir, settings
+from branchkpi.config import SettingError, ephemeral_timeout, home_dir, settings
 
 app = typer.Typer(
     help=(
@@ -42,10 +42,20 @@ class CliError(Exception):
 
 
 def _prepare_environment() -> None:
-    """Prefect's settings must be in the environment before prefect is imported."""
+    """Prefect's settings must be in the environment before prefect is imported: its home under
+    BRANCHKPI_HOME, the running local server when there is one (branchkpi.cli.server; PREFECT_API_URL,
+    when set, wins), else an ephemeral API given time to start on a busy machine."""
+    from branchkpi.cli.server import local_api_url
+
     prefect_home = home_dir() / "prefect"
     prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(prefect_home))
+    if not os.environ.get("PREFECT_API_URL") and (url := local_api_url()):
+        os.environ["PREFECT_API_URL"] = url
+    try:
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(ephemeral_timeout()))
+    except SettingError as exc:
+        fail(str(exc), 2)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Quiet console, full logs in the Prefect API (PREFECT_LOGGING_LEVEL would drop them there too).
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
@@ -80,6 +90,12 @@ def guard(fn: Any) -> Any:
         from branchkpi.warehouse.engine import redacted
 
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "ephemeral Prefect API" in message:  # the temporary API did not start in time (a busy machine)
+            seconds = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
+            fail(
+                f"the temporary Prefect API did not start within {seconds} s (a busy machine?): start the "
+                "local server once with `branchkpi server start`, then run this again"
+            )
         url = settings().warehouse_url
         if url in message:
             message = message.replace(url, redacted(url))
