@@ -1,14 +1,19 @@
 """`make bench`: the pipeline beside its floor, in one run, on synthetic data of 1, 4 and 16 fiscal
 years of the 48 regions and 16 fiscal years with the 1,741 municipalities. Each measurement is a fresh
-process (its own ephemeral Prefect API, SQLite warehouse and var folder), timed from the outside the
-same way for the pipeline and the floor. Prints the table; the last line is ratio_16fy_municipal=…
-Results also go to var/bench/results.json."""
+process (its own SQLite warehouse and var folder) talking to a running local Prefect server, the path
+users run (`branchkpi server start`, a worker); the 1-FY scenario is also run on the ephemeral API and
+printed beside it. Timed from the outside the same way for the pipeline and the floor. Then the
+latency of the commands people type (bench/latency.py). Prints the tables; the last line is
+ratio_16fy_municipal=… Results also go to var/bench/results.json. Interrupted (Ctrl-C, SIGTERM), it
+stops the servers it started."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +60,20 @@ def scenario_data(full: Path, years: int, municipal: bool) -> Path:
     return folder
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _branchkpi(env: dict[str, str], *args: str) -> None:
+    subprocess.run([str(Path(PY).with_name("branchkpi")), *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    raise SystemExit(f"interrupted (signal {signum})")
+
+
 def fresh_env(home: Path) -> dict[str, str]:
     """A new var folder and warehouse; the Prefect home (the ephemeral API's database) is shared and
     warm, as on a user's machine, so no measurement pays for creating Prefect's own database."""
@@ -66,11 +85,42 @@ def fresh_env(home: Path) -> dict[str, str]:
         "PREFECT_HOME": str(OUT / "prefect-home"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "ERROR",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # as the CLI gives it
     }
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupted)
     OUT.mkdir(parents=True, exist_ok=True)
+    server_home, port = OUT / "server-home", free_port()
+    shutil.rmtree(server_home, ignore_errors=True)
+    # the server's own Prefect home: the scenarios reset the shared one of the ephemeral runs
+    server_env = fresh_env(server_home) | {"BRANCHKPI_SERVER_PORT": str(port),
+                                           "PREFECT_HOME": str(server_home / "prefect")}  # fmt: skip
+    _branchkpi(server_env, "server", "start")
+    try:
+        results, empty_seconds, ephemeral = scenarios(port)
+    finally:
+        _branchkpi(server_env, "server", "stop")
+    from latency import measure, print_latency
+
+    latency = measure(OUT, fresh_env, free_port())
+    everything = {"empty_flow_seconds": empty_seconds, "scenarios": results, "ephemeral_1fy": ephemeral,
+                  "latency": latency}  # fmt: skip
+    (OUT / "results.json").write_text(json.dumps(everything, indent=1))
+    print_latency(latency)
+    print()
+    print(f"ephemeral API, {results[0]['scenario']}: pipeline {ephemeral['seconds']:.1f} s beside "
+          f"{results[0]['pipeline_seconds']:.1f} s on the local server")  # fmt: skip
+    print_table(results, empty_seconds)
+
+
+def scenarios(port: int) -> tuple[list[dict[str, Any]], float, dict[str, Any]]:
+    """Every scenario on the local server on `port`; the first also on the ephemeral API."""
+
+    def on_server(home: Path) -> dict[str, str]:
+        return fresh_env(home) | {"PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
+
     full = OUT / "data" / "full"
     env = fresh_env(OUT / "synth-home")
     subprocess.run(
@@ -90,7 +140,8 @@ def main() -> None:
     )
     shutil.rmtree(OUT / "prefect-home", ignore_errors=True)
     run([PY, "bench/empty_flow.py"], fresh_env(OUT / "home-empty"))  # creates Prefect's database: not measured
-    empty_seconds, _ = run([PY, "bench/empty_flow.py"], fresh_env(OUT / "home-empty"))
+    empty_seconds, _ = run([PY, "bench/empty_flow.py"], on_server(OUT / "home-empty"))
+    ephemeral: dict[str, Any] = {}
     results: list[dict[str, Any]] = []
     for label, years, municipal in SCENARIOS:
         data = scenario_data(full, years, municipal)
@@ -109,7 +160,10 @@ def main() -> None:
             "--to-fy",
             str(LAST_FY),
         ]
-        env = fresh_env(home)
+        if not ephemeral:  # the first scenario on the ephemeral API too, printed beside
+            seconds, pipeline = run(args, fresh_env(home.with_name(home.name + "-ephemeral")))
+            ephemeral = {"seconds": seconds, **pipeline}
+        env = on_server(home)
         seconds, pipeline = run(args, env)
         rerun_seconds, rerun = run(args, env)  # the same files again: nothing new
         if pipeline["failed"] or rerun["failed"]:
@@ -140,13 +194,12 @@ def main() -> None:
             }
         )
         print(f"measured {label}: pipeline {seconds:.1f} s, floor {floor_seconds:.1f} s", file=sys.stderr)
-    (OUT / "results.json").write_text(json.dumps({"empty_flow_seconds": empty_seconds, "scenarios": results}, indent=1))
-    print_table(results, empty_seconds)
+    return results, empty_seconds, ephemeral
 
 
 def print_table(results: list[dict[str, Any]], empty_seconds: float) -> None:
     head = (
-        f"{'scenario':<30}{'rows':>9}{'pipeline s':>11}{'floor s':>9}{'ratio':>7}{'peak MiB':>9}"
+        f"{'scenario':<30}{'rows':>9}{'pipeline s':>11}{'floor s':>9}{'ratio':>7}{'peak MiB':>9}{'floor MiB':>10}"
         + "".join(f"{s:>9}" for s in STAGES)
         + f"{'orchestr.':>10}{'pass s':>8}{'rerun s':>9}{'rerun %':>8}"
     )
@@ -157,7 +210,7 @@ def print_table(results: list[dict[str, Any]], empty_seconds: float) -> None:
         overhead = r["pipeline_seconds"] - sum(stages)
         print(
             f"{r['scenario']:<30}{r['rows']:>9}{r['pipeline_seconds']:>11.1f}{r['floor_seconds']:>9.1f}"
-            f"{r['ratio']:>7.2f}{r['pipeline_peak_rss_mib']:>9.0f}"
+            f"{r['ratio']:>7.2f}{r['pipeline_peak_rss_mib']:>9.0f}{r['floor_peak_rss_mib']:>10.0f}"
             + "".join(f"{s:>9.1f}" for s in stages)
             + f"{overhead:>10.1f}{r['pass_seconds']:>8.1f}{r['rerun_pass_seconds']:>9.1f}{r['rerun_pct']:>7.0f}%"
         )

@@ -150,6 +150,16 @@ def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
             extra_columns=("benefits_to_medical_cost_ratio",),
         ),
         Rule(
+            "yoy_printed_matches",
+            "expect_column_values_to_be_between",
+            {"column": "yoy_printed_excess", "max_value": 0},
+            "printed 前年同月比 does not match the figures (this month's or last year's value, or the printed "
+            "YoY, is mistyped); checked at the printed precision with the publisher's rounding",
+            "source_column",
+            "value_raw",
+            extra_columns=("yoy_pct_computed", "yoy_pct_printed"),
+        ),
+        Rule(
             "yoy_jump",
             "expect_column_values_to_be_between",
             {"column": "yoy_pct_computed", "min_value": -yoy_warn_pct, "max_value": yoy_warn_pct},

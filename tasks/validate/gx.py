@@ -21,6 +21,9 @@ from branchkpi.expectations.rules import Rule, build_suite
 
 BATCH_LEVEL = "(batch)"
 
+# validations listed on the Data Docs index page (the newest first)
+DATA_DOCS_INDEX_LIMIT = 30
+
 
 @dataclass
 class GateResult:
@@ -61,7 +64,14 @@ def _gx_context(data_docs_dir: Path, gx_dir: Path) -> Any:
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(data_docs_dir.resolve()),
                 },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                # The index lists the latest validations only, and no profiling section is built: both
+                # would otherwise read every stored result on each batch, so the gate would slow down
+                # with the warehouse's history (older pages stay on disk, linked from their runs).
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "validation_results_limit": DATA_DOCS_INDEX_LIMIT,
+                },
+                "site_section_builders": {"profiling": "None"},
             }
         },
         analytics_enabled=False,

@@ -19,6 +19,7 @@ from branchkpi.tasks.validate.gx import GateResult, run_suite
 from branchkpi.warehouse import frames, reads
 
 KEY = monthly_stats.KEY_COLUMNS
+YOY_PRINTED_PRECISION = 0.1  # 前年同月比 is printed to one decimal
 
 
 def _existing_stats(engine: sa.Engine, fiscal_years: list[int]) -> pl.DataFrame:
@@ -104,10 +105,24 @@ def validation_frame(
             ),
             benefits_to_medical_cost_ratio=pl.col("benefits_to_medical_cost_ratio").fill_nan(None),
         )
+        .with_columns(yoy_printed_excess=_yoy_printed_excess())
         .drop("_prev_value")
         .sort("row_id")
     )
     return frame
+
+
+def _yoy_printed_excess() -> pl.Expr:
+    """How far the printed 前年同月比 is from the one the figures give, beyond what rounding explains
+    (≤ 0 when they agree). The publisher prints one decimal computed from unrounded figures, so a
+    difference of half a unit of that precision (0.05 point) passes, plus what the rounding of the two
+    printed figures (±0.5 each) can move the ratio: 100 · 0.5 · (1/prev + value/prev²). The known
+    half-way cases of the real series (≤ 0.052 point) pass; a figure typed wrong with its printed YoY
+    copied right does not (260,511 typed 206,511: 20.8 points)."""
+    value, prev = pl.col("value"), pl.col("_prev_value")
+    rounding = 100 * 0.5 * (1 / prev + value / (prev * prev))
+    gap = (pl.col("yoy_pct_computed") - pl.col("yoy_pct_printed")).abs()
+    return pl.when(prev > 0).then(gap - YOY_PRINTED_PRECISION / 2 - rounding - 1e-9)
 
 
 def run_gate(

@@ -16,7 +16,7 @@ from branchkpi.tasks.parse import observations as parsed_frames
 from branchkpi.tasks.validate import statistics as validate
 from branchkpi.tasks.validate.gx import GateResult
 
-from ..conftest import TIDY_SEED
+from ..conftest import LAYOUT_SEED, TIDY_SEED
 
 
 def seed_batch(region: str = "yamaguchi", metrics: tuple[str, ...] = ("insured_persons",)) -> pl.DataFrame:
@@ -129,7 +129,7 @@ def test_per_capita_consistent(engine: Any, bk_home: Path) -> None:
 
 
 def test_yoy_jump_warns_but_passes(engine: Any, bk_home: Path) -> None:
-    batch = seed_batch()
+    batch = seed_batch().with_columns(yoy_pct_printed=None)  # no printed YoY to reconcile the jump with
     row = int(batch.filter((pl.col("region_raw") == "yamaguchi") & (pl.col("fiscal_year") == 2019))["source_row"][0])
     result = gate(edit(batch, row, value=300_000.0), engine, bk_home)
     assert result.passed
@@ -163,3 +163,32 @@ def test_missing_column_is_a_batch_level_failure(engine: Any, bk_home: Path) -> 
     result = validate.run_gate(frame, bk_home / "data_docs", bk_home / "gx", "structure")
     assert not result.passed
     assert any(f.rule == "column_month_present" for f in result.critical)
+
+
+def published(name: str, replace: tuple[str, str] | None = None) -> pl.DataFrame:
+    from branchkpi.tasks.landing import LandedFile
+
+    content = (LAYOUT_SEED / name).read_bytes()
+    if replace:
+        assert replace[0].encode() in content
+        content = content.replace(replace[0].encode(), replace[1].encode(), 1)
+    return parse.parse_file(LandedFile(3, "0" * 64, name, LAYOUT_SEED / name, len(content), False, content)).observations
+
+
+def test_every_real_published_file_reconciles_with_its_printed_yoy(engine: Any, bk_home: Path) -> None:
+    """The publisher's half-way roundings (tests/unit/test_kpis.py) pass; nothing else differs."""
+    batch = pl.concat([published(p.name) for p in sorted(LAYOUT_SEED.glob("*.csv"))])
+    result = gate(batch, engine, bk_home)
+    assert not [f for f in result.findings if f.rule == "yoy_printed_matches"]
+    assert result.passed
+
+
+def test_a_figure_typed_wrong_with_its_printed_yoy_copied_right_is_refused(engine: Any, bk_home: Path) -> None:
+    """Yamaguchi's 被保険者数 of April 2020, 260,511, typed 206,511: within every range, a jump the old
+    gate only warned about; its printed 前年同月比 (△0.1%) gives it away."""
+    batch = published("yamaguchi_insured_persons.csv", ("260,511", "206,511"))
+    result = gate(batch, engine, bk_home)
+    assert not result.passed
+    mismatched = [f for f in result.critical if f.rule == "yoy_printed_matches"]
+    assert [(f.source_row, f.column_name, f.value_text) for f in mismatched] == [(2, "2年度", "206,511")]
+    assert "yoy_pct_computed=-21" in mismatched[0].reason and "yoy_pct_printed=-0.1" in mismatched[0].reason

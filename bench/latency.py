@@ -1,0 +1,134 @@
+"""The commands people type, timed from the outside as a person waits for them: `ingest` of one branch's
+one-month file, `evaluate --branch yamaguchi --fiscal-year 2020`, `report`, `query`; each as a ratio to
+a baseline measured in the same run (`python -c "import prefect, polars, sqlalchemy"`; for `query`,
+`python -c "import polars, sqlalchemy"`), with the local server up and on the ephemeral fallback.
+Medians of REPEATS runs on the server path, one run on the ephemeral path (it only shows the gap)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "data" / "sample" / "seed"
+PY = sys.executable
+BRANCHKPI = str(Path(PY).with_name("branchkpi"))
+REPEATS = 3
+LATE_MONTHS = (1, 2, 3)  # FY2020's January–March: held back from the set-up, one of them sent per ingest
+
+
+def _timed(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def _month_files(folder: Path) -> tuple[Path, list[Path]]:
+    """The seed without FY2020 January–March (loaded at set-up), and one file per held-back month:
+    Yamaguchi's six metrics of that month, as a branch sends them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(SEED / "branch_monthly_stats.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    late = [r for r in rows if r["fiscal_year"] == "2020" and int(r["month"]) in LATE_MONTHS]
+    base = folder / "base.csv"
+    with base.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r not in late)
+    months = []
+    for month in LATE_MONTHS:
+        path = folder / f"yamaguchi_2021-{month:02d}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(r for r in late if r["region"] == "yamaguchi" and int(r["month"]) == month)
+        months.append(path)
+    return base, months
+
+
+def _commands(reports: Path) -> dict[str, list[str]]:
+    return {
+        "evaluate": [BRANCHKPI, "evaluate", "--branch", "yamaguchi", "--fiscal-year", "2020"],
+        "report": [BRANCHKPI, "report", "--branch", "yamaguchi", "--fiscal-year", "2020", "--out", str(reports)],
+        "query": [BRANCHKPI, "query", "monthly", "--region", "yamaguchi", "--fiscal-year", "2020", "--format", "csv"],
+    }
+
+
+def measure(out: Path, env_for: Any, port: int) -> dict[str, Any]:
+    """Both paths; `env_for(home)` gives a clean environment for a BRANCHKPI_HOME."""
+    home = out / "latency-home"
+    shutil.rmtree(home, ignore_errors=True)
+    env = env_for(home) | {"BRANCHKPI_SERVER_PORT": str(port), "PREFECT_HOME": str(home / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    base, months = _month_files(out / "latency-data")
+    baseline = [PY, "-c", "import prefect, polars, sqlalchemy"]
+    query_baseline = [PY, "-c", "import polars, sqlalchemy"]
+    results: dict[str, Any] = {"server": {}, "ephemeral": {}}
+    _timed([BRANCHKPI, "server", "start"], env)
+    try:
+        kpi = [str(SEED / n) for n in ("kpi_plan_items.csv", "kpi_actuals.csv")]
+        _timed([BRANCHKPI, "ingest", str(base), *kpi], env)  # set-up, not timed
+        server = results["server"]
+        server["baseline"] = statistics.median(_timed(baseline, env) for _ in range(REPEATS))
+        server["query_baseline"] = statistics.median(_timed(query_baseline, env) for _ in range(REPEATS))
+        server["ingest"] = statistics.median(_timed([BRANCHKPI, "ingest", str(months[i])], env) for i in range(REPEATS))
+        for name, args in _commands(home / "reports").items():
+            server[name] = statistics.median(_timed(args, env) for _ in range(REPEATS))
+    finally:
+        _timed([BRANCHKPI, "server", "stop"], env)
+    eph = results["ephemeral"]
+    eph["baseline"], eph["query_baseline"] = _timed(baseline, env), _timed(query_baseline, env)
+    eph["ingest"] = _timed([BRANCHKPI, "ingest", str(_corrected(months[-1], home))], env)
+    for name, args in _commands(home / "reports").items():
+        eph[name] = _timed(args, env)
+    for path in results.values():
+        for name in ("ingest", "evaluate", "report"):
+            path[f"{name}_ratio"] = path[name] / path["baseline"]
+        path["query_ratio"] = path["query"] / path["query_baseline"]
+    return results
+
+
+def _corrected(path: Path, home: Path) -> Path:
+    """The month sent again with one figure corrected (+1 事業所): a real load, not 'unchanged'."""
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["value"] = str(int(float(rows[0]["value"])) + 1)
+    corrected = home / f"corrected_{path.name}"
+    with corrected.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return corrected
+
+
+def print_latency(results: dict[str, Any]) -> None:
+    print()
+    print(f"{'command (seconds, ratio to baseline)':<40}{'server':>16}{'ephemeral':>16}{'goal':>8}")
+    for name, goal in (("ingest", 3.0), ("evaluate", 3.0), ("report", 3.0), ("query", 1.5)):
+        cells = [f"{p[name]:.1f} s {p[f'{name}_ratio']:.1f}×" for p in (results["server"], results["ephemeral"])]
+        print(f"{name:<40}{cells[0]:>16}{cells[1]:>16}{'≤' + format(goal, 'g') + '×':>8}")
+    s = results["server"]
+    print(f"{'baseline: import prefect, polars, sqlalchemy':<40}{s['baseline']:>14.1f} s"
+          f"{results['ephemeral']['baseline']:>14.1f} s")  # fmt: skip
+    print(f"{'query baseline: import polars, sqlalchemy':<40}{s['query_baseline']:>14.1f} s"
+          f"{results['ephemeral']['query_baseline']:>14.1f} s")  # fmt: skip
+    print(f"latency_ingest_ratio={s['ingest_ratio']:.2f}")
+
+
+if __name__ == "__main__":  # `python bench/latency.py`: the latency table alone
+    out = ROOT / "var" / "bench"
+    sys.path.insert(0, str(ROOT / "bench"))
+    from run import free_port, fresh_env
+
+    print_latency(measure(out, fresh_env, free_port()))
+    os._exit(0)
