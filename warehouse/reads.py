@@ -180,3 +180,28 @@ def municipality_keys(engine: sa.Engine, name_ja: str) -> list[str]:
     with engine.connect() as conn:
         query = sa.select(u.c.key).where(u.c.kind == "municipality", u.c.name_ja == name_ja).order_by(u.c.key)
         return [r.key for r in conn.execute(query)]
+
+
+def statistics_coverage(engine: sa.Engine, fiscal_year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What a fiscal year holds per region and month: (region_code, month, metrics: how many of the
+    six are in, warned: a batch that loaded them warned), and the (region_code, month) a correction
+    replaced (monthly_stats_audit). One query each."""
+    s, b, a = schema.monthly_stats, schema.ingest_batches, schema.monthly_stats_audit
+    warned = sa.func.max(sa.case((b.c.status == "warned", 1), else_=0))
+    with engine.connect() as conn:
+        loaded = conn.execute(
+            sa.select(s.c.region_code, s.c.month, sa.func.count(sa.distinct(s.c.metric)), warned)
+            .join(b, b.c.id == s.c.batch_id)
+            .where(s.c.fiscal_year == fiscal_year)
+            .group_by(s.c.region_code, s.c.month)
+        ).all()
+        replaced = conn.execute(
+            sa.select(a.c.region_code, a.c.month).where(a.c.fiscal_year == fiscal_year).distinct()
+        ).all()
+    loaded_frame = pl.DataFrame(
+        [tuple(r) for r in loaded] or None, orient="row",
+        schema={"region_code": pl.String, "month": pl.Int32, "metrics": pl.Int32, "warned": pl.Int32},
+    )  # fmt: skip
+    replaced_frame = pl.DataFrame([tuple(r) for r in replaced] or None, orient="row",
+                                  schema={"region_code": pl.String, "month": pl.Int32})  # fmt: skip
+    return loaded_frame, replaced_frame

@@ -1,4 +1,4 @@
-"""Commands that read the warehouse: `query monthly`, `rank`, `report`."""
+"""Commands that read the warehouse: `query monthly`, `rank`, `report`, `coverage`."""
 
 from __future__ import annotations
 
@@ -117,5 +117,46 @@ def report(
             f"{written.html} ({len(written.charts)} charts; {written.targets} targets: "
             f"{written.missed} missed, {written.at_risk} at risk)"
         )
+
+    guard(body)
+
+
+@app.command()
+def coverage(
+    fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day to judge by, 2021-05-10 (default: today).")
+    ] = None,
+    kind: Annotated[str, typer.Option(help="stats: the monthly statistics of the 47 branches and 全国.")] = "stats",
+    lang: Annotated[str, typer.Option(help="ja (済 警 差 未着 ・) or en.")] = "ja",
+    output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
+) -> None:
+    """The coverage grid (提出状況): each unit's months as loaded, warned, replaced, missing (past due,
+    nothing loaded) or not_due, by the reporting calendar (business days in Asia/Tokyo)."""
+
+    def body() -> None:
+        from datetime import date
+
+        from branchkpi.domain import fiscal
+        from branchkpi.tasks.coverage import grid_table, statistics_grid
+        from branchkpi.warehouse import reads
+        from branchkpi.warehouse.engine import connect_reader
+
+        if kind != "stats":
+            raise CliError(f"--kind {kind!r}: only stats is available (KPI actuals' coverage is not built yet)")
+        if lang not in ("ja", "en"):
+            raise CliError(f"--lang {lang!r}: give ja or en")
+        try:
+            fy = fiscal.parse_fiscal_year(fiscal_year)
+            day = date.fromisoformat(as_of) if as_of else date.today()
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        loaded, replaced = reads.statistics_coverage(connect_reader(), fy)
+        rows = statistics_grid(loaded, replaced, fy, day)
+        if output is OutputFormat.table:
+            headers, table = grid_table(rows, lang)
+            write_rows(table, output, headers)
+        else:
+            write_rows(rows, output, ["unit", "kind", "fiscal_year", "period", "status", "due", "metrics"])
 
     guard(body)

@@ -5,9 +5,12 @@ named with its reason and the header as the sender wrote it."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from branchkpi.warehouse import schema
+from branchkpi.tasks.coverage import statistics_grid
+from branchkpi.warehouse import reads, schema
+from branchkpi.warehouse.engine import connect
 
 from ..helpers import counts, rows, run_monthly, stats_values
 from ..unit.test_office_files import CASES, LOADS, OFFICE, REFUSED
@@ -26,6 +29,14 @@ def test_office_files_load_exactly(prefect_server: str, warehouse_url: str, bk_h
     assert totals == {(a, b, c): v for n in LOADS for a, b, c, v, _ in CASES[n].get("totals", [])}
     skipped = {f.file_name: f.skipped_sheets for f in outcome.files if f.skipped_sheets}
     assert skipped == {n: CASES[n]["skipped_sheets"] for n in LOADS if "skipped_sheets" in CASES[n]}
+
+    # the coverage grid of FY2019 from the warehouse: Yamaguchi's six metrics came in five files
+    loaded, replaced = reads.statistics_coverage(connect(warehouse_url), 2019)
+    grid = {(r["unit"], r["period"]): r for r in statistics_grid(loaded, replaced, 2019, date(2020, 6, 1))}
+    assert {grid[("yamaguchi", f"2019-{m:02d}")]["metrics"] for m in range(4, 13)} == {6}
+    assert {grid[("national", f"2019-{m:02d}")]["metrics"] for m in range(4, 13)} == {3}
+    assert grid[("yamaguchi", "2019-04")]["status"] in ("loaded", "warned")
+    assert grid[("hokkaido", "2019-04")]["status"] == "missing"
 
 
 def test_office_files_refused_load_nothing(prefect_server: str, warehouse_url: str, bk_home: Path) -> None:

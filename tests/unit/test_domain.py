@@ -296,3 +296,38 @@ def test_parse_number_never_crashes_otherwise(text: str) -> None:
         return
     assert value == value  # a finite number, never NaN
     assert abs(value) <= numbers.MAX_ABS_VALUE
+
+
+# --- the reporting calendar -----------------------------------------------------------------------
+
+
+def test_business_days_know_holidays_and_the_year_end_closure() -> None:
+    from datetime import date
+
+    from branchkpi.domain import calendar
+
+    assert calendar.is_business_day(date(2021, 1, 4))  # the first after 年末年始
+    assert not calendar.is_business_day(date(2020, 12, 29)) and not calendar.is_business_day(date(2021, 1, 3))
+    assert not calendar.is_business_day(date(2020, 5, 6))  # 振替休日 of Golden Week
+    assert not calendar.is_business_day(date(2021, 1, 11))  # 成人の日
+    assert not calendar.is_business_day(date(2020, 5, 9))  # a Saturday
+
+
+@pytest.mark.parametrize(
+    ("fiscal_year", "month", "unit", "due"),
+    [(2020, 4, None, "2020-05-19"),  # May 2020: 1, 7, 8, 11–15, 18, 19 (4–6 May are holidays)
+     (2020, 12, None, "2021-01-18"),  # after 1/1–1/3 and 成人の日 (1/11)
+     (2020, 4, "national", "2020-05-26"),  # the national 月報's own rule (15th)
+     (2020, 3, None, "2021-04-14")],  # March 2021 belongs to FY2020
+)  # fmt: skip
+def test_statistics_are_due_by_the_nth_business_day(fiscal_year: int, month: int, unit: str | None, due: str) -> None:
+    from branchkpi.domain import calendar
+
+    assert calendar.statistics_due(fiscal_year, month, unit).isoformat() == due
+
+
+def test_kpi_actuals_are_due_after_the_quarter() -> None:
+    from branchkpi.domain import calendar
+
+    assert calendar.kpi_due(2020, "Q1").isoformat() == "2020-07-21"  # 15th business day after 30 June
+    assert calendar.kpi_due(2020, "Q4") == calendar.kpi_due(2020, "FY")  # both after 31 March 2021

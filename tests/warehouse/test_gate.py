@@ -172,7 +172,9 @@ def published(name: str, replace: tuple[str, str] | None = None) -> pl.DataFrame
     if replace:
         assert replace[0].encode() in content
         content = content.replace(replace[0].encode(), replace[1].encode(), 1)
-    return parse.parse_file(LandedFile(3, "0" * 64, name, LAYOUT_SEED / name, len(content), False, content)).observations
+    return parse.parse_file(
+        LandedFile(3, "0" * 64, name, LAYOUT_SEED / name, len(content), False, content)
+    ).observations
 
 
 def test_every_real_published_file_reconciles_with_its_printed_yoy(engine: Any, bk_home: Path) -> None:
