@@ -244,7 +244,9 @@ def test_hostile_names_and_traversal_paths(
     safe name inside var/archive; a path through landing/../.. lands the file and writes nothing there."""
     named = gen.write_hostile_names(tmp_path / "names")
     outside = tmp_path / "x.csv"  # reached as var/landing/../../x.csv
-    outside.write_bytes(gen.to_csv(gen.HEADER, gen.seed_rows()).replace(",2020,", ",2009,").encode())
+    outside.write_bytes(
+        gen.to_csv(gen.HEADER, [[*r[:5], ""] for r in gen.seed_rows()]).replace(",2020,", ",2009,").encode()
+    )
     (bk_home / "landing").mkdir(exist_ok=True)
     traversal = bk_home / "landing" / ".." / ".." / "x.csv"
     before_tmp, before_repo = files_under(tmp_path, bk_home), repo_untracked()

@@ -254,14 +254,22 @@ def _write_csv(path: Path, header: list[str], body: list[list[str]]) -> Path:
 
 def _injected_stats_file(folder: Path, value: str) -> Path:
     """A statistics file named `value`.csv with `value` in each field once (region, metric, fiscal year,
-    month, value, printed YoY), in every remarks cell, and as the name of an extra column."""
+    month, value, printed YoY) and in every remarks cell."""
     body = []
     for field in range(6):
         row = list(GOOD_STATS_ROW)
         row[field] = value
         row[3] = row[3] if field == 3 else str(4 + field)  # distinct months: no duplicate-key finding
-        body.append([*row, value, value])
-    return _write_csv(folder / f"{value}.csv", [*STATS_HEADER, value], body)
+        body.append([*row, value])
+    return _write_csv(folder / f"{value}.csv", STATS_HEADER, body)
+
+
+def _injected_header_file(folder: Path, value: str) -> Path:
+    """A statistics file with `value` as the name of an extra column: refused as a whole (a header that
+    matches nothing), its message naming the header as written."""
+    sub = folder / "headers"
+    sub.mkdir(exist_ok=True)
+    return _write_csv(sub / f"h{INJECTIONS.index(value)}.csv", [*STATS_HEADER, value], [[*GOOD_STATS_ROW, "", "1"]])
 
 
 def _table_names(url: str) -> set[str]:
@@ -299,7 +307,13 @@ def test_sql_looking_values_are_data(
                 held.setdefault(q["column_name"], set()).add(q["value_text"])
         for column in ("region", "metric", "fiscal_year", "month", "value"):
             assert value in held.get(column, set()), (name, column, held)
-        assert any(q["rule"] == "unknown_column" and q["column_name"] == value for q in mine), mine
+    # a header: the file is refused, the header quoted as data in the reason
+    state, _ = run_monthly(*(_injected_header_file(folder, v) for v in INJECTIONS))
+    assert state.is_failed()
+    reasons = {q["file_name"]: q["reason"] for q in rows(warehouse_url, schema.quarantined_rows)
+               if q["rule"] == "file_readable"}  # fmt: skip
+    for i, value in enumerate(INJECTIONS):
+        assert "is not a column we know" in reasons[f"h{i}.csv"] and repr(value)[1:-1] in reasons[f"h{i}.csv"]
     landed_names = {r["file_name"] for r in rows(warehouse_url, schema.landed_files)}
     assert {safe_file_name(f"{v}.csv") for v in INJECTIONS} <= landed_names
     assert {f"{v}.csv" for v in INJECTIONS if "\\" not in v} <= landed_names  # the others verbatim
