@@ -71,15 +71,31 @@ def test_every_scheduled_deployment_has_its_next_runs_in_jst(prefect_server: str
 def test_a_worker_runs_what_the_scheduler_scheduled(prefect_stack: PrefectStack, warehouse_url: str,
                                                     tmp_path: Path) -> None:  # fmt: skip
     """A copy of the real `monthly` deployment with a schedule that fires in seconds: the scheduler
-    service creates the run (we never ask for one), the session's worker executes it, the rows arrive."""
+    service creates the run (we never ask for one), a worker executes it, the rows arrive."""
+    landed = tmp_path / "incoming"
+    landed.mkdir()
+    shutil.copy(TIDY_SEED, landed)
+    # a worker of its own beside the session's (which may still be busy with an earlier test's runs on a
+    # slow day): whichever is free runs the scheduled run, as two workers of one pool do in production
+    log = tmp_path / "worker.log"
+    env = {**prefect_stack.worker_env, "PREFECT_API_URL": prefect_stack.api_url}
+    with log.open("wb") as out:
+        worker = subprocess.Popen([str(ROOT / ".venv" / "bin" / "prefect"), "worker", "start", "--pool", "branchkpi",
+                                   "--name", "schedule-check-worker", "--limit", "1"], cwd=ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        _run_the_scheduled_copy(warehouse_url, landed)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+def _run_the_scheduled_copy(warehouse_url: str, landed: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.client.schemas.schedules import IntervalSchedule
 
-    landed = tmp_path / "incoming"
-    landed.mkdir()
-    shutil.copy(TIDY_SEED, landed)
     fire_at = datetime.now(UTC) + timedelta(seconds=4)  # after the scheduler's next pass (every 5 s)
     with get_client(sync_client=True) as client:
         monthly = client.read_deployment_by_name("monthly-branch-stats/monthly")
