@@ -1,209 +1,110 @@
-"""Alerting, kept in the repository: the events the flows emit and the Prefect automations that turn
-them into a notification to a webhook (Slack-compatible JSON: {"text": ...}).
+"""The events the flows emit for a person to act on, each carrying its message in Japanese and English
+(`payload.ja`, `payload.en`; flows/alert_text.py) for the automations of flows/automations.py:
 
-Missed and at-risk targets are one event per target, or one per reporting unit when a run flags more
-than PER_TARGET_EVENTS, or one per prefecture when it flags more than PER_UNIT_EVENTS units (the
-country's 1,741 municipalities would otherwise post thousands of alerts).
+- branchkpi.quality.failed     a batch failed the gate (nothing of it was loaded)
+- branchkpi.target.missed      one digest per unit and period: its missed and at-risk targets, missed
+- branchkpi.target.at_risk     first in plan order (at_risk when none is missed); one per prefecture
+                               when a run flags more than PER_UNIT_EVENTS units (1,741 municipalities)
+- branchkpi.data.overdue       a unit's period newly past due with nothing loaded (the freshness flow);
+                               one per period when more than PER_PERIOD_UNITS units are late together
+- branchkpi.data.arrived-late  what was announced overdue has arrived
+- branchkpi.data.no-input      a monthly run found no file while data is past due
+- branchkpi.run.failed         a run failed outside the data (the warehouse unreachable, a disk full)
 
-`branchkpi alerts install --webhook URL` creates (or replaces) the webhook block and the automations
-on the Prefect server in PREFECT_API_URL:
-- branchkpi: data-quality failure  ← branchkpi.quality.failed (a batch failed the gate)
-- branchkpi: target missed         ← branchkpi.target.missed
-- branchkpi: target at risk        ← branchkpi.target.at_risk
-Each message names the branch (or municipality), the period, what failed, and links to the run."""
+Crashed and overlong runs are Prefect's own events (prefect.flow-run.*), alerted by automations too."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
-from branchkpi.domain.regions import BY_CODE
+from branchkpi.domain.findings import Finding
+from branchkpi.domain.regions import BY_CODE, resolve_region
+from branchkpi.flows.alert_text import (
+    LANGS,
+    Lang,
+    coverage_period_label,
+    in_plan_order,
+    lines,
+    period_text,
+    plain,
+    target_line,
+    text,
+    unit_text,
+)
 
 EVENT_FOR_STATUS = {"missed": "branchkpi.target.missed", "at_risk": "branchkpi.target.at_risk"}
-PER_TARGET_EVENTS = 200  # more flagged targets than this: one event per unit
-PER_UNIT_EVENTS = 200  # more flagged units than this: one event per prefecture
-UNITS_SHOWN = 20  # units named in a prefecture event's detail
-WEBHOOK_BLOCK = "branchkpi-alerts"
 QUALITY_FAILED = "branchkpi.quality.failed"
-
-_MESSAGE = (
-    "[branchkpi] {{ event.payload.headline }}\n"
-    "unit: {{ event.payload.unit }} | period: {{ event.payload.period }}\n"
-    "{{ event.payload.detail }}\n"
-    "run: {{ event.payload.run_url }}"
-)
-AUTOMATIONS: dict[str, str] = {
-    "branchkpi: data-quality failure": QUALITY_FAILED,
-    "branchkpi: target missed": EVENT_FOR_STATUS["missed"],
-    "branchkpi: target at risk": EVENT_FOR_STATUS["at_risk"],
-}
+DATA_OVERDUE = "branchkpi.data.overdue"
+DATA_ARRIVED_LATE = "branchkpi.data.arrived-late"
+NO_INPUT = "branchkpi.data.no-input"
+RUN_FAILED = "branchkpi.run.failed"
+PER_UNIT_EVENTS = 200  # more flagged units than this: one event per prefecture
+PER_PERIOD_UNITS = 10  # more units newly overdue for one period than this: one event for the period
+UNITS_SHOWN = 20  # units named in a prefecture's or a period's event
+TARGETS_SHOWN = 30  # targets listed in one digest
+FINDINGS_SHOWN = 10  # findings listed in a quality-failure message
 
 
-def run_url(flow_run_id: object) -> str:
-    """The flow run's page in the Prefect UI (PREFECT_UI_URL), or its API id when no UI is known."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
-
-    ui = PREFECT_UI_URL.value() or (str(PREFECT_API_URL.value() or "").removesuffix("/api") or None)
-    return f"{ui}/runs/flow-run/{flow_run_id}" if ui else f"flow-run {flow_run_id}"
-
-
-class AlertSetupError(ValueError):
-    """The alerts cannot be installed as asked (a URL the server would refuse to post to)."""
+def _related(flow_run_id: object) -> list[dict[str, str]] | None:
+    """The run the event is about, so that the automation's message links it (`flow_run|ui_url`)."""
+    if not flow_run_id:
+        return None
+    return [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
 
 
-def check_webhook_url(webhook_url: str, allow_private_urls: bool = False) -> None:
-    """Refuse, at install time, a URL the Prefect server will refuse to post to. Its notification
-    blocks reject private and loopback addresses (SSRF protection) unless the block allows them, and
-    the server says so only in its own log, after the alert it dropped."""
-    if allow_private_urls:
-        return
-    from prefect.utilities.urls import validate_restricted_url
-
-    try:
-        validate_restricted_url(webhook_url)
-    except ValueError as exc:
-        raise AlertSetupError(
-            f"the Prefect server would refuse to post to this webhook: {exc} For a receiver inside your "
-            "network, install with --allow-private-urls"
-        ) from exc
-
-
-def install(webhook_url: str, allow_private_urls: bool = False) -> list[str]:
-    """Create or replace the webhook block and the automations; returns the automation names."""
-    from prefect.automations import Automation, EventTrigger, SendNotification
-    from prefect.blocks.notifications import CustomWebhookNotificationBlock
-    from prefect.events.schemas.automations import Posture
-
-    check_webhook_url(webhook_url, allow_private_urls)
-
-    block = CustomWebhookNotificationBlock(
-        name=WEBHOOK_BLOCK,
-        url=webhook_url,
-        method="POST",
-        json_data={"text": "{{body}}"},  # Slack incoming webhooks and most chat tools take this shape
-        headers=None,
-        cookies=None,
-        allow_private_urls=allow_private_urls,
-    )
-    block_id: UUID = block.save(WEBHOOK_BLOCK, overwrite=True)  # type: ignore[assignment]
-    names = []
-    for name, event in AUTOMATIONS.items():
-        _delete_existing(name)
-        Automation(
-            name=name,
-            description=f"Notify {WEBHOOK_BLOCK} on {event}",
-            trigger=EventTrigger(
-                expect={event}, match={"prefect.resource.id": "branchkpi.*"}, posture=Posture.Reactive,
-                threshold=1, within=timedelta(0),
-            ),
-            actions=[SendNotification(block_document_id=block_id, subject=f"branchkpi: {event}", body=_MESSAGE)],
-        ).create()  # fmt: skip
-        names.append(name)
-    return names
-
-
-TEST_MESSAGE = "[branchkpi] test: alerts are installed; data-quality failures and missed targets will be posted here"
-
-
-def send_test() -> str:
-    """Post one test message through the installed webhook block, as the automations will; returns
-    what the receiver answered. Raises AlertSetupError when it did not accept the message."""
-    import httpx
-    from prefect.blocks.notifications import CustomWebhookNotificationBlock
-
-    block: Any = CustomWebhookNotificationBlock.load(WEBHOOK_BLOCK)
-    try:
-        block.notify(TEST_MESSAGE, subject="branchkpi: test")
-    except httpx.HTTPStatusError as exc:
-        raise AlertSetupError(
-            f"the receiver refused the test message: HTTP {exc.response.status_code} {exc.response.reason_phrase}"
-        ) from exc
-    except (httpx.HTTPError, ValueError) as exc:
-        raise AlertSetupError(f"the test message did not arrive: {type(exc).__name__}: {exc}") from exc
-    return "the receiver accepted the test message"
-
-
-def uninstall() -> list[str]:
-    """Delete the automations (the webhook block stays, for the record)."""
-    for name in AUTOMATIONS:
-        _delete_existing(name)
-    return list(AUTOMATIONS)
-
-
-def _delete_existing(name: str) -> None:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        for automation in client.read_automations_by_name(name):
-            client.delete_automation(automation.id)
-
-
-def _plain(text: str) -> str:
-    """Text for a chat message: Slack (and Teams' markdown) read `<url|text>` as a link and `&`
-    entities, so a file or unit name from the data must not carry them raw."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _texts(build: Any) -> dict[str, str]:
+    return {lang: build(lang) for lang in LANGS}
 
 
 def quality_failed_event(
-    batch_id: str, period: str | None, units: list[str], files: list[str], message: str, flow_run_id: object
+    batch_id: str,
+    period: str | None,
+    units: list[str],
+    files: list[str],
+    findings: list[Finding],
+    flow_run_id: object,
+    rows_quarantined: int = 0,
 ) -> dict[str, Any]:
-    """emit_event arguments for a batch that failed the quality gate."""
-    unit_text = _plain(", ".join(units) or "-")
+    """emit_event arguments for a batch that failed the quality gate: where, which files, how many rows,
+    and the first findings as file, row, column, value and reason."""
+    critical = [f for f in findings if f.severity == "critical"] or findings
+    unit_keys = [resolve_region(u) or u for u in units]  # yamaguchi, 35, 山口 or a unit key as written
+
+    def message(lang: Lang) -> str:
+        units = "、".join(unit_text(k, lang) for k in unit_keys) if lang == "ja" else ", ".join(
+            unit_text(k, lang) for k in unit_keys)  # fmt: skip
+        body = [f"{text('files', lang)}: {', '.join(files)[:300]}", text("rows", lang, rows=rows_quarantined)]
+        body += [f"- {f}"[:400] for f in critical[:FINDINGS_SHOWN]]
+        if len(critical) > FINDINGS_SHOWN:
+            body.append(text("more", lang, n=len(critical) - FINDINGS_SHOWN))
+        return lines(text("quality_failed", lang), units or None, period_text(period, lang) if period else None,
+                     body, lang)  # fmt: skip
+
     return {
         "event": QUALITY_FAILED,
         "resource": {
             "prefect.resource.id": f"branchkpi.batch.{batch_id}",
             "prefect.resource.name": f"batch {batch_id[:8]} {period or ''}".strip(),
             "branchkpi.period": period or "",
-            "branchkpi.unit": unit_text,
+            "branchkpi.unit": plain(",".join(unit_keys)),
         },
         "payload": {
-            "headline": _plain(f"data-quality failure: {', '.join(files)[:300]}"),
-            "unit": unit_text,
-            "period": period or "-",
-            "detail": _plain(message[:1500]),
+            "period": period,
+            "unit_keys": unit_keys,
             "files": files,
-            "run_url": run_url(flow_run_id),
+            "rows_quarantined": rows_quarantined,
+            "findings": len(critical),
+            **_texts(message),
         },
-        "related": [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
-        if flow_run_id
-        else None,
+        "related": _related(flow_run_id),
     }
-
-
-def target_event(row: dict[str, Any], label: str, flow_run_id: str | None) -> dict[str, Any]:
-    """The emit_event arguments for a flagged target: branch, KPI and period in resource and payload."""
-    resource = {
-        "prefect.resource.id": f"branchkpi.target.{row['unit_key']}.{row['kpi_id']}.{label}",
-        "prefect.resource.name": f"{row['unit_name']} {row['kpi_id']} {label}",
-        "branchkpi.unit": row["unit_key"],
-        "branchkpi.kpi": row["kpi_id"],
-        "branchkpi.period": label,
-    }
-    payload: dict[str, Any] = {
-        k: row[k] for k in ("unit_key", "unit_name", "kpi_id", "fiscal_year", "period", "target_value",
-                            "comparator", "actual", "previous", "status", "mark", "reason")
-    }  # fmt: skip
-    # the fields the alert message shows (branchkpi/alerts.py)
-    payload |= {
-        "headline": f"target {row['status'].replace('_', ' ')} {row['mark']}: {row['kpi_id']}",
-        "unit": row["unit_name"],
-        "period": label,
-        "detail": row["reason"],
-        "run_url": run_url(flow_run_id) if flow_run_id else "-",
-    }
-    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
-    return {"event": EVENT_FOR_STATUS[row["status"]], "resource": resource, "payload": payload,
-            "related": related if flow_run_id else None}  # fmt: skip
 
 
 def target_events(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> list[dict[str, Any]]:
-    """emit_event arguments for the flagged targets: per target, or per unit when there are many."""
+    """emit_event arguments for the flagged targets: one digest per unit (and this period), or one per
+    prefecture when a run flags more than PER_UNIT_EVENTS units."""
     flagged = [r for r in rows if r["status"] in EVENT_FOR_STATUS]
-    if len(flagged) <= PER_TARGET_EVENTS:
-        return [target_event(r, label, flow_run_id) for r in flagged]
     by_unit: dict[str, list[dict[str, Any]]] = {}
     for r in flagged:
         by_unit.setdefault(r["unit_key"], []).append(r)
@@ -215,38 +116,21 @@ def target_events(rows: list[dict[str, Any]], label: str, flow_run_id: str | Non
     return [prefecture_event(code, rows, label, flow_run_id) for code, rows in sorted(by_prefecture.items())]
 
 
-def prefecture_event(code: str, rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:
-    """One event for a prefecture's flagged units (a run over every municipality of the country)."""
-    status = "missed" if any(r["status"] == "missed" for r in rows) else "at_risk"
-    units: dict[str, Counter[str]] = {}
-    for r in rows:
-        units.setdefault(r["unit_name"], Counter())[r["status"]] += 1
-    region = BY_CODE.get(code)
-    name = region.name_romaji if region else code
-    resource = {
-        "prefect.resource.id": f"branchkpi.prefecture.{code}.{label}",
-        "prefect.resource.name": f"{name} {label}",
-        "branchkpi.prefecture": code,
-        "branchkpi.period": label,
-    }
-    shown = ", ".join(f"{unit} ×{c['missed']} △{c['at_risk']}" for unit, c in list(units.items())[:UNITS_SHOWN])
-    more = f" and {len(units) - UNITS_SHOWN} more" if len(units) > UNITS_SHOWN else ""
-    payload: dict[str, Any] = {
-        "prefecture": code, "units_flagged": len(units), "targets_flagged": len(rows),
-        "headline": f"{len(units)} unit(s) with {len(rows)} target(s) missed or at risk",
-        "unit": name, "period": label, "detail": shown + more,
-        "run_url": run_url(flow_run_id) if flow_run_id else "-",
-    }  # fmt: skip
-    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
-    return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
-            "related": related if flow_run_id else None}  # fmt: skip
-
-
 def unit_event(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:
-    """One event for a unit's flagged targets: missed if any is missed, else at risk."""
-    first = rows[0]
-    status = "missed" if any(r["status"] == "missed" for r in rows) else "at_risk"
+    """One digest for a unit's flagged targets of one period: missed first, in plan order."""
+    ordered = in_plan_order(rows)
+    first = ordered[0]
     counts = Counter(r["status"] for r in rows)
+    status = "missed" if counts["missed"] else "at_risk"
+
+    def message(lang: Lang) -> str:
+        body = [target_line(r, lang) for r in ordered[:TARGETS_SHOWN]]
+        if len(ordered) > TARGETS_SHOWN:
+            body.append(text("more", lang, n=len(ordered) - TARGETS_SHOWN))
+        head = text("targets", lang, missed=counts["missed"], at_risk=counts["at_risk"])
+        return lines(head, unit_text(first["unit_key"], lang, first["unit_name"]), period_text(label, lang), body,
+                     lang)  # fmt: skip
+
     resource = {
         "prefect.resource.id": f"branchkpi.unit.{first['unit_key']}.{label}",
         "prefect.resource.name": f"{first['unit_name']} {label}",
@@ -254,13 +138,141 @@ def unit_event(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) 
         "branchkpi.period": label,
     }
     payload: dict[str, Any] = {
-        "unit_key": first["unit_key"], "unit_name": first["unit_name"], "fiscal_year": first["fiscal_year"],
-        "targets": [{k: r[k] for k in ("kpi_id", "target_value", "actual", "status", "mark")} for r in rows],
-        "headline": f"{counts['missed']} target(s) missed, {counts['at_risk']} at risk",
-        "unit": first["unit_name"], "period": label,
-        "detail": ", ".join(f"{r['kpi_id']} {r['mark']}" for r in rows),
-        "run_url": run_url(flow_run_id) if flow_run_id else "-",
-    }  # fmt: skip
-    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
+        "unit_key": first["unit_key"],
+        "unit_name": first["unit_name"],
+        "fiscal_year": first["fiscal_year"],
+        "period": label,
+        "missed": counts["missed"],
+        "at_risk": counts["at_risk"],
+        "targets": [
+            {k: r.get(k) for k in ("kpi_id", "target_value", "comparator", "actual", "status", "mark")} for r in ordered
+        ],
+        **_texts(message),
+    }
     return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
-            "related": related if flow_run_id else None}  # fmt: skip
+            "related": _related(flow_run_id)}  # fmt: skip
+
+
+def prefecture_event(code: str, rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:
+    """One event for a prefecture's flagged units (a run over every municipality of the country)."""
+    status = "missed" if any(r["status"] == "missed" for r in rows) else "at_risk"
+    units: dict[str, Counter[str]] = {}
+    for r in rows:
+        units.setdefault(r["unit_key"], Counter())[r["status"]] += 1
+    region = BY_CODE.get(code)
+
+    def message(lang: Lang) -> str:
+        shown = [f"{unit_text(k, lang)} ×{c['missed']} △{c['at_risk']}" for k, c in list(units.items())[:UNITS_SHOWN]]
+        if len(units) > UNITS_SHOWN:
+            shown.append(text("more", lang, n=len(units) - UNITS_SHOWN))
+        where = (region.name_ja if lang == "ja" else region.name_romaji.title()) if region else code
+        return lines(text("prefecture_targets", lang, units=len(units), targets=len(rows)), where,
+                     period_text(label, lang), shown, lang)  # fmt: skip
+
+    name = region.name_romaji if region else code
+    resource = {
+        "prefect.resource.id": f"branchkpi.prefecture.{code}.{label}",
+        "prefect.resource.name": f"{name} {label}",
+        "branchkpi.prefecture": code,
+        "branchkpi.period": label,
+    }
+    payload: dict[str, Any] = {
+        "prefecture": code, "period": label, "units_flagged": len(units), "targets_flagged": len(rows),
+        **_texts(message),
+    }  # fmt: skip
+    return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
+            "related": _related(flow_run_id)}  # fmt: skip
+
+
+def cell_unit_key(cell: dict[str, Any]) -> str:
+    """A coverage cell's unit (yamaguchi, national, 33:倉敷市) as a unit key (35, 00, 33:倉敷市)."""
+    return cell["unit"] if ":" in cell["unit"] else resolve_region(cell["unit"]) or cell["unit"]
+
+
+def _cell_key(cell: dict[str, Any]) -> str:
+    return f"{cell['kind']}.{cell['unit']}.{coverage_period_label(cell['fiscal_year'], cell['period'])}"
+
+
+def overdue_events(cells: list[dict[str, Any]], flow_run_id: str | None) -> list[dict[str, Any]]:
+    """branchkpi.data.overdue per unit and period newly past due; a period with more than
+    PER_PERIOD_UNITS late units is one event naming them."""
+    by_period: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for cell in cells:
+        by_period.setdefault((cell["kind"], cell["fiscal_year"], cell["period"]), []).append(cell)
+    events = []
+    for (kind, fiscal_year, period), group in by_period.items():
+        label = coverage_period_label(fiscal_year, period)
+        if len(group) <= PER_PERIOD_UNITS:
+            events += [_coverage_event(DATA_OVERDUE, c, "overdue", flow_run_id) for c in group]
+            continue
+
+        def message(lang: Lang, group: list[dict[str, Any]] = group, label: str = label, kind: str = kind) -> str:
+            names = [unit_text(cell_unit_key(c), lang) for c in group]
+            shown = names[:UNITS_SHOWN] + ([text("more", lang, n=len(names) - UNITS_SHOWN)]
+                                           if len(names) > UNITS_SHOWN else [])  # fmt: skip
+            head = text("overdue_many", lang, period=period_text(label, lang), kind=text(kind, lang),
+                        count=len(group), due=group[0]["due"])  # fmt: skip
+            return lines(head, None, None, ["、".join(shown) if lang == "ja" else ", ".join(shown)], lang)
+
+        events.append({
+            "event": DATA_OVERDUE,
+            "resource": {"prefect.resource.id": f"branchkpi.coverage.{kind}.all.{label}",
+                         "prefect.resource.name": f"{kind} {label}", "branchkpi.period": label},
+            "payload": {"kind": kind, "period": label, "units": [c["unit"] for c in group], "due": group[0]["due"],
+                        **_texts(message)},
+            "related": _related(flow_run_id),
+        })  # fmt: skip
+    return events
+
+
+def arrived_late_event(cell: dict[str, Any], flow_run_id: str | None) -> dict[str, Any]:
+    return _coverage_event(DATA_ARRIVED_LATE, cell, "arrived_late", flow_run_id)
+
+
+def _coverage_event(event: str, cell: dict[str, Any], key: str, flow_run_id: str | None) -> dict[str, Any]:
+    label = coverage_period_label(cell["fiscal_year"], cell["period"])
+
+    def message(lang: Lang) -> str:
+        head = text(key, lang, period=period_text(label, lang), kind=text(cell["kind"], lang), due=cell["due"])
+        return lines(head, unit_text(cell_unit_key(cell), lang), period_text(label, lang), [], lang)
+
+    return {
+        "event": event,
+        "resource": {"prefect.resource.id": f"branchkpi.coverage.{_cell_key(cell)}",
+                     "prefect.resource.name": f"{cell['unit']} {cell['kind']} {label}",
+                     "branchkpi.unit": cell["unit"], "branchkpi.period": label},
+        "payload": {"kind": cell["kind"], "unit": cell["unit"], "period": label, "due": cell["due"],
+                    "status": cell["status"], **_texts(message)},
+        "related": _related(flow_run_id),
+    }  # fmt: skip
+
+
+def no_input_event(flow_name: str, past_due: list[dict[str, Any]], landing_dir: str,
+                   flow_run_id: str | None) -> dict[str, Any]:  # fmt: skip
+    """A run that found nothing to ingest while data is past due: the files never reached the landing folder."""
+    oldest = min((c["due"] for c in past_due), default="")
+
+    def message(lang: Lang) -> str:
+        body = [f"landing: {landing_dir}"]
+        return lines(text("no_input", lang, count=len(past_due)), None, None, body, lang)
+
+    return {
+        "event": NO_INPUT,
+        "resource": {"prefect.resource.id": f"branchkpi.flow.{flow_name}", "prefect.resource.name": flow_name},
+        "payload": {"past_due": len(past_due), "oldest_due": oldest, "landing": landing_dir, **_texts(message)},
+        "related": _related(flow_run_id),
+    }
+
+
+def run_failed_event(flow_name: str, message_text: str, flow_run_id: str | None) -> dict[str, Any]:
+    """A run that failed outside the data: nothing was loaded, and no gate finding explains it."""
+
+    def message(lang: Lang) -> str:
+        return lines(text("run_failed", lang), None, None, [f"{flow_name}: {message_text[:1500]}"], lang)
+
+    return {
+        "event": RUN_FAILED,
+        "resource": {"prefect.resource.id": f"branchkpi.flow.{flow_name}", "prefect.resource.name": flow_name},
+        "payload": {"flow": flow_name, "error": message_text[:1500], **_texts(message)},
+        "related": _related(flow_run_id),
+    }

@@ -67,7 +67,8 @@ def monthly_branch_stats(
     run = partial(_ingest, cfg=cfg, url=url, target=target, paths=paths, fiscal_years=fiscal_years, regions=codes,
                   report_branches=report_branches or list(cfg.report_branches))  # fmt: skip
     return lifecycle.batch_run(url, target.label if target else None, run, summary_key="monthly-stats-summary",
-                               summary_title="Monthly branch statistics")  # fmt: skip
+                               summary_title="Monthly branch statistics",
+                               due_kind=None if fiscal_years else "stats")  # fmt: skip
 
 
 def _ingest(

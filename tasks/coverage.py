@@ -10,9 +10,11 @@ from datetime import date
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 
 from branchkpi.domain import calendar, metrics, regions
 from branchkpi.domain.fiscal import FISCAL_MONTHS, calendar_year_of
+from branchkpi.warehouse import reads
 
 STATUSES = ("loaded", "warned", "quarantined", "replaced", "missing", "not_due")
 MARKS = {
@@ -50,6 +52,18 @@ def statistics_grid(
                 "metrics_expected": len(metrics.INPUT_METRIC_IDS),
             })  # fmt: skip
     return rows
+
+
+KINDS = ("stats", "kpi")
+
+
+def grid(engine: sa.Engine, kind: str, fiscal_year: int, as_of: date) -> list[dict[str, Any]]:
+    """The coverage grid of a fiscal year as of a day: the reads and the cells, one dict per unit and
+    period (unit, unit_ja, kind, fiscal_year, period, status, due, metrics, metrics_expected)."""
+    if kind == "stats":
+        loaded, replaced = reads.statistics_coverage(engine, fiscal_year)
+        return statistics_grid(loaded, replaced, fiscal_year, as_of)
+    raise ValueError(f"coverage kind {kind!r}: one of {', '.join(KINDS)}")
 
 
 def grid_table(rows: list[dict[str, Any]], lang: str = "ja") -> tuple[list[str], list[dict[str, Any]]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
@@ -22,7 +23,7 @@ from prefect.states import State
 
 from branchkpi.config import Settings, db_retry_delays
 from branchkpi.domain.findings import Finding
-from branchkpi.tasks import compute, evaluate, failures, landing
+from branchkpi.tasks import compute, evaluate, failures, freshness, landing
 from branchkpi.tasks.memory import release_freed_memory
 from branchkpi.tasks.outcome import BatchOutcome, FileReport
 from branchkpi.tasks.parse.batch import ParsedKpiBatch, parse_kpi_files, parse_statistics
@@ -229,3 +230,19 @@ def outcome_of_run(warehouse_url: str, flow_run_id: str) -> BatchOutcome | None:
     """What a fanned-out year's run did, from its batch row (a worker returns only the run's state)."""
     row = batches.batch_of_run(connect(warehouse_url), flow_run_id)
     return BatchOutcome.from_batch_row(row) if row else None
+
+
+# --- freshness -------------------------------------------------------------------------------------
+
+
+@warehouse_task(name="check-freshness")
+def check_freshness(warehouse_url: str, kind: str, as_of: date, flow_run_id: str | None) -> freshness.Freshness:
+    """The coverage grid of the watched fiscal years against the calendar and what was announced."""
+    return freshness.check(connect(warehouse_url), kind, as_of, flow_run_id)
+
+
+@warehouse_task(name="past-due-data")
+def past_due(warehouse_url: str, kind: str, as_of: date) -> list[dict[str, Any]]:
+    """The cells past due with nothing loaded (a run that found no file asks)."""
+    years = freshness.watched_fiscal_years(as_of)
+    return freshness.past_due(freshness.grid_cells(connect(warehouse_url), kind, years, as_of))

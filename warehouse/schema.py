@@ -298,3 +298,16 @@ backfill_log = sa.Table(
     sa.Column("rows_loaded", sa.Integer, nullable=False),
     sa.Column("completed_at", Timestamp, nullable=False),
 )
+
+overdue_announcements = sa.Table(
+    "overdue_announcements",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True, comment="stats or kpi"),
+    sa.Column("unit", sa.String(64), primary_key=True, comment="romaji, national or a municipality's unit key"),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("period", sa.String(8), primary_key=True, comment="2020-04 for a month; Q1-Q4 or FY"),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("announced_at", Timestamp, nullable=False, comment="when branchkpi.data.overdue was emitted"),
+    sa.Column("arrived_at", Timestamp, comment="when branchkpi.data.arrived-late was emitted"),
+    sa.Column("flow_run_id", sa.String(36), comment="the freshness run that announced it"),
+)

@@ -94,28 +94,54 @@ def schedules(
 
 @alerts_app.command("install")
 def alerts_install(
-    webhook: Annotated[str, typer.Option(help="Webhook URL (Slack incoming webhook or any JSON receiver).")],
+    webhook: Annotated[
+        str, typer.Option(help="Webhook URL: a Slack incoming webhook, a Teams workflow or any JSON receiver.")
+    ],
+    kind: Annotated[
+        str,
+        typer.Option(help='slack (SlackWebhook block), teams (MicrosoftTeamsWebhook) or webhook (JSON {"text": …}).'),
+    ] = "webhook",
+    lang: Annotated[str, typer.Option(help="Language of the messages: ja (default) or en.")] = "ja",
     allow_private_urls: Annotated[
         bool, typer.Option(help="Allow a webhook on a private or loopback address (an in-house receiver).")
     ] = False,
+    unresponsive_after: Annotated[
+        int, typer.Option(help="Seconds without a heartbeat after which a Running flow run is marked Crashed.")
+    ] = 600,
+    long_run_after: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds a deployment's run may stay Running before an alert (default: 3× "
+            "its slowest recent run, at least 30 min; 2 h with no history)."
+        ),
+    ] = None,
     test: Annotated[
         bool, typer.Option("--test", help="Then post one test message through the block and say if it arrived.")
     ] = False,
 ) -> None:
-    """Create or replace the automations that notify WEBHOOK of data-quality failures and missed or
-    at-risk targets, on the Prefect server in PREFECT_API_URL. A webhook on a private or loopback
-    address is refused unless --allow-private-urls (the server would drop every post to it)."""
+    """Create or replace the notification block and the automations that post to WEBHOOK, on the Prefect
+    server in PREFECT_API_URL: data-quality failures, missed and at-risk targets (one digest per unit and
+    period), overdue data, a run with no input while data is due, a run failed outside the data, a
+    crashed run, a run Running far past its usual time; runs that stopped sending heartbeats are marked
+    Crashed. A webhook on a private or loopback address is refused unless --allow-private-urls (the
+    server would drop every post to it)."""
 
     def body() -> None:
         if not os.environ.get("PREFECT_API_URL"):
             raise CliError("set PREFECT_API_URL to the Prefect server (automations need a server, e.g. make server)")
-        from branchkpi.flows.alerts import AlertSetupError, install, send_test
+        from datetime import timedelta
 
+        from branchkpi.flows.automations import AlertSetupError, Timings, install, send_test
+
+        timings = Timings(
+            unresponsive_after=timedelta(seconds=unresponsive_after),
+            long_run_after=timedelta(seconds=long_run_after) if long_run_after is not None else None,
+        )
         try:
-            for name in install(webhook, allow_private_urls):
+            for name in install(webhook, kind, lang, allow_private_urls, timings):
                 typer.echo(f"automation: {name}")
             if test:
-                typer.echo(f"test: {send_test()}")
+                typer.echo(f"test: {send_test(lang)}")
         except AlertSetupError as exc:
             raise CliError(str(exc)) from exc
 
@@ -129,7 +155,7 @@ def alerts_remove() -> None:
     def body() -> None:
         if not os.environ.get("PREFECT_API_URL"):
             raise CliError("set PREFECT_API_URL to the Prefect server")
-        from branchkpi.flows.alerts import uninstall
+        from branchkpi.flows.automations import uninstall
 
         for name in uninstall():
             typer.echo(f"removed: {name}")

@@ -138,8 +138,7 @@ def coverage(
         from datetime import date
 
         from branchkpi.domain import fiscal
-        from branchkpi.tasks.coverage import grid_table, statistics_grid
-        from branchkpi.warehouse import reads
+        from branchkpi.tasks.coverage import grid, grid_table
         from branchkpi.warehouse.engine import connect_reader
 
         if kind != "stats":
@@ -151,8 +150,7 @@ def coverage(
             day = date.fromisoformat(as_of) if as_of else date.today()
         except ValueError as exc:
             raise CliError(str(exc)) from exc
-        loaded, replaced = reads.statistics_coverage(connect_reader(), fy)
-        rows = statistics_grid(loaded, replaced, fy, day)
+        rows = grid(connect_reader(), kind, fy, day)
         if output is OutputFormat.table:
             headers, table = grid_table(rows, lang)
             write_rows(table, output, headers)

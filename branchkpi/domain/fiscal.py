@@ -234,3 +234,26 @@ def parse_period(text: str) -> Period:
     if day is not None:
         _check_day(cal_year, month, int(day), text)
     return Period(fiscal_year_of(cal_year, month), month)
+
+
+def era_year_label(year: int, month: int = 4) -> str:
+    """The calendar month's year as printed in 和暦: 2020 → 令和2年, May 2019 → 令和元年, April 2019 →
+    平成31年 (Reiwa began on 1 May 2019)."""
+    if (year, month) >= (2019, 5):
+        era, n = "令和", year - 2018
+    elif year >= 1989:
+        era, n = "平成", year - 1988
+    else:
+        era, n = "昭和", year - 1925
+    return f"{era}{'元' if n == 1 else n}年"
+
+
+def month_label_ja(fiscal_year: int, month: int) -> str:
+    """A month as a 月報 prints it: FY2020 April → 令和2年4月; FY2020 January → 令和3年1月."""
+    year = calendar_year_of(fiscal_year, month)
+    return f"{era_year_label(year, month)}{month}月"
+
+
+def fiscal_year_label_ja(fiscal_year: int) -> str:
+    """令和2年度 (FY2020); FY2019 is 令和元年度 (its April was still 平成31年)."""
+    return era_year_label(fiscal_year, 12) + "度"
