@@ -1,6 +1,8 @@
 """Alerting end to end: a real Prefect server on loopback, the automations installed by
-`branchkpi alerts install`, a local HTTP receiver as the webhook, a bad file ingested: the receiver
-gets a Slack-style message naming the branch, the period, what failed and the run."""
+`branchkpi alerts install`, a local HTTP receiver as the webhook, and each failure caused for real (a
+bad file, an empty landing folder, a stopped warehouse, SIGKILL of a flow run's process, a run stuck in
+Running): the receiver gets one message each, in Japanese by default, naming the unit, the period,
+what failed and the run."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from typing import Any
 
 import pytest
 
-from ..conftest import FIXTURES, ROOT
+from branchkpi.flows.alert_text import period_text
+from branchkpi.flows.automations import TEST_MESSAGE
+
+from ..conftest import FIXTURES, ROOT, free_port
 from ..helpers import run_monthly
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
@@ -43,7 +48,7 @@ def receiver(request: pytest.FixtureRequest) -> Any:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/hook", received
-    from branchkpi.flows.alerts import uninstall
+    from branchkpi.flows.automations import uninstall
 
     uninstall()  # later tests on the shared server must not post to a receiver that is gone
     server.shutdown()
@@ -59,15 +64,27 @@ def test_bad_file_alerts_the_webhook(prefect_server: str, warehouse_url: str, re
 
     state, outcome = run_monthly(FIXTURES / "bad_inputs" / "negative_count.csv")
     assert state.is_failed()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not received:
-        time.sleep(1)
-    assert received, "no alert reached the webhook"
+    wait_for(received, 1)
+    assert len(received) == 1, [m["text"] for m in received]
     text = received[0]["text"]
-    assert "data-quality failure: negative_count.csv" in text
-    assert "unit: yamaguchi" in text and f"period: {outcome.period}" in text
+    lines = text.splitlines()
+    assert lines[0] == "[branchkpi] データ品質エラー: 取り込みを止めました（何も登録していません）"
+    assert lines[1] == f"対象: 山口支部 / 期間: {period_text(outcome.period, 'ja')}"
+    assert "ファイル: negative_count.csv" in text and f"隔離した行: {outcome.rows_quarantined} 行" in text
     assert "value_not_negative" in text and "row 7" in text
-    assert f"runs/flow-run/{state.state_details.flow_run_id}" in text
+    assert lines[-1] == f"実行: {prefect_stack_ui(prefect_server)}/runs/flow-run/{state.state_details.flow_run_id}"
+
+
+def prefect_stack_ui(api_url: str) -> str:
+    return api_url.removesuffix("/api")
+
+
+def wait_for(received: list[dict[str, Any]], count: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(received) < count:
+        time.sleep(0.5)
+    time.sleep(1)  # a second message that should not come has its chance to arrive
+    assert len(received) >= count, f"{len(received)} of {count} alerts reached the webhook: {received}"
 
 
 def _alerts(*args: str) -> Any:
@@ -84,7 +101,7 @@ def test_install_refuses_a_webhook_the_server_would_refuse(prefect_server: str, 
     says so only in its own log: install says it now, and installs nothing."""
     from prefect.client.orchestration import get_client
 
-    from branchkpi.flows.alerts import AUTOMATIONS
+    from branchkpi.flows.automations import EVENT_AUTOMATIONS as AUTOMATIONS
 
     url, received = receiver
     result = _alerts("install", "--webhook", url)
@@ -101,9 +118,10 @@ def test_install_test_posts_through_the_block(prefect_server: str, receiver: Any
     result = _alerts("install", "--webhook", url, "--allow-private-urls", "--test")
     assert result.exit_code == 0, result.output
     assert "test: the receiver accepted the test message" in result.output
-    assert [m["text"] for m in received] == [
-        "[branchkpi] test: alerts are installed; data-quality failures and missed targets will be posted here"
-    ]
+    assert [m["text"] for m in received] == [TEST_MESSAGE["ja"]]
+    result = _alerts("install", "--webhook", url, "--allow-private-urls", "--test", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert received[-1]["text"] == TEST_MESSAGE["en"]
 
 
 @pytest.mark.parametrize("receiver", [500], indirect=True)
@@ -113,3 +131,28 @@ def test_install_test_says_when_the_receiver_refuses(prefect_server: str, receiv
     assert result.exit_code == 1
     assert "the receiver refused the test message: HTTP 500" in result.output
     assert len(received) == 1
+
+
+def test_no_input_while_due_and_a_warehouse_down_each_reach_the_webhook(
+    prefect_server: str, bk_home: Path, receiver: Any
+) -> None:
+    """Nothing in the landing folder while statistics are past due (an empty warehouse), and a warehouse
+    that is down before the batch opens: each reaches the receiver once, with its run's link."""
+    from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
+
+    url, received = receiver
+    result = _alerts("install", "--webhook", url, "--allow-private-urls")
+    assert result.exit_code == 0, result.output
+    state, _ = run_monthly()
+    assert state.is_failed()
+    down = f"postgresql+psycopg://branchkpi@127.0.0.1:{free_port()}/warehouse"
+    failed = monthly_branch_stats(warehouse_url=down, return_state=True)
+    assert failed.is_failed()
+    wait_for(received, 2)
+    assert len(received) == 2, received
+    no_input = next(m["text"] for m in received if m["text"].startswith("[branchkpi] 入力なし"))
+    assert "期限を過ぎて未着のデータが" in no_input and str(bk_home / "landing") in no_input
+    assert f"/runs/flow-run/{state.state_details.flow_run_id}" in no_input
+    down_text = next(m["text"] for m in received if m["text"].startswith("[branchkpi] 実行エラー"))
+    assert "monthly-branch-stats:" in down_text and "Connection refused" in down_text
+    assert f"/runs/flow-run/{failed.state_details.flow_run_id}" in down_text
