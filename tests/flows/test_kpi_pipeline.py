@@ -123,19 +123,28 @@ def test_okayama_not_set_municipalities_are_reported(loaded: str) -> None:
 
 
 def test_missed_and_at_risk_targets_emit_events(loaded: str) -> None:
+    """One digest per unit and period: the nine flagged targets of 埼玉 reach the event bus as one event
+    whose payload lists each of them in plan order, with its message in Japanese and English."""
     state, result = evaluate(2017, 1, ["11"])
-    expected = sum(r["status"] == "at_risk" for r in result)
+    flagged = [r for r in result if r["status"] in ("missed", "at_risk")]
+    assert len(flagged) == 9
     flow_run_id = str(state.state_details.flow_run_id)
     found: list[Any] = []
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(found) < expected:
+    while time.monotonic() < deadline and not found:
         found = _events("branchkpi.target.", flow_run_id)
         time.sleep(1)
-    assert len(found) == expected
-    event = next(e for e in found if e.resource["branchkpi.kpi"] == "lifestyle_checkup_rate")
-    assert event.event == "branchkpi.target.at_risk"
+    assert len(found) == 1
+    (event,) = found
+    missed = sum(r["status"] == "missed" for r in flagged)
+    assert event.event == ("branchkpi.target.missed" if missed else "branchkpi.target.at_risk")
     assert event.resource["branchkpi.unit"] == "11" and event.resource["branchkpi.period"] == "FY2017-Q1"
-    assert event.payload["actual"] == 10.4 and event.payload["mark"] == "△"
+    assert (event.payload["missed"], event.payload["at_risk"]) == (missed, len(flagged) - missed)
+    assert {t["kpi_id"] for t in event.payload["targets"]} == {r["kpi_id"] for r in flagged}
+    checkup = next(t for t in event.payload["targets"] if t["kpi_id"] == "lifestyle_checkup_rate")
+    assert checkup["actual"] == 10.4 and checkup["mark"] == "△"
+    assert "埼玉支部" in event.payload["ja"] and "平成29年度第1四半期" in event.payload["ja"]
+    assert "Saitama" in event.payload["en"]
 
 
 def test_an_unchanged_year_reuses_its_evaluation(loaded: str, tmp_path: Path) -> None:
