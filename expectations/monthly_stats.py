@@ -141,6 +141,16 @@ def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
             extra_columns=("national_value",),
         ),
         Rule(
+            "branches_sum_to_national",
+            "expect_column_values_to_be_between",
+            {"column": "national_sum_excess", "max_value": 0},
+            "the 47 branches' sum differs from 全国 by more than the rounding of the 48 printed figures "
+            "(a branch's or the national figure is mistyped)",
+            "source_column",
+            "value_raw",
+            extra_columns=("branches_sum", "national_value"),
+        ),
+        Rule(
             "per_capita_consistent",
             "expect_column_values_to_be_between",
             {"column": "benefits_to_medical_cost_ratio", "min_value": low, "max_value": high},

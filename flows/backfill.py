@@ -113,7 +113,8 @@ def _load_years(outcome: BatchOutcome, cfg: Settings, url: str, landed: list[Lan
     parsed, outcome.files = steps.parse_files(landed, todo, regions)
     outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height
     outcome.units = sorted(BY_CODE[c].name_romaji for c in parsed.observations["region_code"].drop_nulls().unique())
-    gate = steps.quality_gate(parsed.observations, url, cfg, run_name(f"{todo[-1] + 1}-03"), todo[-1], parsed.headers)
+    gate = steps.quality_gate(parsed.observations, url, cfg, run_name(f"{todo[-1] + 1}-03"), todo[-1], parsed.headers,
+                              parsed.reported_totals)  # fmt: skip
     outcome.record_gate(parsed.findings, gate)
     steps.quarantine(url, outcome.batch_id, outcome.findings)
     blocked = critical_by_fiscal_year(outcome.findings, parsed.observations, todo)

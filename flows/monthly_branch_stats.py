@@ -94,7 +94,8 @@ def _ingest(
             lifecycle.rename_run(run_name(target.calendar_label))
         progress.step(STEPS[2])
         gate = steps.quality_gate(parsed.observations, url, cfg, run_name(target.calendar_label if target else None),
-                                  target.fiscal_year if target else None, parsed.headers)  # fmt: skip
+                                  target.fiscal_year if target else None, parsed.headers,
+                                  parsed.reported_totals)  # fmt: skip
         outcome.record_gate(parsed.findings, gate)
         steps.quarantine(url, outcome.batch_id, outcome.findings)
         if not outcome.failed:

@@ -30,7 +30,7 @@ from branchkpi.tasks.parse.batch import ParsedKpiBatch, parse_kpi_files, parse_s
 from branchkpi.tasks.parse.observations import Headers, ParsedFile
 from branchkpi.tasks.report import gather
 from branchkpi.tasks.report import html as report_html
-from branchkpi.tasks.validate import gx, kpi, statistics
+from branchkpi.tasks.validate import gx, kpi, statistics, totals
 from branchkpi.warehouse import batches, kpi_loads, loads
 from branchkpi.warehouse.engine import connect
 
@@ -136,12 +136,18 @@ def quality_gate(
     run_name: str,
     as_of_fiscal_year: int | None,
     headers: Headers | None = None,
+    reported_totals: pl.DataFrame | None = None,
 ) -> gx.GateResult:
-    """The batch's one validation; its findings name the headers as each file wrote them (`headers`)."""
-    frame = statistics.validation_frame(observations, connect(warehouse_url), as_of_fiscal_year)
+    """The batch's validation (and, when its files print 合計 / 年度平均, the reconciliation of those
+    with the months); its findings name the headers as each file wrote them (`headers`)."""
+    engine = connect(warehouse_url)
+    frame = statistics.validation_frame(observations, engine, as_of_fiscal_year)
     gate = statistics.run_gate(frame, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.yoy_warn_pct)
-    gate.findings = statistics.as_headed(gate.findings, headers or {})
     del frame
+    if reported_totals is not None and reported_totals.height:
+        printed = totals.validation_frame(reported_totals, observations, engine)
+        gate = gx.merge(gate, totals.run_gate(printed, cfg.data_docs_dir, cfg.gx_dir, run_name))
+    gate.findings = statistics.as_headed(gate.findings, headers or {})
     release_freed_memory(observations.height)
     return gate
 

@@ -34,6 +34,8 @@ OBSERVATION_SCHEMA: dict[str, Any] = {
 }
 TOTALS_SCHEMA: dict[str, Any] = {
     **_WHERE,
+    "source_column": pl.String,
+    "value_raw": pl.String,
     **frame_schema(
         schema.reported_fiscal_year_totals, "region_code", "metric", "fiscal_year", "value", "yoy_pct_printed"
     ),

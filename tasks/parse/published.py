@@ -210,6 +210,8 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str, she
                             "file_name": name,
                             "sheet_name": sheet,
                             "source_row": row_number,
+                            "source_column": col_label,
+                            "value_raw": raw,
                             "region_code": region_code,
                             "metric": metric,
                             "fiscal_year": fy,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from branchkpi.domain import metrics
 from branchkpi.domain.findings import Finding
-from branchkpi.domain.regions import NATIONAL_CODE
+from branchkpi.domain.regions import BRANCHES, NATIONAL_CODE
 from branchkpi.expectations import monthly_stats
 from branchkpi.tasks.parse.observations import Headers
 from branchkpi.tasks.validate.gx import GateResult, run_suite
@@ -20,6 +20,8 @@ from branchkpi.warehouse import frames, reads
 
 KEY = monthly_stats.KEY_COLUMNS
 YOY_PRINTED_PRECISION = 0.1  # 前年同月比 is printed to one decimal
+# the 47 branches' sum against 全国: each of the 48 printed figures is rounded to a unit (±0.5)
+BRANCH_SUM_TOLERANCE = 0.5 * (len(BRANCHES) + 1)
 
 
 def _existing_stats(engine: sa.Engine, fiscal_years: list[int]) -> pl.DataFrame:
@@ -90,11 +92,14 @@ def validation_frame(
         pl.col("value").alias("_prev_value"),
     )
 
+    branch_sums = _branch_sums(combined, capped, batch)
+
     frame = (
         batch.join(fy_months, on=["region_code", "metric", "fiscal_year"], how="left", nulls_equal=False)
         .join(national, on=["metric", "fiscal_year", "month"], how="left")
         .join(ratio, on=["region_code", "metric", "fiscal_year", "month"], how="left")
         .join(previous, on=KEY, how="left")
+        .join(branch_sums, on=KEY, how="left")
         .with_columns(
             months_missing_in_closed_fy=pl.col("months_missing_in_closed_fy").fill_null(0),
             national_value=pl.when(pl.col("metric").is_in(capped) & (pl.col("region_code") != NATIONAL_CODE)).then(
@@ -110,6 +115,33 @@ def validation_frame(
         .sort("row_id")
     )
     return frame
+
+
+def _branch_sums(combined: pl.DataFrame, capped: list[str], batch: pl.DataFrame) -> pl.DataFrame:
+    """For each count or sum metric and month where all 47 branches and 全国 are in (batch and
+    warehouse together), the branches' sum (branches_sum) and how far 全国 is from it beyond the
+    rounding of the 48 printed figures (national_sum_excess, ≤ 0 when they agree). Keyed to the rows
+    that answer for it: the batch's 全国 row, or, when 全国 came earlier, the batch's branch rows."""
+    group = ["metric", "fiscal_year", "month"]
+    rows = combined.filter(pl.col("metric").is_in(capped))
+    national = rows.filter(pl.col("region_code") == NATIONAL_CODE).select(*group, pl.col("value").alias("_national"))
+    sums = (
+        rows.filter(pl.col("region_code") != NATIONAL_CODE)
+        .group_by(group)
+        .agg(pl.col("value").sum().alias("branches_sum"), pl.col("region_code").n_unique().alias("_branches"))
+        .filter(pl.col("_branches") == len(BRANCHES))
+        .join(national, on=group)
+        .with_columns(national_sum_excess=(pl.col("_national") - pl.col("branches_sum")).abs() - BRANCH_SUM_TOLERANCE)
+    )
+    in_batch = batch.filter(pl.col("metric").is_in(capped)).select(*KEY).drop_nulls().unique()
+    national_in_batch = in_batch.filter(pl.col("region_code") == NATIONAL_CODE).select(group)
+    answering = pl.concat(
+        [
+            in_batch.filter(pl.col("region_code") == NATIONAL_CODE),
+            in_batch.filter(pl.col("region_code") != NATIONAL_CODE).join(national_in_batch, on=group, how="anti"),
+        ]
+    )
+    return answering.join(sums.select(*group, "branches_sum", "national_sum_excess"), on=group)
 
 
 def _yoy_printed_excess() -> pl.Expr:
