@@ -8,7 +8,7 @@ a dated actual lies inside its fiscal year."""
 from __future__ import annotations
 
 from branchkpi.domain import fiscal
-from branchkpi.expectations.rules import Rule
+from branchkpi.expectations.rules import Rule, in_japanese
 
 TARGETS_SUITE = "kpi_targets"
 ACTUALS_SUITE = "kpi_actuals"
@@ -41,7 +41,35 @@ def _common(last_fy: int) -> list[Rule]:
     ]  # fmt: skip
 
 
+REASONS_JA = {
+    "reporting_unit_known": "支部・市町村を読み取れない"
+    "（支部は JISコード・山口・yamaguchi、市町村は列またはファイル名に都道府県が必要）",
+    "fiscal_year_readable": "年度を読み取れない（例: 2020、令和2年度、R2）",
+    "fiscal_year_in_range": "年度が対象範囲外",
+    "kpi_known": "KPI を特定できない（カタログの kpi_id または日本語の指標名で）",
+    "unit_known": "単位を読み取れない（% / pct、件 / 人 / count、円 / yen）",
+    "unit_matches_kpi": "単位が KPI 本来のものと違う（% の KPI を件数で、またはその逆）",
+    "percentage_in_range": "割合が 0〜100% の範囲外",
+    "comparator_known": "目標の比較方法を読み取れない（例: 94.5%以上、前年度以上）",
+    "target_value_given": "この比較方法には目標値が必要",
+    "one_target_per_kpi": "同じ KPI・単位・年度の目標がこのバッチに複数ある",
+    "period_readable": "期間を読み取れない（年度、第1〜第4四半期、または 2020-09 のような月）",
+    "period_in_fiscal_year": "月がその行の年度に含まれない（1〜3月は前の年度に属する）",
+    "value_is_number": "実績が数値ではない",
+    "value_not_negative": "実績が負の値",
+    "one_actual_per_period": "同じ KPI・単位・期間の実績がこのバッチに複数ある",
+}
+
+
 def target_rules() -> list[Rule]:
+    return in_japanese(_target_rules(), REASONS_JA)
+
+
+def actual_rules() -> list[Rule]:
+    return in_japanese(_actual_rules(), REASONS_JA)
+
+
+def _target_rules() -> list[Rule]:
     last_fy = fiscal.current_fiscal_year()
     return [
         *_common(last_fy),
@@ -56,7 +84,7 @@ def target_rules() -> list[Rule]:
     ]  # fmt: skip
 
 
-def actual_rules() -> list[Rule]:
+def _actual_rules() -> list[Rule]:
     last_fy = fiscal.current_fiscal_year()
     return [
         *_common(last_fy),

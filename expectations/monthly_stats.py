@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date
 
 from branchkpi.domain import fiscal
-from branchkpi.expectations.rules import Rule
+from branchkpi.expectations.rules import Rule, in_japanese
 
 SUITE_NAME = "monthly_branch_stats"
 KEY_COLUMNS = ["region_code", "metric", "fiscal_year", "month"]
@@ -28,6 +28,32 @@ BENEFIT_RATIO_RANGE = (0.6, 1.2)
 
 
 def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
+    return in_japanese(_rules(yoy_warn_pct, today), REASONS_JA)
+
+
+REASONS_JA = {
+    "column_present": "必須の列（支部・項目・年度・月・数値）がファイルにない",
+    "region_known": "支部名を読み取れない（JISコード 01〜47、山口、yamaguchi、全国 のいずれかで）",
+    "metric_known": "項目名を読み取れない（例: 被保険者数 / insured_persons）",
+    "fiscal_year_readable": "年度を読み取れない（例: 2020、令和2年度、R2、2年度）",
+    "month_valid": "月が 1〜12（4月〜3月）でない",
+    "value_is_number": "数値ではない",
+    "value_is_float": "数値の列が数値として読めない",
+    "month_in_range": "月が 1〜12 の範囲外",
+    "fiscal_year_in_range": "年度が対象範囲外（未来の年度は受け付けない）",
+    "value_not_negative": "件数・金額が負の値",
+    "one_row_per_key": "同じ支部・項目・年度・月の行がこのバッチに複数ある",
+    "closed_fiscal_year_complete": "締まった年度に欠けている月がある（バッチと蓄積データを合わせて12か月必要）",
+    "branch_not_above_national": "支部の件数・金額が同月の全国計を上回っている",
+    "branches_sum_to_national": "47支部の合計が全国計と合わない（48の印字値の端数処理で説明できる差を超える）",
+    "per_capita_consistent": "1人当たり医療費が 保険給付費 ÷（被保険者数＋被扶養者数）と整合しない",
+    "yoy_printed_matches": "印字された前年同月比が数値から計算した値と合わない"
+    "（当月・前年同月の数値または前年同月比の誤記）",
+    "yoy_jump": "前年同月比の変動が大きい: 数値を確認のこと",
+}
+
+
+def _rules(yoy_warn_pct: float, today: date | None) -> list[Rule]:
     last_fy = fiscal.current_fiscal_year(today)
     low, high = BENEFIT_RATIO_RANGE
     return [

@@ -12,13 +12,25 @@ is not the year's.
 
 from __future__ import annotations
 
-from branchkpi.expectations.rules import Rule
+from branchkpi.expectations.rules import Rule, in_japanese
 
 SUITE_NAME = "printed_fiscal_year_totals"
 ROUNDING = 0.5  # every printed figure is rounded to a unit
 
 
+REASONS_JA = {
+    "printed_total_matches_months": "印字された合計（年度計）が12か月の合計と合わない"
+    "（月の数値または合計の誤記。端数処理の差は許容）",
+    "printed_average_matches_months": "印字された年度平均が12か月の平均と合わない"
+    "（月の数値または平均の誤記。端数処理の差は許容）",
+}
+
+
 def rules() -> list[Rule]:
+    return in_japanese(_rules(), REASONS_JA)
+
+
+def _rules() -> list[Rule]:
     return [
         Rule(
             "printed_total_matches_months",

@@ -142,11 +142,11 @@ def quality_gate(
     with the months); its findings name the headers as each file wrote them (`headers`)."""
     engine = connect(warehouse_url)
     frame = statistics.validation_frame(observations, engine, as_of_fiscal_year)
-    gate = statistics.run_gate(frame, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.yoy_warn_pct)
+    gate = statistics.run_gate(frame, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.yoy_warn_pct, cfg.report_lang)
     del frame
     if reported_totals is not None and reported_totals.height:
         printed = totals.validation_frame(reported_totals, observations, engine)
-        gate = gx.merge(gate, totals.run_gate(printed, cfg.data_docs_dir, cfg.gx_dir, run_name))
+        gate = gx.merge(gate, totals.run_gate(printed, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.report_lang))
     gate.findings = statistics.as_headed(gate.findings, headers or {})
     release_freed_memory(observations.height)
     return gate
@@ -177,7 +177,7 @@ def parse_kpi(files: list[landing.LandedFile]) -> tuple[ParsedKpiBatch, list[Fil
 
 @task(name="kpi-quality-gate", persist_result=False)
 def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> gx.GateResult:
-    gate = kpi.run_kpi_gate(batch.targets, batch.actuals, cfg.data_docs_dir, cfg.gx_dir, run_name)
+    gate = kpi.run_kpi_gate(batch.targets, batch.actuals, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.report_lang)
     release_freed_memory(batch.rows)
     return gate
 

@@ -95,8 +95,10 @@ def run_suite(
     data_docs_dir: Path,
     gx_dir: Path,
     run_name: str,
+    lang: str = "ja",
 ) -> GateResult:
-    """One GX checkpoint run of a suite over a whole frame (with a row_id column), Data Docs updated."""
+    """One GX checkpoint run of a suite over a whole frame (with a row_id column), Data Docs updated
+    (each expectation described by its rule's reason in `lang`)."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="great_expectations")
     import great_expectations as gx
@@ -105,7 +107,7 @@ def run_suite(
 
     by_name = {r.name: r for r in rule_list}
     context = _gx_context(data_docs_dir, gx_dir)
-    suite = context.suites.add(build_suite(suite_name, rule_list))
+    suite = context.suites.add(build_suite(suite_name, rule_list, lang))
     batch_definition = (
         context.data_sources.add_pandas("batch")
         .add_dataframe_asset(suite_name)

@@ -50,13 +50,13 @@ def actuals_frame(actuals: pl.DataFrame) -> pl.DataFrame:
 
 
 def run_kpi_gate(targets: pl.DataFrame, actuals: pl.DataFrame, data_docs_dir: Path, gx_dir: Path,
-                 run_name: str) -> GateResult:  # fmt: skip
+                 run_name: str, lang: str = "ja") -> GateResult:  # fmt: skip
     """Validate a batch's targets and actuals (each kind present, once)."""
     gates = []
     if targets.height:
         gates.append(run_suite(targets_frame(targets), kpi_suites.TARGETS_SUITE, kpi_suites.target_rules(),
-                               data_docs_dir, gx_dir, run_name))  # fmt: skip
+                               data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
     if actuals.height:
         gates.append(run_suite(actuals_frame(actuals), kpi_suites.ACTUALS_SUITE, kpi_suites.actual_rules(),
-                               data_docs_dir, gx_dir, run_name))  # fmt: skip
+                               data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
     return merge(*gates)

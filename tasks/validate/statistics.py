@@ -163,10 +163,11 @@ def run_gate(
     gx_dir: Path,
     run_name: str,
     yoy_warn_pct: float = 10.0,
+    lang: str = "ja",
 ) -> GateResult:
     """Validate a batch of monthly statistics once; return findings for every failed row."""
     rule_list = monthly_stats.rules(yoy_warn_pct)
-    return run_suite(frame, monthly_stats.SUITE_NAME, rule_list, data_docs_dir, gx_dir, run_name)
+    return run_suite(frame, monthly_stats.SUITE_NAME, rule_list, data_docs_dir, gx_dir, run_name, lang)
 
 
 def as_headed(findings: list[Finding], headers: Headers) -> list[Finding]:

@@ -43,6 +43,6 @@ def validation_frame(reported_totals: pl.DataFrame, observations: pl.DataFrame, 
     )
 
 
-def run_gate(frame: pl.DataFrame, data_docs_dir: Path, gx_dir: Path, run_name: str) -> GateResult:
+def run_gate(frame: pl.DataFrame, data_docs_dir: Path, gx_dir: Path, run_name: str, lang: str = "ja") -> GateResult:
     """Validate a batch's printed totals once; a finding names the total's row, column and value."""
-    return run_suite(frame, printed_totals.SUITE_NAME, printed_totals.rules(), data_docs_dir, gx_dir, run_name)
+    return run_suite(frame, printed_totals.SUITE_NAME, printed_totals.rules(), data_docs_dir, gx_dir, run_name, lang)

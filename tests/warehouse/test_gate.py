@@ -50,6 +50,17 @@ def test_every_rule_is_in_the_suite() -> None:
     assert {s for n, s in severities.items() if n != "yoy_jump"} == {"critical"}
 
 
+def test_every_expectation_is_described_in_japanese_or_english() -> None:
+    from branchkpi.expectations import kpi, printed_totals
+
+    for rule_list in (monthly_stats.rules(), printed_totals.rules(), kpi.target_rules(), kpi.actual_rules()):
+        ja = build_suite("s", rule_list)
+        assert [e.description for e in ja.expectations] == [r.reason_ja for r in rule_list]
+        assert all(any("\u3040" <= ch <= "\u9fff" for ch in r.reason_ja) for r in rule_list)
+        en = build_suite("s", rule_list, lang="en")
+        assert [e.description for e in en.expectations] == [r.reason for r in rule_list]
+
+
 def test_clean_batch_passes_and_docs_are_built(engine: Any, bk_home: Path) -> None:
     result = gate(seed_batch(), engine, bk_home)
     assert result.passed and result.findings == []
@@ -57,7 +68,10 @@ def test_clean_batch_passes_and_docs_are_built(engine: Any, bk_home: Path) -> No
     assert result.expectations_passed == len(monthly_stats.rules())
     assert Path(result.data_docs_path or "").is_file()
     assert (bk_home / "data_docs" / "index.html").is_file()
-    assert "monthly_branch_stats" in Path(result.data_docs_path or "").read_text(encoding="utf-8")
+    page = Path(result.data_docs_path or "").read_text(encoding="utf-8")
+    assert "monthly_branch_stats" in page
+    # each expectation reads as its rule's reason, in Japanese by default
+    assert all(rule.reason_ja and rule.reason_ja in page for rule in monthly_stats.rules())
 
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
