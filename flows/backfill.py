@@ -24,7 +24,7 @@ from branchkpi.config import Settings, settings
 from branchkpi.domain.regions import BY_CODE
 from branchkpi.flows import artifacts, fan_out, lifecycle, progress
 from branchkpi.flows.monthly_branch_stats import run_name
-from branchkpi.tasks import backfills, steps
+from branchkpi.tasks import backfills, coverage, steps
 from branchkpi.tasks.landing import LandedFile, files_to_land
 from branchkpi.tasks.outcome import BatchOutcome, YearResult, critical_by_fiscal_year, warnings_by_fiscal_year
 from branchkpi.tasks.parse.observations import select
@@ -116,8 +116,9 @@ def _load_years(outcome: BatchOutcome, cfg: Settings, url: str, landed: list[Lan
     gate = steps.quality_gate(parsed.observations, url, cfg, run_name(f"{todo[-1] + 1}-03"), todo[-1], parsed.headers,
                               parsed.reported_totals)  # fmt: skip
     outcome.record_gate(parsed.findings, gate)
-    steps.quarantine(url, outcome.batch_id, outcome.findings)
     blocked = critical_by_fiscal_year(outcome.findings, parsed.observations, todo)
+    refused = coverage.statistics_cells(parsed.observations, sorted(blocked)) if blocked else None
+    steps.quarantine(url, outcome.batch_id, outcome.findings, refused)
     warned = warnings_by_fiscal_year(outcome.findings, parsed.observations)
     for fiscal_year in todo:
         if fiscal_year in blocked:

@@ -19,7 +19,7 @@ from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.freshness import Freshness
 
 FLOW_NAME = "freshness"
-KINDS = ("stats",)  # the KPI actuals join when their coverage grid is built (tasks/coverage.py)
+KINDS = ("stats", "kpi")
 
 
 def _run_name() -> str:
@@ -32,7 +32,7 @@ def freshness(as_of: str | None = None, kinds: list[str] | None = None, warehous
 
     Args:
         as_of: the day to judge by, 2021-05-10. Empty: today (Asia/Tokyo business days).
-        kinds: stats (月報 of the 47 branches and 全国). Empty: all there are.
+        kinds: stats (月報 of the 47 branches and 全国), kpi (KPI actuals of the units with targets). Empty: both.
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
     """
     day = date.fromisoformat(as_of) if as_of else date.today()

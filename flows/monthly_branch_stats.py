@@ -14,7 +14,7 @@ from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
 from branchkpi.flows import artifacts, lifecycle, progress
-from branchkpi.tasks import steps
+from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
 from branchkpi.tasks.report import gather as report
@@ -97,7 +97,8 @@ def _ingest(
                                   target.fiscal_year if target else None, parsed.headers,
                                   parsed.reported_totals)  # fmt: skip
         outcome.record_gate(parsed.findings, gate)
-        steps.quarantine(url, outcome.batch_id, outcome.findings)
+        refused = coverage.statistics_cells(parsed.observations) if outcome.failed else None
+        steps.quarantine(url, outcome.batch_id, outcome.findings, refused)
         if not outcome.failed:
             progress.step(STEPS[3])
             result = steps.load_batch(url, parsed, outcome.batch_id, [f.id for f in landed])

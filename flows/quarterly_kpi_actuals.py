@@ -12,7 +12,7 @@ from prefect.states import State
 
 from branchkpi.config import Settings, settings
 from branchkpi.flows import lifecycle
-from branchkpi.tasks import steps
+from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome
 
@@ -56,6 +56,7 @@ def _ingest(outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | N
         outcome.rows_landed, outcome.units = batch.rows, batch.raw_units
         gate = steps.kpi_quality_gate(batch, cfg, _run_name())
         outcome.record_gate(batch.findings, gate)
-        steps.quarantine(url, outcome.batch_id, outcome.findings)
+        steps.quarantine(url, outcome.batch_id, outcome.findings,
+                         coverage.kpi_cells(batch.actuals) if outcome.failed else None)  # fmt: skip
         if not outcome.failed:
             outcome.record_kpi_load(steps.load_kpi_batch(url, batch, outcome.batch_id, [f.id for f in landed]))

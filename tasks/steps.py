@@ -108,8 +108,11 @@ def land(paths: list[Path], batch_id: str, warehouse_url: str, cfg: Settings) ->
 
 
 @warehouse_task(name="quarantine-rows")
-def quarantine(warehouse_url: str, batch_id: str, findings: list[Finding]) -> int:
-    return loads.quarantine(connect(warehouse_url), batch_id, findings)
+def quarantine(
+    warehouse_url: str, batch_id: str, findings: list[Finding], refused_cells: list[dict[str, Any]] | None = None
+) -> int:
+    """The batch's findings, and the coverage cells it would have filled when it is refused."""
+    return loads.quarantine(connect(warehouse_url), batch_id, findings, refused_cells)
 
 
 @warehouse_task(name="close-batch")

@@ -176,14 +176,19 @@ def _years_with_stale_kpis(conn: sa.Connection, fiscal_years: list[int]) -> list
     return sorted(int(fy) for fy, at in loaded.items() if fy not in computed or computed[fy] < at)
 
 
-def quarantine(engine: sa.Engine, batch_id: str, findings: list[Finding]) -> int:
-    """Record every finding of a batch (critical and warnings) in quarantined_rows, in one write."""
+def quarantine(
+    engine: sa.Engine, batch_id: str, findings: list[Finding], refused_cells: list[dict[str, Any]] | None = None
+) -> int:
+    """Record every finding of a batch (critical and warnings) in quarantined_rows and, when the batch
+    is refused, the coverage cells (kind, unit, fiscal_year, period) it would have filled: one write each."""
     if not findings:
         return 0
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = [{**f.as_row(), "batch_id": batch_id, "quarantined_at": now} for f in findings]
     with engine.begin() as conn:
         conn.execute(sa.insert(schema.quarantined_rows), rows)
+        if refused_cells:
+            conn.execute(sa.insert(schema.refused_cells), [{**c, "batch_id": batch_id} for c in refused_cells])
     return len(rows)
 
 

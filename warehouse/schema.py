@@ -311,3 +311,15 @@ overdue_announcements = sa.Table(
     sa.Column("arrived_at", Timestamp, comment="when branchkpi.data.arrived-late was emitted"),
     sa.Column("flow_run_id", sa.String(36), comment="the freshness run that announced it"),
 )
+
+# The grid cells a refused batch would have filled: its rows are quarantined, so the coverage grid shows
+# 隔 (quarantined) there rather than 未着 (missing) until a good copy loads.
+refused_cells = sa.Table(
+    "refused_cells",
+    metadata,
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True, comment="stats or kpi"),
+    sa.Column("unit", sa.String(64), primary_key=True, comment="romaji, national or a municipality's unit key"),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("period", sa.String(8), primary_key=True, comment="2020-04 for a month; Q1-Q4 or FY"),
+)

@@ -127,22 +127,26 @@ def coverage(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The day to judge by, 2021-05-10 (default: today).")
     ] = None,
-    kind: Annotated[str, typer.Option(help="stats: the monthly statistics of the 47 branches and 全国.")] = "stats",
-    lang: Annotated[str, typer.Option(help="ja (済 警 差 未着 ・) or en.")] = "ja",
+    kind: Annotated[
+        str,
+        typer.Option(help="stats: the 月報 of the 47 branches and 全国 by month; kpi: KPI actuals by Q1–Q4 and FY."),
+    ] = "stats",
+    lang: Annotated[str, typer.Option(help="ja (済 警 隔 差 未着 ・) or en.")] = "ja",
     output: Annotated[OutputFormat, typer.Option("--format", help="csv, json or table.")] = OutputFormat.table,
 ) -> None:
-    """The coverage grid (提出状況): each unit's months as loaded, warned, replaced, missing (past due,
-    nothing loaded) or not_due, by the reporting calendar (business days in Asia/Tokyo)."""
+    """The coverage grid (提出状況): each unit's months (or quarters) as loaded, warned, quarantined,
+    replaced, missing (past due, nothing loaded) or not_due, by the reporting calendar (business days
+    in Asia/Tokyo)."""
 
     def body() -> None:
         from datetime import date
 
         from branchkpi.domain import fiscal
-        from branchkpi.tasks.coverage import grid, grid_table
+        from branchkpi.tasks.coverage import KINDS, grid, grid_table
         from branchkpi.warehouse.engine import connect_reader
 
-        if kind != "stats":
-            raise CliError(f"--kind {kind!r}: only stats is available (KPI actuals' coverage is not built yet)")
+        if kind not in KINDS:
+            raise CliError(f"--kind {kind!r}: give {' or '.join(KINDS)}")
         if lang not in ("ja", "en"):
             raise CliError(f"--lang {lang!r}: give ja or en")
         try:

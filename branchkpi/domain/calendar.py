@@ -64,6 +64,19 @@ def statistics_due(fiscal_year: int, month: int, unit: str | None = None) -> dat
                                   business_day_rule("statistics", unit))  # fmt: skip
 
 
+def kpi_periods(unit_kind: str, unit: str | None = None) -> list[str]:
+    """The KPI actuals a kind of reporting unit owes in a fiscal year (Q1–Q4 and FY for a branch, FY for
+    a municipality), or its unit's override."""
+    table = rules()
+    override = table.get("units", {}).get(unit or "", {}).get("kpi", {}).get("periods")
+    return list(override or table["kpi"]["periods"].get(unit_kind, ["FY"]))
+
+
+def quarter_of_month(month: int) -> str:
+    """The fiscal quarter a month's actual counts for (April–June: Q1 … January–March: Q4)."""
+    return f"Q{(month - 4) % 12 // 3 + 1}"
+
+
 def kpi_due(fiscal_year: int, period: str, unit: str | None = None) -> date:
     """When a quarter's (Q1–Q4) or the fiscal year's (FY) KPI actuals are due."""
     month = QUARTER_END_MONTH[period]

@@ -5,17 +5,21 @@ nothing was lost or half-loaded."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from branchkpi.tasks.coverage import grid
 from branchkpi.warehouse import schema
+from branchkpi.warehouse.engine import connect
 
 from ..conftest import FIXTURES
 from ..helpers import counts, rows, run_monthly
 
 BAD = FIXTURES / "bad_inputs"
 CASES = json.loads((BAD / "expected.json").read_text(encoding="utf-8"))
+YAMAGUCHI_FY2020 = [f"{2020 + (m < 4)}-{m:02d}" for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
 
 
 def test_the_set_is_large_enough() -> None:
@@ -101,10 +105,17 @@ def test_one_bad_file_blocks_the_whole_batch(prefect_server: str, warehouse_url:
     after = counts(warehouse_url)
     assert after["monthly_stats"] == 0 and after["monthly_kpis"] == 0
     assert after["landed_files"] == 2
+    # the coverage grid shows 山口's twelve months of FY2020 as 隔 (refused), not 未着
+    engine = connect(warehouse_url)
+    cells = {(c["unit"], c["period"]): c["status"] for c in grid(engine, "stats", 2020, date(2021, 6, 1))}
+    assert {cells[("yamaguchi", p)] for p in YAMAGUCHI_FY2020} == {"quarantined"}
+    assert cells[("hokkaido", "2020-04")] == "missing"
     # the good file is not poisoned: it loads on its own afterwards
     state, _outcome = run_monthly(BAD / "utf8_bom.csv")
     assert state.is_completed()
     assert counts(warehouse_url)["monthly_stats"] == 12
+    cells = {(c["unit"], c["period"]): c["status"] for c in grid(engine, "stats", 2020, date(2021, 6, 1))}
+    assert {cells[("yamaguchi", p)] for p in YAMAGUCHI_FY2020} <= {"loaded", "warned"}
 
 
 def test_variants_load_the_same_values(prefect_server: str, warehouse_url: str) -> None:

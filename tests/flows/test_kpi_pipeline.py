@@ -122,6 +122,29 @@ def test_okayama_not_set_municipalities_are_reported(loaded: str) -> None:
     assert kurashiki["status"] == "achieved"
 
 
+def test_the_kpi_coverage_grid_from_the_loaded_seed(loaded: str) -> None:
+    """`coverage --kind kpi`: 山口's FY2020 year is in (its targeted KPIs only), its quarters are past
+    due and missing but Q2, which a September actual fills; the table reads in Japanese."""
+    from datetime import date
+
+    from branchkpi.tasks.coverage import grid, grid_table
+    from branchkpi.warehouse.engine import connect
+
+    cells = grid(connect(loaded), "kpi", 2020, date(2021, 6, 1))
+    by = {(c["unit"], c["period"]): c for c in cells}
+    assert {c["unit"] for c in cells} == {"yamaguchi"}  # the one unit with FY2020 targets
+    fy = by[("yamaguchi", "FY")]
+    assert fy["status"] == "loaded" and 0 < fy["metrics"] <= fy["metrics_expected"] == 26
+    assert by[("yamaguchi", "Q2")]["status"] == "loaded" and by[("yamaguchi", "Q1")]["status"] == "missing"
+    assert by[("yamaguchi", "Q1")]["due"] == "2020-07-21"
+    headers, table = grid_table(cells, "ja")
+    assert headers[-1] == "年度" and table[0]["unit"] == "山口" and table[0]["年度"] == "済"
+    kurashiki = {
+        c["period"]: c for c in grid(connect(loaded), "kpi", 2018, date(2019, 6, 1)) if c["unit_ja"] == "倉敷市"
+    }
+    assert list(kurashiki) == ["FY"] and kurashiki["FY"]["status"] == "loaded"
+
+
 def test_missed_and_at_risk_targets_emit_events(loaded: str) -> None:
     """One digest per unit and period: the nine flagged targets of 埼玉 reach the event bus as one event
     whose payload lists each of them in plan order, with its message in Japanese and English."""
