@@ -43,7 +43,7 @@ def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path)
     summary = found["monthly-stats-summary"]
     assert summary["type"] == "markdown"
     text = str(summary["data"])
-    for needle in ("rows landed | 576", "rows quarantined | 0", "19 passed / 1 warned / 0 failed", "Data Docs"):
+    for needle in ("rows landed | 576", "rows quarantined | 0", "20 passed / 1 warned / 0 failed", "Data Docs"):
         assert needle in text
     table = found["monthly-kpis"]
     assert table["type"] == "table"

@@ -21,12 +21,13 @@ from ..conftest import ROOT, TIDY_SEED, PrefectStack, free_port
 from ..helpers import counts
 
 JST = ZoneInfo("Asia/Tokyo")
-# prefect.yaml: deployment → (months, day of month) of its cron at 06:00 Asia/Tokyo
+# prefect.yaml: deployment → (months, day of month) of its cron at 06:00 Asia/Tokyo; freshness: weekdays 09:00
 EXPECTED = {
     "monthly-branch-stats/monthly": (range(1, 13), 10),
     "quarterly-kpi-actuals/quarterly-actuals": ((1, 4, 7, 10), 20),
     "evaluate-targets/annual-evaluation": ((6,), 30),
 }
+WEEKDAY_FRESHNESS = "freshness/freshness"
 SERVICE_ERROR = re.compile(r"\|\s*(ERROR|CRITICAL)\s*\||Traceback \(most recent call last\)")
 
 
@@ -41,8 +42,23 @@ def next_fire(months: range | tuple[int, ...], day: int, after: datetime) -> dat
     raise AssertionError("no fire time within 400 days")
 
 
+def next_weekday_0900(after: datetime) -> datetime:
+    """The first 09:00 JST on a Monday to Friday strictly after `after` (the freshness check)."""
+    start = after.astimezone(JST).date()
+    for offset in range(8):
+        d = start + timedelta(days=offset)
+        moment = datetime(d.year, d.month, d.day, 9, 0, tzinfo=JST)
+        if d.weekday() < 5 and moment > after:
+            return moment
+    raise AssertionError("no weekday within 8 days")
+
+
 def assert_schedules_alive(found: list, now: datetime) -> None:  # type: ignore[type-arg]
     by_name = {d.name: d for d in found}
+    freshness = by_name[WEEKDAY_FRESHNESS]
+    assert freshness.next_runs and freshness.next_runs[0] == next_weekday_0900(now), freshness.next_runs
+    for earlier, later in zip(freshness.next_runs, freshness.next_runs[1:], strict=False):
+        assert later == next_weekday_0900(earlier), freshness.next_runs
     for name, (months, day) in EXPECTED.items():
         deployment = by_name[name]
         assert deployment.next_runs, f"{name}: the scheduler created no run"
