@@ -9,6 +9,10 @@ BRANCHKPI_REPORT_BRANCHES   branches whose KPI report the flows write and attach
                             separated (yamaguchi,35,山口), or "all" (default: none; an evaluation run
                             for named branches reports those)
 BRANCHKPI_REPORT_LANG       ja (default) or en: the language of those reports
+BRANCHKPI_REQUIRE_APPROVAL  1 / true: a batch whose gate only warned waits for a reviewer's sign-off
+                            (approve / reject in the Prefect UI) before it is published (default off)
+BRANCHKPI_APPROVAL_TIMEOUT  seconds a batch waits for its sign-off before the run fails, unpublished
+                            (default 259200: three days)
 BRANCHKPI_DB_RETRY_DELAYS   seconds between retries of a warehouse step (default 1,4,10; empty or 0: none)
 BRANCHKPI_SQLITE_BUSY_MS    SQLite busy timeout in ms (default 30000)
 BRANCHKPI_SERVER_PORT       port of the local Prefect server on 127.0.0.1 (`branchkpi server start`,
@@ -42,6 +46,8 @@ class Settings:
     yoy_warn_pct: float
     report_branches: tuple[str, ...] = ()
     report_lang: str = "ja"
+    require_approval: bool = False
+    approval_timeout: int = 259_200
 
     @cached_property
     def warehouse_url(self) -> str:
@@ -105,7 +111,25 @@ def settings() -> Settings:
             b.strip() for b in os.environ.get("BRANCHKPI_REPORT_BRANCHES", "").split(",") if b.strip()
         ),
         report_lang=lang,
+        require_approval=_flag("BRANCHKPI_REQUIRE_APPROVAL"),
+        approval_timeout=_seconds("BRANCHKPI_APPROVAL_TIMEOUT", 259_200),
     )
+
+
+def _flag(name: str) -> bool:
+    text = os.environ.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise SettingError(f"{name}={text!r}: give 1 or 0 (true / false)")
+
+
+def _seconds(name: str, default: int) -> int:
+    text = os.environ.get(name, str(default)).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingError(f"{name}={text!r}: give seconds, e.g. {default}")
+    return int(text)
 
 
 def db_retry_delays(text: str | None = None) -> list[float]:

@@ -73,6 +73,7 @@ def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics
         f"{outcome.expectations_failed} failed |",
         f"| KPI rows computed | {', '.join(f'{k} {v}' for k, v in outcome.kpi_rows.items()) or '-'} |",
         f"| Data Docs | {code(outcome.data_docs_path or '-')} |",
+        *([f"| sign-off (承認) | {cell(outcome.sign_off_line)} |"] if outcome.sign_off_line else []),
         f"| batch id | {code(outcome.batch_id)} |",
         "",
     ]

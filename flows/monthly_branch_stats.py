@@ -13,7 +13,7 @@ from prefect.states import State
 from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
-from branchkpi.flows import artifacts, lifecycle, progress
+from branchkpi.flows import artifacts, lifecycle, progress, sign_off
 from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
@@ -46,6 +46,7 @@ def monthly_branch_stats(
     fiscal_years: list[int] | None = None,
     regions: list[str] | None = None,
     report_branches: list[str] | None = None,
+    require_approval: bool | None = None,
 ) -> State:
     """Ingest the month's branch statistics (月報) and compute the KPIs.
 
@@ -59,13 +60,16 @@ def monthly_branch_stats(
         report_branches: branches whose KPI report (statistics with charts, KPIs, rank) is written for
             the run's period and attached to it; "all" for every branch in the batch. Empty:
             BRANCHKPI_REPORT_BRANCHES (none by default).
+        require_approval: a batch whose gate only warned waits for a reviewer's sign-off (approve /
+            reject in the UI) before it is published. Empty: BRANCHKPI_REQUIRE_APPROVAL (off).
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
     target = parse_period(period) if period else None
     codes = [resolve_region(r) or r for r in regions or []]
     run = partial(_ingest, cfg=cfg, url=url, target=target, paths=paths, fiscal_years=fiscal_years, regions=codes,
-                  report_branches=report_branches or list(cfg.report_branches))  # fmt: skip
+                  report_branches=report_branches or list(cfg.report_branches),
+                  require_approval=cfg.require_approval if require_approval is None else require_approval)  # fmt: skip
     return lifecycle.batch_run(url, target.label if target else None, run, summary_key="monthly-stats-summary",
                                summary_title="Monthly branch statistics",
                                due_kind=None if fiscal_years else "stats")  # fmt: skip
@@ -80,6 +84,7 @@ def _ingest(
     fiscal_years: list[int] | None,
     regions: list[str],
     report_branches: list[str],
+    require_approval: bool = False,
 ) -> None:
     progress.step(STEPS[0])
     landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
@@ -97,6 +102,8 @@ def _ingest(
                                   target.fiscal_year if target else None, parsed.headers,
                                   parsed.reported_totals)  # fmt: skip
         outcome.record_gate(parsed.findings, gate)
+        if require_approval and outcome.only_warned:
+            sign_off.ask(outcome, cfg.approval_timeout)
         refused = coverage.statistics_cells(parsed.observations) if outcome.failed else None
         steps.quarantine(url, outcome.batch_id, outcome.findings, refused)
         if not outcome.failed:

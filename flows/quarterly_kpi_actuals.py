@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from branchkpi.config import Settings, settings
-from branchkpi.flows import lifecycle
+from branchkpi.flows import lifecycle, sign_off
 from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome
@@ -26,7 +26,11 @@ def _run_name() -> str:
 
 @flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=False)
 def quarterly_kpi_actuals(
-    paths: list[str] | None = None, label: str | None = None, warehouse_url: str | None = None, force: bool = False
+    paths: list[str] | None = None,
+    label: str | None = None,
+    warehouse_url: str | None = None,
+    force: bool = False,
+    require_approval: bool | None = None,
 ) -> State:
     """Ingest KPI plan targets and actuals.
 
@@ -36,15 +40,19 @@ def quarterly_kpi_actuals(
         warehouse_url: SQLAlchemy URL. Empty: BRANCHKPI_WAREHOUSE_URL or SQLite under ./var.
         force: parse, check and load files even when every one of them was loaded before (same
             checksum); by default such a batch is recorded as unchanged without reading them again.
+        require_approval: a batch whose gate only warned waits for a reviewer's sign-off before it is
+            published. Empty: BRANCHKPI_REQUIRE_APPROVAL (off).
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
-    run = partial(_ingest, cfg=cfg, url=url, paths=paths, force=force)
+    approval = cfg.require_approval if require_approval is None else require_approval
+    run = partial(_ingest, cfg=cfg, url=url, paths=paths, force=force, require_approval=approval)
     return lifecycle.batch_run(url, label, run, summary_key="kpi-actuals-summary",
                                summary_title="KPI targets and actuals")  # fmt: skip
 
 
-def _ingest(outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | None, force: bool) -> None:
+def _ingest(outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | None, force: bool,
+            require_approval: bool = False) -> None:  # fmt: skip
     landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
     if not landed:
         outcome.record_no_input(None, 0, cfg.landing_dir)
@@ -56,6 +64,8 @@ def _ingest(outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | N
         outcome.rows_landed, outcome.units = batch.rows, batch.raw_units
         gate = steps.kpi_quality_gate(batch, cfg, _run_name())
         outcome.record_gate(batch.findings, gate)
+        if require_approval and outcome.only_warned:
+            sign_off.ask(outcome, cfg.approval_timeout)
         steps.quarantine(url, outcome.batch_id, outcome.findings,
                          coverage.kpi_cells(batch.actuals) if outcome.failed else None)  # fmt: skip
         if not outcome.failed:

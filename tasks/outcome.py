@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,13 @@ class YearResult:
                 "message": self.message}  # fmt: skip
 
 
+FAILURE_WORDS = {
+    "quality gate": "FAILED the quality gate",
+    "no input": "FAILED: nothing to load",
+    "rejected": "REJECTED at sign-off",
+}
+
+
 @dataclass
 class BatchOutcome:
     """What a run did, for the CLI, the Prefect artifacts and the batch row."""
@@ -89,6 +97,11 @@ class BatchOutcome:
     rule_summary: list[dict[str, Any]] = field(default_factory=list)
     # per fiscal year of the batch: inserted, replaced, unchanged, warnings (a backfill books each year)
     fiscal_years: dict[int, dict[str, int]] = field(default_factory=dict)
+    # a warned batch's sign-off (承認), when one was asked for: approved or rejected, by whom, why, when
+    sign_off: str | None = None
+    reviewer: str | None = None
+    review_note: str | None = None
+    reviewed_at: datetime | None = None
 
     @property
     def rows_loaded(self) -> int:
@@ -118,6 +131,32 @@ class BatchOutcome:
             f"file(s); nothing of this batch was loaded. First: {critical[0]}"
         )
 
+    @property
+    def only_warned(self) -> bool:
+        """The gate passed with warnings: what a reviewer signs off before the batch is published."""
+        return not self.failed and any(f.severity == "warning" for f in self.findings)
+
+    def record_sign_off(self, decision: str, reviewer: str, note: str, at: datetime) -> None:
+        """The reviewer's answer. Rejected, the whole batch is quarantined with the note (a finding per
+        file, as for a file refused whole) and nothing of it is published."""
+        self.sign_off = "approved" if decision == "approve" else "rejected"
+        self.reviewer, self.review_note, self.reviewed_at = reviewer, note, at
+        if self.sign_off == "approved":
+            return
+        reason = f"rejected at sign-off by {reviewer}" + (f": {note}" if note else "")
+        self.findings = [*self.findings, *(Finding(f.file_name, "sign_off_rejected", reason) for f in self.files)]
+        self.status, self.failure, self.rows_quarantined = "failed", "rejected", self.rows_landed
+        self.message = f"{reason}; nothing of this batch was loaded ({self.rows_landed} row(s) quarantined)"
+
+    @property
+    def sign_off_line(self) -> str | None:
+        """承認 as the summary shows it: 承認 佐藤 (2021-04-15 10:02): 確認済み."""
+        if self.sign_off is None:
+            return None
+        word = {"approved": "承認 approved", "rejected": "差戻し rejected"}[self.sign_off]
+        when = f" ({self.reviewed_at:%Y-%m-%d %H:%M %Z})" if self.reviewed_at else ""
+        return f"{word} by {self.reviewer}{when}" + (f": {self.review_note}" if self.review_note else "")
+
     def record_load(self, result: LoadResult) -> None:
         self.rows_inserted, self.rows_replaced = result.inserted, result.replaced
         self.rows_unchanged, self.totals_loaded = result.unchanged, result.totals_loaded
@@ -126,7 +165,7 @@ class BatchOutcome:
         self.message = (
             f"loaded {self.rows_loaded} row(s) ({result.inserted} new, {result.replaced} replaced), "
             f"{result.unchanged} unchanged, {len(warned)} warning(s)"
-        )
+        ) + (f", approved by {self.reviewer}" if self.sign_off == "approved" else "")
 
     def record_years(self, result: LoadResult, warnings_by_year: dict[int, int]) -> None:
         """What the load did to each fiscal year, and how many warnings each year's rows drew."""
@@ -206,9 +245,7 @@ class BatchOutcome:
     def status_line(self) -> str:
         """What happened, in a few words: a failed gate, nothing to load and an error are told apart."""
         if self.status == "failed":
-            return {"quality gate": "FAILED the quality gate", "no input": "FAILED: nothing to load"}.get(
-                self.failure or "", "FAILED: the run stopped on an error"
-            )
+            return FAILURE_WORDS.get(self.failure or "", "FAILED: the run stopped on an error")
         words = {"loaded": "loaded", "warned": "loaded with warnings", "unchanged": "nothing new to load",
                  "no_input": "no input"}  # fmt: skip
         return words.get(self.status, self.status)
@@ -221,7 +258,8 @@ class BatchOutcome:
             "rows_unchanged": self.rows_unchanged, "rows_quarantined": self.rows_quarantined,
             "expectations_passed": self.expectations_passed, "expectations_warned": self.expectations_warned,
             "expectations_failed": self.expectations_failed, "data_docs_path": self.data_docs_path,
-            "message": self.message,
+            "message": self.message, "sign_off": self.sign_off, "reviewer": self.reviewer,
+            "review_note": self.review_note, "reviewed_at": self.reviewed_at,
         }  # fmt: skip
 
     @classmethod

@@ -22,7 +22,7 @@ from branchkpi.warehouse.engine import write_transaction
 BATCH_OUTCOME_COLUMNS = (
     "status", "period", "files", "rows_landed", "rows_inserted", "rows_replaced", "rows_unchanged",
     "rows_quarantined", "expectations_passed", "expectations_warned", "expectations_failed", "data_docs_path",
-    "message",
+    "message", "sign_off", "reviewer", "review_note", "reviewed_at",
 )  # fmt: skip
 MESSAGE_LIMIT = 4000
 

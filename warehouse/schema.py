@@ -56,6 +56,10 @@ ingest_batches = sa.Table(
     sa.Column("data_docs_path", sa.Text),
     sa.Column("message", sa.Text),
     sa.Column("runner", sa.String(255), comment="host:pid of the process that opened the batch"),
+    sa.Column("sign_off", sa.String(16), comment="approved or rejected: a reviewer's answer to a warned batch"),
+    sa.Column("reviewer", sa.String(128)),
+    sa.Column("review_note", sa.Text),
+    sa.Column("reviewed_at", Timestamp),
 )
 
 landed_files = sa.Table(
