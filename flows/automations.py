@@ -165,7 +165,7 @@ def install(
             after={"prefect.flow-run.heartbeat"},
             expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in _FINAL)},
             match={"prefect.resource.id": "prefect.flow-run.*"}, for_each={"prefect.resource.id"},
-            posture=Posture.Proactive, threshold=1, within=timedelta(timings.unresponsive_after.total_seconds()),
+            posture=Posture.Proactive, threshold=1, within=timings.unresponsive_after,  # a timedelta, not days
         ),
         actions=[ChangeFlowRunState(
             name="Crashed", state=StateType.CRASHED, force=False,
@@ -184,7 +184,7 @@ def install(
                 match_related={"prefect.resource.role": "deployment",
                                "prefect.resource.id": f"prefect.deployment.{deployment_id}"},
                 for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
-                within=timedelta(window.total_seconds()),
+                within=window,
             ),
             actions=[notify(f"{LONG_RUNNING}: {deployment_name}", body + link)],
         ))  # fmt: skip

@@ -21,7 +21,7 @@ import pytest
 from branchkpi.flows.alert_text import period_text
 from branchkpi.flows.automations import TEST_MESSAGE
 
-from ..conftest import FIXTURES, ROOT, free_port
+from ..conftest import FIXTURES, ROOT, TIDY_SEED, free_port
 from ..helpers import run_monthly
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
@@ -156,3 +156,116 @@ def test_no_input_while_due_and_a_warehouse_down_each_reach_the_webhook(
     down_text = next(m["text"] for m in received if m["text"].startswith("[branchkpi] 実行エラー"))
     assert "monthly-branch-stats:" in down_text and "Connection refused" in down_text
     assert f"/runs/flow-run/{failed.state_details.flow_run_id}" in down_text
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "slug"),
+    [("slack", "https://hooks.slack.com/services/T0000/B0000/XXXXXXXX", "slack-webhook"),
+     ("teams", "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?"
+               "api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIG", "ms-teams-webhook")],
+)  # fmt: skip
+def test_install_creates_prefects_own_block_for_slack_and_teams(prefect_server: str, kind: str, url: str,
+                                                                slug: str) -> None:  # fmt: skip
+    """--kind slack / teams save Prefect's SlackWebhook / MicrosoftTeamsWebhook block, its URL a secret.
+    (--allow-private-urls only because this machine cannot resolve the public hosts.)"""
+    from prefect.blocks.core import Block
+
+    from branchkpi.flows.automations import WEBHOOK_BLOCK, _installed_block_slug, uninstall
+
+    try:
+        result = _alerts("install", "--webhook", url, "--kind", kind, "--allow-private-urls")
+        assert result.exit_code == 0, result.output
+        assert _installed_block_slug() == f"{slug}/{WEBHOOK_BLOCK}"
+        block = Block.load(f"{slug}/{WEBHOOK_BLOCK}")
+        assert block.url.get_secret_value() == url and url not in repr(block)  # type: ignore[attr-defined]
+    finally:
+        uninstall()
+
+
+def _wait_running(client: Any, flow_name: str, since: Any, other_than: Any, timeout: float = 120) -> Any:
+    """The first run of the flow Running since `since`, other than the run `other_than`."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])),
+                start_time=FlowRunFilterStartTime(after_=since),
+            ),
+        )  # fmt: skip
+        runs = [r for r in runs if r.id != other_than]
+        if runs:
+            return runs[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {flow_name} run started Running within {timeout} s")
+
+
+def _wait_heartbeat(client: Any, flow_run_id: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    query = {"filter": {"event": {"name": ["prefect.flow-run.heartbeat"]},
+                        "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+                        "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 1}  # fmt: skip
+    while time.monotonic() < deadline:
+        if client.request("POST", "/events/filter", json=query).json().get("events"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the run {flow_run_id} sent no heartbeat within {timeout} s")
+
+
+def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server: str, receiver: Any,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    """SIGKILL of a process whose flow run is Running: its heartbeats stop, the unresponsive-run
+    automation marks it Crashed, and the Crashed one posts. A deployment's run left Running past its
+    window (its worker lost): the proactive overlong-run automation posts. One message each."""
+    from datetime import UTC, datetime
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled, Running
+
+    url, received = receiver
+    result = _alerts("install", "--webhook", url, "--allow-private-urls", "--unresponsive-after", "40",
+                     "--long-run-after", "15")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "automation: branchkpi: running too long: backfill-year" in result.output
+    from branchkpi.flows.automations import UNRESPONSIVE
+
+    with get_client(sync_client=True) as client:  # the windows are seconds (a bare timedelta(40) is 40 days)
+        (unresponsive,) = client.read_automations_by_name(UNRESPONSIVE)
+        (overlong,) = client.read_automations_by_name("branchkpi: running too long: backfill-year")
+    assert unresponsive.trigger.within.total_seconds() == 40  # type: ignore[union-attr]
+    assert overlong.trigger.within.total_seconds() == 15  # type: ignore[union-attr]
+    since = datetime.now(UTC)
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("monthly-branch-stats/backfill-year")
+        stuck = client.create_flow_run_from_deployment(deployment.id, state=Running(), parameters={"paths": []})
+        env = {**os.environ, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30", "BRANCHKPI_HOME": str(tmp_path / "killed")}
+        probe = subprocess.Popen([sys.executable, "-m", "tests.flows.crash_probe", str(TIDY_SEED),
+                                  f"sqlite:///{tmp_path / 'killed.sqlite'}"], cwd=ROOT, env=env)  # fmt: skip
+        try:
+            killed = _wait_running(client, "monthly-branch-stats", since, other_than=stuck.id)
+            _wait_heartbeat(client, killed.id)  # killed before its first heartbeat, a run is never missed
+        finally:
+            probe.kill()
+            probe.wait()
+        try:
+            wait_for(received, 2, timeout=180)
+        finally:
+            client.set_flow_run_state(stuck.id, Cancelled(), force=True)
+        crashed = client.read_flow_run(killed.id)
+    assert crashed.state and crashed.state.is_crashed(), crashed.state
+    texts = [m["text"] for m in received]
+    assert len(texts) == 2, texts
+    crash = next(t for t in texts if t.startswith("[branchkpi] 実行が異常終了しました（Crashed）"))
+    assert crashed.name in crash and "no heartbeat for 40 s" in crash and f"/runs/flow-run/{killed.id}" in crash
+    long = next(t for t in texts if t.startswith("[branchkpi] 実行が通常より長く続いています"))
+    assert stuck.name in long and "backfill-year" in long and f"/runs/flow-run/{stuck.id}" in long
