@@ -51,6 +51,7 @@ def _answer_when_paused(warehouse_url: str, answer: dict[str, str], look: Callab
     seen: dict[str, Any] = {}
 
     def review() -> None:
+        run_id: UUID | None = None
         try:
             from prefect.client.orchestration import get_client
 
@@ -62,14 +63,25 @@ def _answer_when_paused(warehouse_url: str, answer: dict[str, str], look: Callab
             seen["description"] = read_flow_run_input(keyset["description"], flow_run_id=run_id)
             seen["schema"] = read_flow_run_input(keyset["schema"], flow_run_id=run_id)
             if look:
-                look(run_id)
+                try:
+                    look(run_id)
+                except Exception as exc:  # the UI is checked after the run: its failure must not keep it paused
+                    seen["look_error"] = exc
             resume_flow_run(run_id, run_input=answer)
         except BaseException as exc:  # the test reads it: a failed reviewer must not hang the run silently
             seen["error"] = exc
+            if run_id is not None:  # end the paused run now (rejected) instead of at its approval timeout
+                resume_flow_run(run_id, run_input={"decision": "reject", "reviewer": "test", "note": repr(exc)})
 
     thread = threading.Thread(target=review, daemon=True)
     thread.start()
     return thread, seen
+
+
+@pytest.fixture(autouse=True)
+def _short_approval_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer that never answers fails the run in minutes here, not in the default three days."""
+    monkeypatch.setenv("BRANCHKPI_APPROVAL_TIMEOUT", "240")
 
 
 def _run(paths: list[Path]) -> Any:
@@ -100,6 +112,7 @@ def test_an_approved_batch_is_published_with_its_sign_off(
     state = _run([TIDY_SEED])
     reviewer.join(timeout=60)
     assert "error" not in seen, seen.get("error")
+    assert "look_error" not in seen, f"the paused run or its form was not shown in the UI: {seen.get('look_error')!r}"
     # what the form shows: the batch and its six warnings, the three fields
     assert "承認待ち" in seen["description"] and "6 warning(s)" in seen["description"]
     assert set(seen["schema"]["properties"]) == {"decision", "reviewer", "note"}
