@@ -224,8 +224,9 @@ def _wait_heartbeat(client: Any, flow_run_id: Any, timeout: float = 60) -> None:
 
 def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server: str, receiver: Any,
                                                                  tmp_path: Path) -> None:  # fmt: skip
-    """SIGKILL of a process whose flow run is Running: its heartbeats stop, the unresponsive-run
-    automation marks it Crashed, and the Crashed one posts. A deployment's run left Running past its
+    """SIGKILL of a process whose flow run and its subflow are Running: their heartbeats stop, the
+    unresponsive-run automation marks both Crashed (the subflow is not left Running), and the Crashed
+    monthly run posts (the probe's parent flow is not one of ours: no post). A deployment's run left Running past its
     window (its worker lost): the proactive overlong-run automation posts. One message each."""
     from datetime import UTC, datetime
 
@@ -253,7 +254,9 @@ def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server:
                                   f"sqlite:///{tmp_path / 'killed.sqlite'}"], cwd=ROOT, env=env)  # fmt: skip
         try:
             killed = _wait_running(client, "monthly-branch-stats", since, other_than=stuck.id)
-            _wait_heartbeat(client, killed.id)  # killed before its first heartbeat, a run is never missed
+            parent = _wait_running(client, "crash-probe", since, other_than=stuck.id)
+            for run in (killed, parent):  # killed before its first heartbeat, a run is never missed
+                _wait_heartbeat(client, run.id)
         finally:
             probe.kill()
             probe.wait()
@@ -262,7 +265,12 @@ def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server:
         finally:
             client.set_flow_run_state(stuck.id, Cancelled(), force=True)
         crashed = client.read_flow_run(killed.id)
+        deadline = time.monotonic() + 60  # the parent's heartbeats stopped at the same moment
+        while not (orphaned := client.read_flow_run(parent.id)).state.is_crashed() and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(1)
     assert crashed.state and crashed.state.is_crashed(), crashed.state
+    assert crashed.parent_task_run_id is not None  # the subflow: not left Running by its crashed parent
+    assert orphaned.state and orphaned.state.is_crashed(), orphaned.state
     texts = [m["text"] for m in received]
     assert len(texts) == 2, texts
     crash = next(t for t in texts if t.startswith("[branchkpi] 実行が異常終了しました（Crashed）"))
