@@ -41,6 +41,21 @@ def _paused_run(warehouse_url: str, deadline: float) -> UUID:
     raise AssertionError("no run paused for its sign-off")
 
 
+def _saved_input(read: Callable[..., Any], key: str, run_id: UUID, timeout: float = 60) -> Any:
+    """A run input of the paused run, once Prefect has saved it."""
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = read(key, flow_run_id=run_id)
+        except ObjectNotFound:
+            value = None
+        if value is not None or time.monotonic() > deadline:
+            return value
+        time.sleep(0.5)
+
+
 def _answer_when_paused(warehouse_url: str, answer: dict[str, str], look: Callable[[UUID], None] | None = None) -> (
     tuple[threading.Thread, dict[str, Any]]
 ):  # fmt: skip
@@ -60,8 +75,9 @@ def _answer_when_paused(warehouse_url: str, answer: dict[str, str], look: Callab
                 state = client.read_flow_run(run_id).state
             assert state is not None
             keyset = keyset_from_paused_state(state)
-            seen["description"] = read_flow_run_input(keyset["description"], flow_run_id=run_id)
-            seen["schema"] = read_flow_run_input(keyset["schema"], flow_run_id=run_id)
+            # Prefect sets the run Paused first and saves its form just after: wait for the form
+            seen["description"] = _saved_input(read_flow_run_input, keyset["description"], run_id)
+            seen["schema"] = _saved_input(read_flow_run_input, keyset["schema"], run_id)
             if look:
                 try:
                     look(run_id)
