@@ -38,17 +38,22 @@ demo-steps:
 	$(BIN)/branchkpi run monthly --period 2021-03
 	$(BIN)/branchkpi ingest data/sample/seed/monthly_report_layout data/sample/seed/branch_annual_totals.csv
 	$(BIN)/branchkpi query monthly --region yamaguchi --fiscal-year 2020 --metric insurance_benefits --format table
-	$(BIN)/branchkpi ingest data/sample/seed/kpi_plan_items.csv data/sample/seed/kpi_actuals.csv \
+	$(BIN)/branchkpi ingest data/sample/seed/kpi_plan_items.csv data/sample/seed/kpi_plan_structure.csv \
+	  data/sample/seed/kpi_actuals.csv \
 	  data/sample/seed/okayama_collection_rate_targets.csv data/sample/seed/okayama_collection_rate_notes.csv \
-	  data/sample/seed/okayama_collection_rate_actuals.csv
+	  data/sample/seed/okayama_collection_rate_actuals.csv data/sample/seed/okayama_initiative_adoption.csv
 	$(BIN)/branchkpi synth --fiscal-years 2019-2020 --out var/synthetic
 	$(BIN)/branchkpi ingest var/synthetic/kpi_actuals_synthetic.csv
 	$(BIN)/branchkpi evaluate --branch yamaguchi --fiscal-year 2020
 	$(BIN)/branchkpi evaluate --branch saitama --fiscal-year 2017 --quarter 1
+	$(BIN)/branchkpi evaluate --branch saitama --fiscal-year 2017 --quarter 1 --by item
 	$(BIN)/branchkpi evaluate --municipality 倉敷市 --fiscal-year 2018
+	$(BIN)/branchkpi initiatives --prefecture okayama --fiscal-year 2018
 	$(BIN)/branchkpi evaluate --all
 	$(BIN)/branchkpi rank --kpi lifestyle_checkup_rate --fiscal-year 2020 | head -n 12
 	$(BIN)/branchkpi report --branch yamaguchi --fiscal-year 2020 --out var/reports
+	$(BIN)/branchkpi report --branch yamaguchi --fiscal-year 2020 --format xlsx --out var/reports
+	$(BIN)/branchkpi report --prefecture okayama --fiscal-year 2018 --out var/reports
 
 ## The suite starts its own PostgreSQL 15 (as the postgres user, on loopback): the server binaries
 ## come from Debian's postgresql-15, installed here when the machine lacks them.

@@ -12,6 +12,7 @@ from branchkpi.expectations.rules import Rule, in_japanese
 
 TARGETS_SUITE = "kpi_targets"
 ACTUALS_SUITE = "kpi_actuals"
+STRUCTURE_SUITE = "kpi_plan_structure"
 TARGET_KEY = ["reporting_unit", "fiscal_year", "kpi_id"]
 ACTUAL_KEY = ["reporting_unit", "fiscal_year", "period", "kpi_id"]
 
@@ -58,6 +59,9 @@ REASONS_JA = {
     "value_is_number": "実績が数値ではない",
     "value_not_negative": "実績が負の値",
     "one_actual_per_period": "同じ KPI・単位・期間の実績がこのバッチに複数ある",
+    "group_given": "分野が空欄",
+    "item_given": "項目が空欄（小項目だけでは計画上の位置が決まらない）",
+    "one_place_per_kpi": "同じ KPI・単位・年度の計画上の位置がこのバッチに複数ある",
 }
 
 
@@ -67,6 +71,10 @@ def target_rules() -> list[Rule]:
 
 def actual_rules() -> list[Rule]:
     return in_japanese(_actual_rules(), REASONS_JA)
+
+
+def structure_rules() -> list[Rule]:
+    return in_japanese(_structure_rules(), REASONS_JA)
 
 
 def _target_rules() -> list[Rule]:
@@ -100,4 +108,21 @@ def _actual_rules() -> list[Rule]:
              "negative actual", "value", "value_raw"),
         Rule("one_actual_per_period", "expect_compound_columns_to_be_unique", {"column_list": ACTUAL_KEY},
              "more than one actual for the same KPI, unit and period in this batch", "kpi_id", "kpi_raw"),
+    ]  # fmt: skip
+
+
+def _structure_rules() -> list[Rule]:
+    """Where a KPI sits in its plan (分野 → 項目 → 小項目): the unit, year and KPI as for a target, a
+    field and an item always (a sub-item is optional), one place per KPI."""
+    common = [r for r in _common(fiscal.current_fiscal_year()) if r.name not in ("unit_known", "unit_matches_kpi",
+                                                                                  "percentage_in_range")]  # fmt: skip
+    return [
+        *common,
+        Rule("group_given", "expect_column_values_to_not_be_null", {"column": "group_ja"},
+             "the field (分野, group_ja) is empty", "group_ja", "group_ja"),
+        Rule("item_given", "expect_column_values_to_not_be_null", {"column": "item_ja"},
+             "the item (項目, item_ja) is empty: a sub-item alone does not place a KPI", "item_ja", "item_ja"),
+        Rule("one_place_per_kpi", "expect_compound_columns_to_be_unique", {"column_list": TARGET_KEY},
+             "more than one place in the plan for the same KPI, unit and fiscal year in this batch", "kpi_id",
+             "kpi_raw"),
     ]  # fmt: skip

@@ -18,8 +18,19 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from branchkpi.domain import metrics
+from branchkpi.domain import figures
 from branchkpi.domain.target_rules import STATUS_ORDER
+from branchkpi.flows.alert_text import Lang, period_text, unit_text
+from branchkpi.flows.artifact_text import (
+    as_lang,
+    evaluation_period,
+    evaluation_row,
+    kpi_name,
+    month_kpi_row,
+    reason_text,
+    target_words,
+    text,
+)
 from branchkpi.tasks.outcome import BatchOutcome
 
 FLAGGED = ("missed", "at_risk")
@@ -118,39 +129,18 @@ def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics
     return "\n".join(lines)
 
 
-def kpi_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The month's KPIs per region, rounded as a person reads them."""
-
-    def r(value: Any, digits: int) -> Any:
-        return None if value is None else round(float(value), digits)
-
-    return [
-        {
-            "region": row["region"],
-            "region_ja": row["region_ja"],
-            "metric": row["metric"],
-            "metric_ja": metrics.BY_ID[row["metric"]].name_ja if row["metric"] in metrics.BY_ID else "",
-            "fiscal_year": row["fiscal_year"],
-            "month": row["month"],
-            "value": r(row["value"], 2),
-            "yoy_pct": r(row["yoy_pct"], 1),
-            "yoy_pct_printed": row["yoy_pct_printed"],
-            "fytd_total": r(row["fytd_total"], 2),
-            "fytd_average": r(row["fytd_average"], 2),
-            "fytd_yoy_pct": r(row["fytd_yoy_pct"], 1),
-            "share_of_national_pct": r(row["share_of_national_pct"], 2),
-        }
-        for row in rows
-    ]
+def kpi_table(rows: list[dict[str, Any]], lang: Lang = "ja") -> list[dict[str, Any]]:
+    """The month's KPIs per region as a person reads them: 山口支部, 令和3年3月, 被保険者数, 260,511人,
+    前年同月比 -0.1% first; the ids last."""
+    return [month_kpi_row(row, lang) for row in rows]
 
 
 # --- evaluations -------------------------------------------------------------------------------
 
 ARTIFACT_ROWS = 1000
-TABLE_COLUMNS = [
-    "unit_key", "unit_name", "kpi_id", "group", "target_value", "target_text", "comparator", "unit", "actual",
-    "actual_period", "previous", "status", "mark", "reason",
-]  # fmt: skip
+
+# the plan's own KPI sentence per (unit_key, fiscal_year, kpi_id), read from the targets
+PlanTexts = dict[tuple[str, int, str], str]
 
 
 def sort_key(row: dict[str, Any]) -> tuple[int, int, str, str]:
@@ -158,70 +148,78 @@ def sort_key(row: dict[str, Any]) -> tuple[int, int, str, str]:
     return STATUS_ORDER[row["status"]], row["fiscal_year"], row["unit_key"], row["kpi_id"]
 
 
-def evaluation_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○). Text is HTML escaped:
-    Prefect's UI shows table cells as text, but a unit or target text holding <script> must not become
-    markup in any other viewer of the artifact either."""
-    return [{c: _text(r[c]) for c in TABLE_COLUMNS} for r in rows[:ARTIFACT_ROWS]]
+def _plan_text(row: dict[str, Any], texts: PlanTexts | None) -> str | None:
+    return (texts or {}).get((row["unit_key"], row["fiscal_year"], row["kpi_id"]))
+
+
+def evaluation_table(rows: list[dict[str, Any]], texts: PlanTexts | None = None,
+                     lang: Lang = "ja") -> list[dict[str, Any]]:  # fmt: skip
+    """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○), unit, period, KPI,
+    actual and mark first. Text is HTML escaped: Prefect's UI shows table cells as text, but a unit or
+    target text holding <script> must not become markup in any other viewer of the artifact either."""
+    return [{c: _text(v) for c, v in evaluation_row(r, _plan_text(r, texts), lang).items()}
+            for r in rows[:ARTIFACT_ROWS]]  # fmt: skip
 
 
 def _text(value: Any) -> Any:
     return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
-def evaluation_summary(rows: list[dict[str, Any]], label: str, run_id: str) -> str:
+def _counts_line(counts: Counter[str] | dict[str, int], n: int, run: str, lang: Lang) -> str:
+    return text("counts", lang, n=f"{n:,}", ok=counts["achieved"] + counts["on_track"], missed=counts["missed"],
+                at_risk=counts["at_risk"], none=counts["not_evaluable"], run=run)  # fmt: skip
+
+
+def _flagged_line(r: dict[str, Any], texts: PlanTexts | None, lang: Lang, with_year: bool = False) -> str:
+    """| (令和2年度 |) 山口支部 | 保険証回収率 | 96.3%以上 | 95.82% | × | reason |"""
+    kpi = kpi_name(r["kpi_id"], _plan_text(r, texts), lang)
+    actual = figures.kpi_figure(r["kpi_id"], r.get("unit"), r["actual"], lang)
+    cells = [unit_text(r["unit_key"], lang, r.get("unit_name")), kpi, target_words(r, lang), actual]
+    year = [evaluation_period(r, lang)] if with_year else []
+    tail = [] if with_year else [reason_text(r, lang)]
+    return "| " + " | ".join([*map(cell, year + cells), r["mark"], *map(cell, tail)]) + " |"
+
+
+def evaluation_summary(rows: list[dict[str, Any]], label: str, run_id: str, texts: PlanTexts | None = None,
+                       lang: Lang = "ja") -> str:  # fmt: skip
     counts = Counter(r["status"] for r in rows)
     lines = [
-        f"# KPI evaluation {cell(label)}",
+        f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
         "",
-        f"{len(rows)} targets: ○ {counts['achieved'] + counts['on_track']}, × {counts['missed']}, "
-        f"△ {counts['at_risk']}, — {counts['not_evaluable']}.  Evaluation run `{run_id}`.",
+        _counts_line(counts, len(rows), f"`{run_id}`", lang),
         "",
     ]
     flagged = [r for r in rows if r["status"] in FLAGGED]
     if flagged:
-        lines += [
-            "## Missed and at risk",
-            "",
-            "| unit | KPI | target | actual | mark | reason |",
-            "|---|---|---|---|---|---|",
-        ]
+        heads = [text(k, lang) for k in ("unit", "kpi", "target", "actual", "mark", "reason")]
+        lines += [f"## {text('flagged', lang)}", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
         if len(flagged) > ARTIFACT_ROWS:
-            lines[-2:-2] = [f"The first {ARTIFACT_ROWS} of {len(flagged)}; all are in kpi_evaluations.", ""]
-        for r in flagged[:ARTIFACT_ROWS]:
-            target = r["target_text"] or (r["target_value"] if r["target_value"] is not None else r["comparator"])
-            lines.append(
-                f"| {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | {cell(r['actual'])} | "
-                f"{r['mark']} | {cell(r['reason'])} |"
-            )
+            lines[-2:-2] = [text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}"), ""]
+        lines += [_flagged_line(r, texts, lang) for r in flagged[:ARTIFACT_ROWS]]
     return "\n".join(lines)
 
 
-def evaluation_years_summary(evaluations: list[Any], label: str, fresh_rows: list[dict[str, Any]]) -> str:
+def evaluation_years_summary(evaluations: list[Any], label: str, fresh_rows: list[dict[str, Any]],
+                             texts: PlanTexts | None = None, lang: Lang = "ja") -> str:  # fmt: skip
     """The summary of a run over several fiscal years (or of one whose evaluation was reused): a line
     per year with its marks and its evaluation run, then the missed and at-risk targets of the
     years evaluated now."""
-    lines = [
-        f"# KPI evaluation {cell(label)}",
-        "",
-        "| fiscal year | targets | ○ | × | △ | — | evaluation run |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    heads = [text("fiscal_year", lang), text("targets", lang), "○", "×", "△", "—", text("run", lang)]
+    lines = [f"# {text('evaluation', lang)} {cell(period_text(label, lang))}", "",
+             "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]  # fmt: skip
     for e in evaluations:
         c = e.counts
-        run = f"`{e.evaluation_id}`" + (" (unchanged since: reused)" if e.reused else "")
-        lines.append(f"| FY{e.fiscal_year} | {len(e)} | {c['achieved'] + c['on_track']} | {c['missed']} | "
-                     f"{c['at_risk']} | {c['not_evaluable']} | {run} |")  # fmt: skip
+        run = f"`{e.evaluation_id}`" + (" " + text("reused", lang) if e.reused else "")
+        lines.append(f"| {period_text(f'FY{e.fiscal_year}', lang)} | {len(e):,} | {c['achieved'] + c['on_track']} | "
+                     f"{c['missed']} | {c['at_risk']} | {c['not_evaluable']} | {run} |")  # fmt: skip
     flagged = [r for r in fresh_rows if r["status"] in FLAGGED]
     if flagged:
-        lines += ["", f"## Missed and at risk ({len(flagged)})", "", "| FY | unit | KPI | target | actual | mark |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
-        for r in flagged[:ARTIFACT_ROWS]:
-            target = r["target_text"] or (r["target_value"] if r["target_value"] is not None else r["comparator"])
-            lines.append(f"| {r['fiscal_year']} | {cell(r['unit_name'])} | {cell(r['kpi_id'])} | {cell(target)} | "
-                         f"{cell(r['actual'])} | {r['mark']} |")  # fmt: skip
+        heads = [text(k, lang) for k in ("period", "unit", "kpi", "target", "actual", "mark")]
+        lines += ["", f"## {text('flagged', lang)} ({len(flagged):,})", "", "| " + " | ".join(heads) + " |",
+                  "|---" * len(heads) + "|"]  # fmt: skip
+        lines += [_flagged_line(r, texts, lang, with_year=True) for r in flagged[:ARTIFACT_ROWS]]
         if len(flagged) > ARTIFACT_ROWS:
-            lines += ["", f"The first {ARTIFACT_ROWS} of {len(flagged)}; all are in kpi_evaluations."]
+            lines += ["", text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}")]
     return "\n".join(lines)
 
 
@@ -232,28 +230,31 @@ def publish_batch_summary(outcome: BatchOutcome, key: str, title: str) -> None:
     create_markdown_artifact(key=key, markdown=batch_summary(outcome, title), description=description(outcome.message))
 
 
-def publish_month_kpis(rows: list[dict[str, Any]], label: str, calendar_label: str) -> None:
-    """The month's KPIs per region as a table artifact."""
+def publish_month_kpis(rows: list[dict[str, Any]], label: str, lang: str = "ja") -> None:
+    """The month's KPIs per region as a table artifact, in the report language."""
     if rows:
-        create_table_artifact(key="monthly-kpis", table=kpi_table(rows),
-                              description=f"KPIs of {label} ({calendar_label}) per region")  # fmt: skip
+        words = as_lang(lang)
+        create_table_artifact(key="monthly-kpis", table=kpi_table(rows, words),
+                              description=text("month_kpis", words, period=period_text(label, words)))  # fmt: skip
 
 
-def publish_evaluation(evaluations: list[Any], label: str) -> None:
-    """The table of the targets evaluated now (missed first) and the summary of every year."""
+def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | None = None, lang: str = "ja") -> None:
+    """The table of the targets evaluated now (missed first) and the summary of every year, in the
+    report language, naming each KPI by its Japanese name or the plan's own sentence (`texts`)."""
+    words = as_lang(lang)
     fresh = [e for e in evaluations if not e.reused]
     rows = [r for e in fresh for r in e.rows]
     if fresh:
         if len(fresh) > 1:  # missed first across the years, as each year's rows come
             rows.sort(key=sort_key)
-        create_table_artifact(key="kpi-evaluation", table=evaluation_table(rows),
-                              description=f"KPIs {label}: {len(rows)} targets")  # fmt: skip
+        create_table_artifact(key="kpi-evaluation", table=evaluation_table(rows, texts, words),
+                              description=cell(f"KPI {period_text(label, words)}: {len(rows):,}"))  # fmt: skip
     one_fresh_year = len(evaluations) == 1 and fresh
     create_markdown_artifact(
         key="kpi-evaluation-summary",
-        markdown=evaluation_summary(rows, label, fresh[0].evaluation_id)
+        markdown=evaluation_summary(rows, label, fresh[0].evaluation_id, texts, words)
         if one_fresh_year
-        else evaluation_years_summary(evaluations, label, rows),
+        else evaluation_years_summary(evaluations, label, rows, texts, words),
     )
 
 

@@ -12,10 +12,14 @@ from prefect.states import Completed, State
 
 from branchkpi.config import settings
 from branchkpi.domain.fiscal import current_fiscal_year
-from branchkpi.flows import alerts, artifacts, lifecycle
+from branchkpi.domain.regions import BY_CODE
+from branchkpi.flows import alerts, artifacts, lifecycle, report_page
 from branchkpi.tasks import steps
 from branchkpi.tasks.evaluate import Evaluation
 from branchkpi.tasks.report import gather as report
+from branchkpi.tasks.report.wording import Labels
+from branchkpi.warehouse import reads
+from branchkpi.warehouse.engine import connect
 
 FLOW_NAME = "evaluate-targets"
 
@@ -24,10 +28,31 @@ def period_label(fiscal_year: int, quarter: int | None) -> str:
     return f"FY{fiscal_year}" + (f"-Q{quarter}" if quarter else "")
 
 
+# the most units a run name spells out; beyond them it says how many
+NAMED_UNITS = 3
+
+
+def unit_slug(unit_key: str) -> str:
+    """A unit as a run name carries it: 35 → yamaguchi, 33:倉敷市 → okayama-倉敷市. Never the JIS code:
+    nobody searches the UI for "35"."""
+    code, _, municipality = unit_key.partition(":")
+    region = BY_CODE.get(code)
+    name = region.name_romaji if region else code
+    return f"{name}-{municipality}" if municipality else name
+
+
+def run_scope(unit_keys: list[str]) -> str:
+    """-yamaguchi; -gunma-saitama-yamaguchi; -5-units; nothing for every unit."""
+    if not unit_keys:
+        return ""
+    if len(unit_keys) > NAMED_UNITS:
+        return f"-{len(unit_keys)}-units"
+    return "".join(f"-{unit_slug(k)}" for k in unit_keys)
+
+
 def _run_name() -> str:
     p = flow_run.parameters
-    units = p.get("unit_keys") or []
-    scope = f"-{units[0]}" if len(units) == 1 else ""
+    scope = run_scope(p.get("unit_keys") or [])
     fiscal_year = p.get("fiscal_year") or current_fiscal_year() - 1
     last = p.get("to_fiscal_year")
     span = f"-FY{last}" if last and last != fiscal_year else ""
@@ -72,7 +97,7 @@ def evaluate_targets(
     run_id = lifecycle.flow_run_id()
     evaluations = steps.evaluate_targets(url, list(range(fiscal_year, last + 1)), quarter, unit_keys, run_id, force)
     label = period_label(fiscal_year, quarter) + (f"–FY{last}" if last != fiscal_year else "")
-    artifacts.publish_evaluation(evaluations, label)
+    artifacts.publish_evaluation(evaluations, label, _plan_texts(url, evaluations), cfg.report_lang)
     for evaluation in (e for e in evaluations if not e.reused):
         for event in alerts.target_events(
             evaluation.rows, period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
@@ -84,7 +109,7 @@ def evaluate_targets(
     if branches:  # a report that cannot be written is logged; the evaluation stands
         reports = steps.branch_reports(url, branches, last, quarter, cfg, return_state=True)
         if reports.is_completed():
-            artifacts.publish_report_links(reports.result())
+            report_page.publish(reports.result(), cfg.report_lang)
         else:
             get_run_logger().warning("branch reports not written: %s", reports.message)
     message = _message(evaluations, label)
@@ -99,3 +124,16 @@ def _message(evaluations: list[Evaluation], label: str) -> str:
     if reused:
         message += f"; {reused} fiscal year(s) unchanged since their last evaluation (reused)"
     return message
+
+
+def _plan_texts(url: str, evaluations: list[Evaluation]) -> artifacts.PlanTexts:
+    """The plan's own sentence of the KPIs the catalogue has no Japanese name for, per unit and year of
+    the targets evaluated now: the run page names every KPI in Japanese. Read only where needed (one
+    read per unit and year that has such a KPI; a prefecture's municipalities have none)."""
+    wanted = {(r["unit_key"], r["fiscal_year"]) for e in evaluations if not e.reused for r in e.rows
+              if not Labels.has_japanese_name(r["kpi_id"])}  # fmt: skip
+    if not wanted:
+        return {}
+    engine = connect(url)
+    return {(unit, year, kpi_id): text for unit, year in sorted(wanted)
+            for kpi_id, text in reads.kpi_texts(engine, unit, year).items()}  # fmt: skip

@@ -13,7 +13,7 @@ from prefect.states import State
 from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
-from branchkpi.flows import artifacts, lifecycle, progress, sign_off
+from branchkpi.flows import artifacts, lifecycle, progress, report_page, sign_off
 from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
@@ -118,7 +118,7 @@ def _ingest(
     kpi_rows = []
     if target is not None and not outcome.failed:
         kpi_rows = reads.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
-        artifacts.publish_month_kpis(kpi_rows, target.label, target.calendar_label)
+        artifacts.publish_month_kpis(kpi_rows, target.label, cfg.report_lang)
     if report_branches and target is not None and not outcome.failed and landed:
         _write_reports(url, cfg, report.branches_to_report(report_branches, None, in_batch), target)
     if outcome.status == "no_input":
@@ -127,10 +127,10 @@ def _ingest(
 
 def _write_reports(url: str, cfg: Settings, branches: list[str], target: Period) -> None:
     """The branches' reports of the quarter the month completes; one that fails is only logged (the data stands)."""
-    state = steps.branch_reports(url, branches, target.fiscal_year, report.quarter_of(target.month), cfg,
-                                 return_state=True)  # fmt: skip
+    quarter = report.quarter_of(target.month)
+    state = steps.branch_reports(url, branches, target.fiscal_year, quarter, cfg, return_state=True)
     if state.is_completed():
-        artifacts.publish_report_links(state.result())
+        report_page.publish(state.result(), cfg.report_lang)
     else:
         get_run_logger().warning("branch reports not written: %s", state.message)
 

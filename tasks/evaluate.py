@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi.domain import kpis, target_rules
+from branchkpi.domain import kpis, plan_items, reasons, target_rules
 from branchkpi.domain.fiscal import fiscal_month_index
 from branchkpi.domain.target_rules import (
     MARKS,
@@ -36,8 +36,9 @@ from branchkpi.warehouse import evaluations
 COLUMNS = [
     "unit_key", "unit_name", "fiscal_year", "period", "kpi_id", "group", "comparator", "target_value",
     "target_text", "unit", "actual", "actual_period", "previous", "previous_period", "threshold", "status",
-    "mark", "reason",
+    "mark", "reason", "reason_ja", "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "item_mark",
 ]  # fmt: skip
+_PLACE = ("group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "position")
 _ORDER = STATUS_ORDER
 
 
@@ -192,9 +193,10 @@ def evaluate_years(
         for key in candidates:
             unit = units.get(key)
             if unit and unit["target_setting"] == "not_set" and key not in with_target:
-                reason = "target not set (未設定)" + (f": {unit['note_ja']}" if unit["note_ja"] else "")
+                code, params = ("not_set_note", {"note": unit["note_ja"]}) if unit["note_ja"] else ("not_set", {})
                 rows.append(_row(unit, fiscal_year, period_label, "nhi_collection_rate", None, None, None, "pct",
-                                 None, None, Judgement("not_evaluable", reason)))  # fmt: skip
+                                 None, None, Judgement("not_evaluable", code, params), {}))  # fmt: skip
+        plan_items.with_item_marks(rows)
         rows.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
     return results
 
@@ -216,7 +218,7 @@ def _evaluate_one(
     """One target, its figures already picked: actual (latest up to the period's end), the previous
     year at its end (year_end) and at the point the actual was measured (at_point)."""
     kpi = kpis.BY_ID.get(row["kpi_id"])
-    cumulative = bool(kpi and kpi.cumulative)
+    cumulative, stock = bool(kpi and kpi.cumulative), bool(kpi and kpi.stock)
     unit_key, kpi_id, fiscal_year = row["unit_key"], row["kpi_id"], row["fiscal_year"]
     actual = _figure(row, "actual")
     year_end, at_point = _figure(row, "year_end"), _figure(row, "at_point")
@@ -238,14 +240,24 @@ def _evaluate_one(
         if quarter is None:
             judgement = judge(target, actual_m, previous_m, tenders)
         else:
+            # a stock's path starts at the previous fiscal year's closing figure (March or FY), nothing earlier
+            closing = year_end if year_end is not None and year_end.index == 12 else None
             judgement = judge_in_year(
-                target, actual_m, actual.index if actual else upto, cumulative, previous_m, share, tenders
+                target,
+                actual_m,
+                actual.index if actual else upto,
+                cumulative,
+                previous_m,
+                share,
+                tenders,
+                previous_year_end=Measurement(closing.value, closing.unit) if closing else None,
+                stock=stock,
             )
     except RuleError as exc:
-        judgement = Judgement("not_evaluable", str(exc))
+        judgement = Judgement("not_evaluable", "rule_error", {"message": str(exc)})
     unit = units.get(unit_key, {"key": unit_key, "name_ja": unit_key, "name_romaji": None})
     return _row(unit, fiscal_year, period_label, kpi_id, row["comparator"], row["target_value"],
-                row["target_text"], row["unit"], actual, previous, judgement)  # fmt: skip
+                row["target_text"], row["unit"], actual, previous, judgement, row)  # fmt: skip
 
 
 def _row(
@@ -260,7 +272,9 @@ def _row(
     actual: Figure | None,
     previous: Figure | None,
     judgement: Judgement,
+    place: dict[str, Any],
 ) -> dict[str, Any]:
+    """One judgement as an evaluation lists it; `place`: its place in the plan (分野 / 項目 / 小項目)."""
     kpi = kpis.BY_ID.get(kpi_id)
     return {
         "unit_key": unit["key"], "unit_name": unit.get("name_romaji") or unit["name_ja"],
@@ -270,11 +284,12 @@ def _row(
         "actual": actual.value if actual else None, "actual_period": actual.period if actual else None,
         "previous": previous.value if previous else None, "previous_period": previous.period if previous else None,
         "threshold": judgement.threshold, "status": judgement.status, "mark": MARKS[judgement.status],
-        "reason": judgement.reason, "inputs": judgement.inputs,
+        "reason": judgement.reason, "reason_ja": judgement.reason_ja, "inputs": judgement.inputs,
+        **{c: place.get(c) for c in _PLACE}, "item_mark": None,
     }  # fmt: skip
 
 
-_RULE_SOURCES = [Path(m.__file__) for m in (target_rules, kpis) if m.__file__] + [Path(__file__)]
+_RULE_SOURCES = [Path(m.__file__) for m in (target_rules, kpis, plan_items, reasons) if m.__file__] + [Path(__file__)]
 RULES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _RULE_SOURCES)).hexdigest()
 
 
@@ -312,4 +327,4 @@ def run_evaluations(
     todo = [y for y in years if y not in reused]
     fresh = evaluate_years(engine, todo, quarter, unit_keys) if todo else {}
     stored = {y: store(engine, fresh[y], y, quarter, flow_run_id, digests[y]) for y in todo}
-    return [reused.get(y) or stored[y] for y in years]
+    return [reused[y] if y in reused else stored[y] for y in years]  # (an empty Evaluation is falsy: no `or`)

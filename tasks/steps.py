@@ -30,6 +30,7 @@ from branchkpi.tasks.parse.batch import ParsedKpiBatch, parse_kpi_files, parse_s
 from branchkpi.tasks.parse.observations import Headers, ParsedFile
 from branchkpi.tasks.report import gather
 from branchkpi.tasks.report import html as report_html
+from branchkpi.tasks.report import xlsx as report_xlsx
 from branchkpi.tasks.validate import gx, kpi, statistics, totals
 from branchkpi.warehouse import batches, kpi_loads, loads
 from branchkpi.warehouse.engine import connect
@@ -180,7 +181,8 @@ def parse_kpi(files: list[landing.LandedFile]) -> tuple[ParsedKpiBatch, list[Fil
 
 @task(name="kpi-quality-gate", persist_result=False)
 def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> gx.GateResult:
-    gate = kpi.run_kpi_gate(batch.targets, batch.actuals, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.report_lang)
+    gate = kpi.run_kpi_gate(batch.targets, batch.actuals, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.report_lang,
+                            structure=batch.structure, uptake=batch.uptake)  # fmt: skip
     release_freed_memory(batch.rows)
     return gate
 
@@ -190,8 +192,9 @@ def load_kpi_batch(
     warehouse_url: str, batch: ParsedKpiBatch, batch_id: str, file_ids: list[int]
 ) -> kpi_loads.KpiLoadResult:
     return kpi_loads.load_kpi_batch(
-        connect(warehouse_url), batch.targets, batch.actuals, batch.unit_list(), batch_id, file_ids
-    )
+        connect(warehouse_url), batch.targets, batch.actuals, batch.unit_list(), batch_id, file_ids,
+        structure=batch.structure, uptake=batch.uptake,
+    )  # fmt: skip
 
 
 @warehouse_task(name="evaluate-targets")
@@ -209,15 +212,17 @@ def evaluate_targets(
 @warehouse_task(name="branch-reports")
 def branch_reports(
     warehouse_url: str, branches: list[str], fiscal_year: int, quarter: int | None, cfg: Settings
-) -> list[report_html.WrittenReport]:
-    """Write each branch's KPI report under var/reports (one task for all of them)."""
+) -> list[tuple[report_html.WrittenReport, gather.BranchReportData]]:
+    """Write each branch's KPI report under var/reports, as HTML and as an Excel workbook (one task for all).
+    Each comes back with what it was made from: the run page shows the same content (flows/report_page)."""
     out_dir = cfg.reports_dir / (f"FY{fiscal_year}" + (f"-Q{quarter}" if quarter else ""))
-    return [
-        report_html.write_report(
-            gather.gather(connect(warehouse_url), branch, fiscal_year, quarter), out_dir, cfg.report_lang
-        )
-        for branch in branches
-    ]
+    written = []
+    for branch in branches:
+        data = gather.gather(connect(warehouse_url), branch, fiscal_year, quarter)
+        report = report_html.write_report(data, out_dir, cfg.report_lang)
+        report.xlsx = report_xlsx.write_workbook(data, out_dir, cfg.report_lang)
+        written.append((report, data))
+    return written
 
 
 # --- backfills -------------------------------------------------------------------------------------

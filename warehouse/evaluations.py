@@ -22,26 +22,33 @@ from branchkpi.warehouse.frames import frame_schema, from_rows
 
 TARGETS = frame_schema(schema.kpi_targets, "unit_key", "fiscal_year", "kpi_id", "comparator", "target_value", "unit",
                        "target_text")  # fmt: skip
+PLACES = frame_schema(schema.kpi_plan_structure, "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja",
+                      "position")  # fmt: skip
 ACTUALS = frame_schema(schema.kpi_actuals, "unit_key", "fiscal_year", "kpi_id", "period", "value", "unit")
 # a judgement as stored (kpi_evaluations without its run id and inputs)
 ROW_COLUMNS = [
     "unit_key", "kpi_id", "fiscal_year", "period", "comparator", "target_value", "unit", "actual", "actual_period",
-    "previous", "previous_period", "threshold", "status", "mark", "reason",
+    "previous", "previous_period", "threshold", "status", "mark", "reason", "reason_ja", *PLACES, "item_mark",
 ]  # fmt: skip
 SCOPE_LIMIT = 4000
 
 
 @dataclass(frozen=True)
 class EvaluationInputs:
-    targets: pl.DataFrame  # TARGETS of the years
+    targets: pl.DataFrame  # TARGETS of the years, with their place in the plan (PLACES, NULL when not known)
     actuals: pl.DataFrame  # ACTUALS of the years and the years before them
     units: dict[str, dict[str, Any]]  # every reporting unit by key
 
 
 def read_inputs(engine: sa.Engine, fiscal_years: list[int], unit_keys: list[str] | None) -> EvaluationInputs:
-    t, a, u = schema.kpi_targets, schema.kpi_actuals, schema.reporting_units
+    t, a, u, s = schema.kpi_targets, schema.kpi_actuals, schema.reporting_units, schema.kpi_plan_structure
     years = sorted(set(fiscal_years))
-    target_query = sa.select(*(t.c[c] for c in TARGETS)).where(t.c.fiscal_year.in_(years))
+    placed = (s.c.unit_key == t.c.unit_key) & (s.c.fiscal_year == t.c.fiscal_year) & (s.c.kpi_id == t.c.kpi_id)
+    target_query = (
+        sa.select(*(t.c[c] for c in TARGETS), *(s.c[c] for c in PLACES))
+        .join(s, placed, isouter=True)
+        .where(t.c.fiscal_year.in_(years))
+    )
     actual_query = sa.select(*(a.c[c] for c in ACTUALS)).where(
         a.c.fiscal_year.in_(sorted({*years, *(y - 1 for y in years)}))
     )
@@ -49,7 +56,7 @@ def read_inputs(engine: sa.Engine, fiscal_years: list[int], unit_keys: list[str]
         target_query = target_query.where(t.c.unit_key.in_(unit_keys))
         actual_query = actual_query.where(a.c.unit_key.in_(unit_keys))
     with engine.connect() as conn:
-        targets = from_rows(conn.execute(target_query).all(), TARGETS)
+        targets = from_rows(conn.execute(target_query).all(), {**TARGETS, **PLACES})
         actuals = from_rows(conn.execute(actual_query).all(), ACTUALS)
         units = {r.key: r._asdict() for r in conn.execute(sa.select(u))}
     return EvaluationInputs(targets, actuals, units)
@@ -66,7 +73,8 @@ def inputs_digests(
     years = sorted(set(fiscal_years))
     loads: dict[tuple[str, int], list[str]] = {}
     with engine.connect() as conn:
-        for name, table, wanted in (("targets", t, years), ("actuals", a, sorted({*years, *(y - 1 for y in years)}))):
+        for name, table, wanted in (("targets", t, years), ("places", schema.kpi_plan_structure, years),
+                                    ("actuals", a, sorted({*years, *(y - 1 for y in years)}))):  # fmt: skip
             query = (
                 sa.select(table.c.fiscal_year, table.c.batch_id, sa.func.count(), sa.func.max(table.c.loaded_at))
                 .where(table.c.fiscal_year.in_(wanted))
@@ -87,6 +95,7 @@ def inputs_digests(
     digests = {}
     for y in years:
         parts = [rules_digest, f"q={quarter}", scope, units, *loads.get(("targets", y), []), "|",
+                 *loads.get(("places", y), []), "|",
                  *loads.get(("actuals", y), []), "|", *loads.get(("actuals", y - 1), [])]  # fmt: skip
         digests[y] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return digests

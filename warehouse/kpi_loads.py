@@ -17,11 +17,13 @@ from branchkpi.warehouse.batches import mark_files_loaded
 from branchkpi.warehouse.bulk import bulk_write, upsert
 from branchkpi.warehouse.engine import write_transaction
 from branchkpi.warehouse.frames import frame_schema
+from branchkpi.warehouse.initiatives import UPTAKE_KEY, UPTAKE_VALUES, uptake_rows
 
 TARGET_KEY = ["unit_key", "fiscal_year", "kpi_id"]
 TARGET_VALUES = ["comparator", "target_value", "unit", "target_text", "kpi_text_ja", "target_note", "organization"]
 ACTUAL_KEY = ["unit_key", "fiscal_year", "period", "kpi_id"]
 ACTUAL_VALUES = ["value", "unit", "as_of", "note"]
+STRUCTURE_VALUES = ["group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "position", "note"]
 
 
 @dataclass
@@ -120,7 +122,11 @@ def load_kpi_batch(
     municipalities: list[dict[str, Any]],
     batch_id: str,
     file_ids: list[int],
+    structure: pl.DataFrame | None = None,
+    uptake: pl.DataFrame | None = None,
 ) -> KpiLoadResult:
+    """One transaction: the municipalities the files name, then targets, actuals and the plan structure
+    (分野 / 項目 / 小項目 of the targets), each upserted with its replaced values audited."""
     now = datetime.now(UTC)
     result = KpiLoadResult()
     t = targets.select(
@@ -136,6 +142,20 @@ def load_kpi_batch(
         result.units_added = _add_units(conn, municipalities)
         result.counts["kpi_targets"] = _write(conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now)
         result.counts["kpi_actuals"] = _write(conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now)
+        if structure is not None and structure.height:
+            s = structure.select(
+                unit_key="reporting_unit", fiscal_year="fiscal_year", kpi_id="kpi_id", group_ja="group_ja",
+                item_no="item_no", item_ja="item_ja", sub_item_no="sub_item_no", sub_item_ja="sub_item_ja",
+                position="position", note="structure_note", source_file_id="file_id",
+            )  # fmt: skip
+            result.counts["kpi_plan_structure"] = _write(conn, schema.kpi_plan_structure, s, TARGET_KEY,
+                                                         STRUCTURE_VALUES, batch_id, now)  # fmt: skip
+        if uptake is not None and uptake.height:  # NHI initiative uptake (取組状況 N/M市町村)
+            result.counts["initiative_uptake"] = _write(conn, schema.initiative_uptake, uptake_rows(uptake),
+                                                        UPTAKE_KEY, UPTAKE_VALUES, batch_id, now)  # fmt: skip
         mark_files_loaded(conn, file_ids, batch_id)
-    result.fiscal_years = sorted(set(t["fiscal_year"].to_list()) | set(a["fiscal_year"].to_list()))
+    years = set(t["fiscal_year"].to_list()) | set(a["fiscal_year"].to_list())
+    if structure is not None:
+        years |= set(structure["fiscal_year"].to_list())
+    result.fiscal_years = sorted(years)
     return result

@@ -232,6 +232,26 @@ kpi_actuals = sa.Table(
     sa.Column("loaded_at", Timestamp, nullable=False),
 )
 
+# Where each target sits in its plan as printed (分野 → 項目 → 小項目): the status reports print one mark
+# per item or sub-item, so an evaluation relates each KPI's mark to the item's (docs/kpi-evaluation.md).
+kpi_plan_structure = sa.Table(
+    "kpi_plan_structure",
+    metadata,
+    sa.Column("unit_key", sa.String(64), sa.ForeignKey("reporting_units.key"), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("kpi_id", sa.String(64), primary_key=True),
+    sa.Column("group_ja", sa.Text, nullable=False, comment="分野, the field of the plan, as printed"),
+    sa.Column("item_no", sa.String(16), comment="the item number as printed (empty: not numbered)"),
+    sa.Column("item_ja", sa.Text, nullable=False, comment="項目, the numbered item, as printed"),
+    sa.Column("sub_item_no", sa.String(16), comment="(1), ①: the sub-item number as printed"),
+    sa.Column("sub_item_ja", sa.Text, comment="小項目, as printed (NULL: the KPI sits at item level)"),
+    sa.Column("position", sa.Integer, comment="the order of the plan as printed: the row of its file"),
+    sa.Column("note", sa.Text),
+    sa.Column("source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("loaded_at", Timestamp, nullable=False),
+)
+
 kpi_audit = sa.Table(
     "kpi_audit",
     metadata,
@@ -289,6 +309,14 @@ kpi_evaluations = sa.Table(
     sa.Column("mark", sa.String(2), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("inputs", sa.Text, nullable=False, comment="JSON of every input, to explain a changed mark"),
+    sa.Column("group_ja", sa.Text),
+    sa.Column("item_no", sa.String(16)),
+    sa.Column("item_ja", sa.Text),
+    sa.Column("sub_item_no", sa.String(16)),
+    sa.Column("sub_item_ja", sa.Text),
+    sa.Column("item_mark", sa.String(2), comment="the mark printed for the smallest item or sub-item holding the KPI"),
+    sa.Column("position", sa.Integer),
+    sa.Column("reason_ja", sa.Text, comment="the reason in Japanese (reason: in English)"),
 )
 
 backfill_log = sa.Table(
@@ -326,4 +354,30 @@ refused_cells = sa.Table(
     sa.Column("unit", sa.String(64), primary_key=True, comment="romaji, national or a municipality's unit key"),
     sa.Column("fiscal_year", sa.Integer, primary_key=True),
     sa.Column("period", sa.String(8), primary_key=True, comment="2020-04 for a month; Q1-Q4 or FY"),
+)
+
+# NHI initiative uptake (取組状況 N/M市町村): how many of a prefecture's municipalities took up each
+# initiative of its NHI plan, as the prefecture prints it. The unit is the prefecture (its JIS code, the
+# same reporting unit its municipalities' keys start with: 33 → 33:倉敷市).
+initiative_uptake = sa.Table(
+    "initiative_uptake",
+    metadata,
+    sa.Column(
+        "unit_key",
+        sa.String(64),
+        sa.ForeignKey("reporting_units.key"),
+        primary_key=True,
+        comment="the prefecture (JIS code), told by the file's name",
+    ),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("section_ja", sa.Text, primary_key=True, comment="the nearest heading of the plan, as printed"),
+    sa.Column("label_ja", sa.Text, primary_key=True, comment="取組状況 or 目標設定状況, as printed"),
+    sa.Column("adopted", sa.Integer, nullable=False, comment="N of N/M市町村: municipalities that took it up"),
+    sa.Column("total", sa.Integer, nullable=False, comment="M of N/M市町村: municipalities it applies to"),
+    sa.Column("pct_printed", Double, comment="the printed （P%）, at its printed precision"),
+    sa.Column("note", sa.Text),
+    sa.Column("position", sa.Integer, nullable=False, comment="the row in its file: the order the prefecture prints"),
+    sa.Column("source_file_id", sa.Integer, sa.ForeignKey("landed_files.id"), nullable=False),
+    sa.Column("batch_id", sa.String(36), sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("loaded_at", Timestamp, nullable=False),
 )

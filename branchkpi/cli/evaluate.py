@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +10,16 @@ import typer
 from branchkpi.cli.app import CliError, app, guard
 from branchkpi.cli.output import OutputFormat, write_rows
 
-EVALUATION_COLUMNS = ["kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "reason"]
+EVALUATION_COLUMNS = ["kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "item_mark", "reason"]
+# json and csv give every KPI its place in the plan and the reason in both languages
+DETAIL_COLUMNS = [*EVALUATION_COLUMNS, "reason_ja", "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja"]
+ITEM_COLUMNS = ["group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "mark", "status", "kpis", "missed",
+                "at_risk", "not_evaluable", "kpi_ids"]  # fmt: skip
+
+
+class By(StrEnum):
+    kpi = "kpi"
+    item = "item"
 
 
 @app.command()
@@ -27,9 +37,14 @@ def evaluate(
     force: Annotated[
         bool, typer.Option(help="Evaluate anew even if nothing changed since the last evaluation (else reused).")
     ] = False,
+    by: Annotated[
+        By, typer.Option("--by", help="kpi: a row per KPI (missed first); item: a row per plan item and sub-item.")
+    ] = By.kpi,
 ) -> None:
     """Evaluate every KPI target of a branch or municipality (the evaluate-targets flow): ○ achieved,
-    × missed, △ at risk, — not evaluable with the reason. Missed ones come first."""
+    × missed, △ at risk, — not evaluable with the reason. Missed ones come first. Each KPI also has
+    the mark of its plan item (item_mark: × if any KPI of the item is missed, △ if any is at risk, ○
+    when every judged one is met); `--by item` lists the items as the status report prints them."""
 
     def body() -> None:
         from branchkpi.domain import fiscal, regions
@@ -67,7 +82,17 @@ def evaluate(
         rows = [{**r, "target": r["target_text"] or r["target_value"]} for r in result.rows]
         if not rows:
             raise CliError(f"no targets for {unit_key} in FY{fy} (load a plan with `branchkpi ingest`)")
-        write_rows(rows, output, EVALUATION_COLUMNS)
+        if by is By.item:
+            _write_items(rows, output)
+            return
+        from branchkpi.config import settings
+
+        if output is OutputFormat.table:  # what a planning officer reads: the reason in the report language
+            lang = settings().report_lang
+            write_rows([{**r, "reason": r["reason_ja"] if lang == "ja" else r["reason"]} for r in rows], output,
+                       EVALUATION_COLUMNS)  # fmt: skip
+        else:
+            write_rows(rows, output, DETAIL_COLUMNS)
 
     guard(body)
 
@@ -110,6 +135,22 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
                             "name": names[unit], "○": marks["○"], "×": marks["×"], "△": marks["△"],
                             "—": marks["—"]})  # fmt: skip
     write_rows(summary, output, ["fiscal_year", "period", "unit", "name", "○", "×", "△", "—"])
+
+
+def _write_items(rows: list[dict[str, Any]], output: OutputFormat) -> None:
+    """One row per item and sub-item, in plan order; KPIs whose place in the plan is unknown after them."""
+    from branchkpi.domain.plan_items import item_marks
+
+    items = item_marks(rows)
+    unplaced = [r for r in rows if not r.get("item_ja")]
+    if not items:
+        raise CliError("no plan structure for these targets (load kpi_plan_structure.csv, or 分野 / 項目 / 小項目 "
+                       "columns with the targets)")  # fmt: skip
+    listed = [{**i, "kpi_ids": ", ".join(i["kpi_ids"]) if output is OutputFormat.table else i["kpi_ids"]}
+              for i in items]  # fmt: skip
+    write_rows(listed, output, ITEM_COLUMNS)
+    if unplaced and output is OutputFormat.table:
+        typer.echo(f"{len(unplaced)} KPI(s) with no place in the plan: {', '.join(r['kpi_id'] for r in unplaced)}")
 
 
 def _municipality_key(name: str) -> str:

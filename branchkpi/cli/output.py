@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from branchkpi.domain import figures
+
 
 class OutputFormat(StrEnum):
     csv = "csv"
@@ -83,9 +85,20 @@ def csv_safe(value: Any) -> Any:
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# integers that name a year, month or thing rather than count it: 2020 is a year, not 2,020
+_NAMING_COLUMNS = frozenset({"fiscal_year", "year", "month", "quarter", "rank", "period"})
+_NAMING_SUFFIXES = ("_year", "_id", "_key", "_code")
+
+
 def cell_text(column: str, value: Any) -> str:
+    """A table cell as a person reads it: figures with thousands separators and never in exponent
+    form (fytd_total 1,040,750, not 1.04075e+06); per cent to one decimal as the 月報 prints it."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:,.1f}" if column.endswith("_pct") else f"{value:,.6g}"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) and (column in _NAMING_COLUMNS or column.endswith(_NAMING_SUFFIXES)):
+        return str(value)
+    if isinstance(value, float | int):
+        return figures.number(value, 1 if column.endswith("_pct") and isinstance(value, float) else None)
     return str(value)

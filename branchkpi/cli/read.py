@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +11,13 @@ import typer
 
 from branchkpi.cli.app import CliError, app, guard, query_app
 from branchkpi.cli.output import OutputFormat, write_rows
+
+
+class ReportFormat(StrEnum):
+    """What `report` writes: the HTML page (charts inside) or the Excel workbook."""
+
+    html = "html"
+    xlsx = "xlsx"
 
 
 @query_app.command("monthly")
@@ -86,19 +95,36 @@ def rank(
 
 @app.command()
 def report(
-    branch: Annotated[str, typer.Option(help="Branch name (yamaguchi, 山口) or JIS code (35).")],
+    *,  # keyword-only: --branch is optional beside --prefecture
+    branch: Annotated[str | None, typer.Option(help="Branch name (yamaguchi, 山口) or JIS code (35).")] = None,
     fiscal_year: Annotated[str, typer.Option("--fiscal-year", help="2020, R2, 令和2年度 …")],
-    out: Annotated[Path, typer.Option(help="Folder to write the report (HTML and chart images) into.")],
+    out: Annotated[Path, typer.Option(help="Folder to write the report into (HTML and chart images, or the .xlsx).")],
     quarter: Annotated[int | None, typer.Option(help="1-4: the in-year report (事業計画実施状況).")] = None,
     lang: Annotated[str, typer.Option(help="ja (default) or en: the report's labels.")] = "ja",
+    output: Annotated[
+        ReportFormat, typer.Option("--format", help="html (the page with charts) or xlsx (the Excel workbook).")
+    ] = ReportFormat.html,
+    prefecture: Annotated[
+        str | None, typer.Option(help="Instead of --branch: a prefecture's NHI report (okayama, 岡山, 33).")
+    ] = None,
 ) -> None:
     """The branch's KPI report: statistics with charts, every KPI with its mark, rank among branches.
 
     After a fiscal year it is the annual report (事業実績), with --quarter the in-year one
     (事業計画実施状況). The evaluation it shows is the stored one when nothing changed since, else it
-    is evaluated and stored now."""
+    is evaluated and stored now. With --prefecture instead of --branch: the prefecture's NHI report (県
+    国保), its municipalities' collection-rate targets and marks and the initiative uptake (取組状況)."""
 
     def body() -> None:
+        if prefecture is not None:  # the prefecture report (県 国保): branchkpi/cli/initiatives.py
+            from branchkpi.cli.initiatives import prefecture_report
+
+            if branch is not None or output is not ReportFormat.html:
+                raise CliError("--prefecture writes the HTML prefecture report: give it without --branch or --format")
+            prefecture_report(prefecture, fiscal_year, out, lang)
+            return
+        if branch is None:
+            raise CliError("give --branch (a branch's report) or --prefecture (a prefecture's NHI report)")
         from branchkpi.domain import fiscal
         from branchkpi.tasks.report import gather as branch_report
         from branchkpi.tasks.report.charts import ReportFontMissing
@@ -110,6 +136,13 @@ def report(
         try:
             fy = fiscal.parse_fiscal_year(fiscal_year)
             data = branch_report.gather(connect(), branch, fy, quarter)
+            if output is ReportFormat.xlsx:
+                from branchkpi.tasks.report.xlsx import write_workbook
+
+                marks = Counter(r["status"] for r in data.kpi_rows)
+                typer.echo(f"{write_workbook(data, out, lang)} ({len(data.kpi_rows)} targets: "
+                           f"{marks['missed']} missed, {marks['at_risk']} at risk)")  # fmt: skip
+                return
             written = write_report(data, out, lang)
         except (ValueError, ReportFontMissing) as exc:
             raise CliError(str(exc)) from exc

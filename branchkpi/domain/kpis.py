@@ -1,15 +1,18 @@
-"""The KPI catalogue of the business plans (事業計画): id, unit, whether it accumulates through the
-fiscal year, the plan group it is reported under, and the Japanese phrases that name it.
+"""The KPI catalogue of the business plans (事業計画): id, unit, its nature (flow, level or stock), the plan
+group it is reported under, and the Japanese phrases that name it.
 
-Cumulative KPIs (check-up and guidance rates and counts, fiscal-year-to-date effects, annual counts
-of new things) grow from April to March, so during the year they are judged against a pro-rated
-target; level KPIs (shares, recovery rates, stocks) are judged against the target as is."""
+Flows (累積: check-up and guidance rates and counts, fiscal-year-to-date effects, annual counts of new
+things) grow from April to March, so during the year they are judged against a pro-rated target;
+levels (rates, shares) against the target as is; stocks (committee members, magazine subscribers,
+declared establishments: a count at a point in time with a year-end target) against the path from the
+previous fiscal year-end actual to the target, pro-rated by the months elapsed."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
 GROUPS = {
     "basic": "基盤的保険者機能",
@@ -18,76 +21,98 @@ GROUPS = {
 }
 
 
+Nature = Literal["flow", "level", "stock"]
+NATURES: tuple[Nature, ...] = ("flow", "level", "stock")
+
+
 @dataclass(frozen=True)
 class Kpi:
     id: str
     unit: str  # pct, count, yen
     group: str  # key of GROUPS
-    cumulative: bool
+    nature: Nature  # flow: accumulates through the year; level: a rate or share; stock: a count at a point in time
     phrases: tuple[str, ...]  # Japanese words that identify it in a plan's KPI text
     ranked: bool = False  # compared across branches (偏差値, rank)
 
+    @property
+    def cumulative(self) -> bool:
+        """A flow (check-ups done, guidance completed): judged in the year against a pro-rated target."""
+        return self.nature == "flow"
+
+    @property
+    def stock(self) -> bool:
+        """A stock with a year-end target (members, subscribers, declared establishments): judged in the
+        year against the path from last year's end to the target."""
+        return self.nature == "stock"
+
 
 CATALOGUE: tuple[Kpi, ...] = (
-    Kpi("service_standard_rate", "pct", "basic", False, ("サービススタンダード",)),
-    Kpi("mail_application_rate", "pct", "basic", False, ("郵送化率",)),
-    Kpi("claim_review_reduction_rate", "pct", "basic", False, ("査定率",), ranked=True),
-    Kpi("reexamination_reduction_per_claim_yen", "yen", "basic", False, ("再審査レセプト", "1件当たりの査定額")),
-    Kpi("claim_review_effect_per_member_yen", "yen", "basic", True, ("査定効果額",)),
-    Kpi("judo_multi_site_frequent_share", "pct", "basic", False, ("柔道整復",)),
-    Kpi("card_recovery_rate", "pct", "basic", False, ("保険証回収率",), ranked=True),
-    Kpi("refund_claim_recovery_rate", "pct", "basic", False, ("返納金債権", "回収率")),
-    Kpi("post_eligibility_refund_share", "pct", "basic", False, ("資格喪失後受診に伴う返納金",)),
-    Kpi("ceiling_certificate_use_rate", "pct", "basic", False, ("限度額適用認定証",)),
-    Kpi("dependent_recheck_submission_rate", "pct", "basic", False, ("被扶養者資格の確認",)),
-    Kpi("dependent_recheck_establishments_sent", "count", "basic", False, ()),
-    Kpi("dependent_recheck_establishments_submitted", "count", "basic", False, ()),
-    Kpi("lifestyle_checkup_rate", "pct", "strategic", True, ("生活習慣病予防健診",), ranked=True),
-    Kpi("lifestyle_checkup_count", "count", "strategic", True, ("生活習慣病予防健診受診者数",)),
+    Kpi("service_standard_rate", "pct", "basic", "level", ("サービススタンダード",)),
+    Kpi("mail_application_rate", "pct", "basic", "level", ("郵送化率",)),
+    Kpi("claim_review_reduction_rate", "pct", "basic", "level", ("査定率",), ranked=True),
+    Kpi("reexamination_reduction_per_claim_yen", "yen", "basic", "level", ("再審査レセプト", "1件当たりの査定額")),
+    Kpi("claim_review_effect_per_member_yen", "yen", "basic", "flow", ("査定効果額",)),
+    Kpi("judo_multi_site_frequent_share", "pct", "basic", "level", ("柔道整復",)),
+    Kpi("card_recovery_rate", "pct", "basic", "level", ("保険証回収率",), ranked=True),
+    Kpi("refund_claim_recovery_rate", "pct", "basic", "level", ("返納金債権", "回収率")),
+    Kpi("post_eligibility_refund_share", "pct", "basic", "level", ("資格喪失後受診に伴う返納金",)),
+    Kpi("ceiling_certificate_use_rate", "pct", "basic", "level", ("限度額適用認定証",)),
+    Kpi("dependent_recheck_submission_rate", "pct", "basic", "level", ("被扶養者資格の確認",)),
+    Kpi("dependent_recheck_establishments_sent", "count", "basic", "level", ()),
+    Kpi("dependent_recheck_establishments_submitted", "count", "basic", "level", ()),
+    Kpi("lifestyle_checkup_rate", "pct", "strategic", "flow", ("生活習慣病予防健診",), ranked=True),
+    Kpi("lifestyle_checkup_count", "count", "strategic", "flow", ("生活習慣病予防健診受診者数",)),
     Kpi(
         "employer_checkup_data_rate",
         "pct",
         "strategic",
-        True,
+        "flow",
         ("事業者健診データ", "事業者健診結果データ"),
         ranked=True,
     ),
-    Kpi("employer_checkup_data_count", "count", "strategic", True, ("事業者健診結果データ提供者数",)),
-    Kpi("checkup_eligible_insured_count", "count", "strategic", False, ()),
+    Kpi("employer_checkup_data_count", "count", "strategic", "flow", ("事業者健診結果データ提供者数",)),
+    Kpi("checkup_eligible_insured_count", "count", "strategic", "level", ()),
     Kpi(
-        "dependent_specific_checkup_rate", "pct", "strategic", True, ("被扶養者の特定健康診査", "特定健診"), ranked=True
+        "dependent_specific_checkup_rate",
+        "pct",
+        "strategic",
+        "flow",
+        ("被扶養者の特定健康診査", "特定健診"),
+        ranked=True,
     ),
-    Kpi("dependent_specific_checkup_count", "count", "strategic", True, ("特定健診受診者数",)),
-    Kpi("specific_health_guidance_rate", "pct", "strategic", True, ("特定保健指導の実施率",), ranked=True),
-    Kpi("specific_health_guidance_rate_insured", "pct", "strategic", True, ()),
-    Kpi("specific_health_guidance_rate_dependents", "pct", "strategic", True, ()),
-    Kpi("specific_health_guidance_rate_insured_in_house", "pct", "strategic", True, ()),
-    Kpi("specific_health_guidance_rate_insured_outsourced", "pct", "strategic", True, ()),
-    Kpi("specific_health_guidance_completed_insured", "count", "strategic", True, ()),
-    Kpi("specific_health_guidance_completed_dependents", "count", "strategic", True, ()),
-    Kpi("specific_health_guidance_completed_insured_in_house", "count", "strategic", True, ()),
-    Kpi("specific_health_guidance_completed_insured_outsourced", "count", "strategic", True, ()),
-    Kpi("specific_health_guidance_eligible_insured", "count", "strategic", False, ()),
-    Kpi("specific_health_guidance_eligible_dependents", "count", "strategic", False, ()),
-    Kpi("treatment_after_referral_rate", "pct", "strategic", False, ("受診勧奨",), ranked=True),
-    Kpi("health_declaration_establishments", "count", "strategic", False, ("健康宣言事業所数",)),
-    Kpi("new_health_declaration_establishments", "count", "strategic", True, ("新規宣言",)),
-    Kpi("generic_drug_share", "pct", "strategic", False, ("ジェネリック医薬品",), ranked=True),
-    Kpi("data_based_advocacy", "count", "strategic", True, ("意見発信",)),
-    Kpi("regional_conference_participation_rate", "pct", "strategic", False, ("地域医療構想調整会議",)),
-    Kpi("health_committee_coverage_rate", "pct", "organization", False, ("健康保険委員が委嘱されている",), ranked=True),
-    Kpi("health_committee_members", "count", "organization", False, ("健康保険委員の委嘱者数",)),
-    Kpi("health_committee_new_commissions", "count", "organization", True, ("年間委嘱数",)),
-    Kpi("mail_magazine_subscribers", "count", "organization", False, ("メールマガジン",)),
-    Kpi("pr_understanding_rate", "pct", "organization", False, ("加入者理解率",), ranked=True),
-    Kpi("single_bid_tender_share", "pct", "organization", False, ("一者応札",)),
-    Kpi("general_competitive_tender_count", "count", "organization", False, ()),
-    Kpi("single_bid_tender_count", "count", "organization", False, ()),
+    Kpi("dependent_specific_checkup_count", "count", "strategic", "flow", ("特定健診受診者数",)),
+    Kpi("specific_health_guidance_rate", "pct", "strategic", "flow", ("特定保健指導の実施率",), ranked=True),
+    Kpi("specific_health_guidance_rate_insured", "pct", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_rate_dependents", "pct", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_rate_insured_in_house", "pct", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_rate_insured_outsourced", "pct", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_completed_insured", "count", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_completed_dependents", "count", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_completed_insured_in_house", "count", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_completed_insured_outsourced", "count", "strategic", "flow", ()),
+    Kpi("specific_health_guidance_eligible_insured", "count", "strategic", "level", ()),
+    Kpi("specific_health_guidance_eligible_dependents", "count", "strategic", "level", ()),
+    Kpi("treatment_after_referral_rate", "pct", "strategic", "level", ("受診勧奨",), ranked=True),
+    Kpi("health_declaration_establishments", "count", "strategic", "stock", ("健康宣言事業所数",)),
+    Kpi("new_health_declaration_establishments", "count", "strategic", "flow", ("新規宣言",)),
+    Kpi("generic_drug_share", "pct", "strategic", "level", ("ジェネリック医薬品",), ranked=True),
+    Kpi("data_based_advocacy", "count", "strategic", "flow", ("意見発信",)),
+    Kpi("regional_conference_participation_rate", "pct", "strategic", "level", ("地域医療構想調整会議",)),
+    Kpi(
+        "health_committee_coverage_rate", "pct", "organization", "level", ("健康保険委員が委嘱されている",), ranked=True
+    ),
+    Kpi("health_committee_members", "count", "organization", "stock", ("健康保険委員の委嘱者数",)),
+    Kpi("health_committee_new_commissions", "count", "organization", "flow", ("年間委嘱数",)),
+    Kpi("mail_magazine_subscribers", "count", "organization", "stock", ("メールマガジン",)),
+    Kpi("pr_understanding_rate", "pct", "organization", "level", ("加入者理解率",), ranked=True),
+    Kpi("single_bid_tender_share", "pct", "organization", "level", ("一者応札",)),
+    Kpi("general_competitive_tender_count", "count", "organization", "level", ()),
+    Kpi("single_bid_tender_count", "count", "organization", "level", ()),
     # NHI (国保) municipal KPIs, as in the prefectures' 保険者努力支援制度 indicators:
-    Kpi("nhi_collection_rate", "pct", "basic", False, ("収納率",)),  # 現年分の保険料(税)収納率
-    Kpi("nhi_specific_checkup_rate", "pct", "strategic", True, ("国保特定健診受診率",)),  # 特定健診受診率
-    Kpi("nhi_health_guidance_rate", "pct", "strategic", True, ("国保特定保健指導実施率",)),  # 特定保健指導実施率
-    Kpi("nhi_generic_drug_share", "pct", "strategic", False, ("国保後発医薬品使用割合",)),  # 後発医薬品使用割合
+    Kpi("nhi_collection_rate", "pct", "basic", "level", ("収納率",)),  # 現年分の保険料(税)収納率
+    Kpi("nhi_specific_checkup_rate", "pct", "strategic", "flow", ("国保特定健診受診率",)),  # 特定健診受診率
+    Kpi("nhi_health_guidance_rate", "pct", "strategic", "flow", ("国保特定保健指導実施率",)),  # 特定保健指導実施率
+    Kpi("nhi_generic_drug_share", "pct", "strategic", "level", ("国保後発医薬品使用割合",)),  # 後発医薬品使用割合
 )
 
 BY_ID: dict[str, Kpi] = {k.id: k for k in CATALOGUE}

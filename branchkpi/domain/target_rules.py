@@ -19,7 +19,9 @@ Units are checked before anything is compared: a % target is never compared with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from branchkpi.domain.reasons import words
 
 Status = Literal["achieved", "missed", "on_track", "at_risk", "not_evaluable"]
 MARKS: dict[str, str] = {"achieved": "○", "missed": "×", "on_track": "○", "at_risk": "△", "not_evaluable": "—"}
@@ -71,14 +73,29 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Judgement:
+    """A mark and why: the reason is a code of the wording table (branchkpi.domain.reasons) and its
+    figures, written in Japanese (`reason_ja`) or English (`reason`) from the same table."""
+
     status: Status
-    reason: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
     threshold: float | None = None  # what the actual was compared with
     inputs: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def mark(self) -> str:
         return MARKS[self.status]
+
+    @property
+    def reason(self) -> str:
+        return words(self.code, self.params, "en")
+
+    @property
+    def reason_ja(self) -> str:
+        return words(self.code, self.params, "ja")
+
+    def reason_in(self, lang: str) -> str:
+        return words(self.code, self.params, lang)
 
 
 @dataclass(frozen=True)
@@ -109,15 +126,13 @@ def _compare(op: str, actual: float, threshold: float) -> bool:
     raise RuleError(f"unknown operator {op}")
 
 
-_WORDS = {"ge": "≥", "le": "≤", "gt": ">", "eq": "="}
-
-
-def _decide(op: str, actual: float, threshold: float, label: str, inputs: dict[str, float | None]) -> Judgement:
+def _decide(op: str, actual: float, threshold: float, label: str, inputs: dict[str, float | None], unit: str,
+            **label_params: Any) -> Judgement:  # fmt: skip
+    """achieved / missed by one comparison; `label` names the other side (reasons.LABELS)."""
     ok = _compare(op, actual, threshold)
-    relation = _WORDS[op] if ok else "not " + _WORDS[op]
-    return Judgement(
-        "achieved" if ok else "missed", f"actual {actual:g} {relation} {label} {threshold:g}", threshold, inputs
-    )
+    params = {"op": op, "ok": ok, "actual": actual, "threshold": threshold, "label": label, "unit": unit,
+              **label_params}  # fmt: skip
+    return Judgement("achieved" if ok else "missed", "compare", params, threshold, inputs)
 
 
 def judge(
@@ -135,27 +150,29 @@ def judge(
         "previous": previous.value if previous else None,
     }
     if target.comparator == "not_set":
-        return Judgement("not_evaluable", "target not set (未設定)", None, inputs)
+        return Judgement("not_evaluable", "not_set", {}, None, inputs)
     if actual is None:
-        return Judgement("not_evaluable", "no actual for the period", None, inputs)
+        return Judgement("not_evaluable", "no_actual", {}, None, inputs)
     value = actual.value
     comparator = target.comparator
     if comparator == "done":
         carried_out = value > 0
         return Judgement(
             "achieved" if carried_out else "missed",
-            "carried out" if carried_out else "not carried out (actual 0)",
+            "carried_out" if carried_out else "not_carried_out",
+            {},
             None,
             inputs,
         )
     if comparator in VALUE_COMPARATORS:
         assert target.value is not None
         op = comparator.removeprefix("count_")
-        return _decide(op, value, target.value, "target", inputs)
+        return _decide(op, value, target.value, "target", inputs, target.unit)
     if comparator in PREVIOUS_YEAR_COMPARATORS:
         if previous is None:
-            return Judgement("not_evaluable", "no previous-year actual to compare with", None, inputs)
-        return _decide(comparator.removesuffix("_prev_year"), value, previous.value, "previous year", inputs)
+            return Judgement("not_evaluable", "no_previous", {}, None, inputs)
+        return _decide(comparator.removesuffix("_prev_year"), value, previous.value, "previous_year", inputs,
+                       target.unit)  # fmt: skip
     return _single_bid(target, value, previous, tenders, inputs)
 
 
@@ -170,41 +187,43 @@ def _single_bid(
         inputs = {**inputs, "tenders": tenders.general_competitive, "single_bid_tenders": tenders.single_bid}
         if tenders.general_competitive <= SMALL_TENDER_COUNT:
             ok = tenders.single_bid <= SMALL_TENDER_MAX_SINGLE_BIDS
-            return Judgement(
-                "achieved" if ok else "missed",
-                f"{tenders.general_competitive} tenders (≤ {SMALL_TENDER_COUNT}): {tenders.single_bid} single-bid "
-                f"{'≤' if ok else '>'} {SMALL_TENDER_MAX_SINGLE_BIDS}",
-                SMALL_TENDER_MAX_SINGLE_BIDS,
-                inputs,
-            )
+            params = {"tenders": tenders.general_competitive, "small": SMALL_TENDER_COUNT,
+                      "single": tenders.single_bid, "allowed": SMALL_TENDER_MAX_SINGLE_BIDS, "ok": ok}  # fmt: skip
+            return Judgement("achieved" if ok else "missed", "small_tenders", params, SMALL_TENDER_MAX_SINGLE_BIDS,
+                             inputs)  # fmt: skip
     ceiling = target.value if target.value is not None else SINGLE_BID_SHARE_CEILING_PCT
     if share > ceiling + _EPSILON:
-        return Judgement("missed", f"single-bid share {share:g} % > {ceiling:g} %", ceiling, inputs)
+        return Judgement("missed", "single_bid_over_ceiling", {"share": share, "ceiling": ceiling}, ceiling, inputs)
     if previous is None:
         if share <= _EPSILON:  # 0 % is at most any previous share
-            return Judgement("achieved", f"single-bid share 0 % (≤ {ceiling:g} % and ≤ any previous year)", 0, inputs)
-        return Judgement(
-            "not_evaluable",
-            f"single-bid share {share:g} % ≤ {ceiling:g} %, but the previous year's share is needed "
-            "(if it was ≤ 20 %, this year must not exceed it)",
-            None,
-            inputs,
-        )
+            return Judgement("achieved", "single_bid_zero", {"ceiling": ceiling}, 0, inputs)
+        return Judgement("not_evaluable", "single_bid_needs_previous", {"share": share, "ceiling": ceiling}, None,
+                         inputs)  # fmt: skip
     if previous.value <= ceiling + _EPSILON:
-        return _decide("le", share, previous.value, "previous year (already ≤ 20 %)", inputs)
-    return _decide("le", share, ceiling, "ceiling", inputs)
+        return _decide("le", share, previous.value, "previous_year_low", inputs, "pct")
+    return _decide("le", share, ceiling, "ceiling", inputs, "pct")
 
 
-def prorated_share(months_elapsed: int, previous_year_share: float | None = None) -> tuple[float, str]:
-    """The share of a cumulative KPI's annual figure expected by now.
+def prorated_share(months_elapsed: int, previous_year_share: float | None = None) -> tuple[float, str, str]:
+    """The share of a cumulative KPI's annual figure expected by now, and how it was found (en, ja).
 
     previous_year_share: the previous year's figure at the same point divided by its full-year figure
     (its quarterly profile), when the warehouse has both; otherwise the months elapsed out of 12."""
     if not 1 <= months_elapsed <= 12:
         raise RuleError(f"months elapsed must be 1-12, got {months_elapsed}")
     if previous_year_share is not None and 0 < previous_year_share <= 1:
-        return previous_year_share, f"previous year's profile ({previous_year_share:.0%} by this point)"
-    return months_elapsed / 12, f"linear ({months_elapsed}/12 of the year)"
+        return (previous_year_share, f"previous year's profile ({previous_year_share:.0%} by this point)",
+                f"前年度の進み方: この時点で {previous_year_share:.0%}")  # fmt: skip
+    return months_elapsed / 12, f"linear ({months_elapsed}/12 of the year)", f"月数按分 {months_elapsed}/12"
+
+
+def stock_path(target_value: float, previous_year_end: float, months_elapsed: int) -> float:
+    """Where a stock should stand after `months_elapsed` months on the straight path from the previous
+    fiscal year-end actual to the year-end target (e.g. 2,379 members in March, 3,000 by next March:
+    2,534.25 by June)."""
+    if not 1 <= months_elapsed <= 12:
+        raise RuleError(f"months elapsed must be 1-12, got {months_elapsed}")
+    return previous_year_end + (target_value - previous_year_end) * months_elapsed / 12
 
 
 def judge_in_year(
@@ -215,22 +234,41 @@ def judge_in_year(
     previous_same_point: Measurement | None = None,
     previous_year_share: float | None = None,
     tenders: TenderCounts | None = None,
+    previous_year_end: Measurement | None = None,
+    stock: bool = False,
 ) -> Judgement:
     """on_track (○) / at_risk (△) / not_evaluable (—) during the fiscal year.
 
-    Cumulative KPIs (check-up rates and counts that grow through the year) are compared with the
-    target pro-rated to this point of the year; level KPIs (a share such as generic drug use) with the
-    target as is. Previous-year comparators compare with the previous year at the same point."""
+    Flows (check-up rates and counts that grow through the year) are compared with the target
+    pro-rated to this point of the year; levels (a share such as generic drug use) with the target as
+    is; stocks with a year-end target (committee members) with the path from the previous fiscal
+    year-end actual (`previous_year_end`) to the target, pro-rated by the months elapsed: at risk only
+    when behind that path; with no previous year-end actual, with the target as is. Previous-year
+    comparators compare with the previous year at the same point."""
+    valued = target.value is not None and actual is not None
     if target.comparator in PREVIOUS_YEAR_COMPARATORS:
         closed = judge(target, actual, previous_same_point)
-    elif cumulative and target.comparator in ("ge", "count_ge") and target.value is not None and actual is not None:
+    elif cumulative and target.comparator in ("ge", "count_ge") and valued:
+        assert target.value is not None and actual is not None
         _check_unit(target, actual, "actual")
-        share, how = prorated_share(months_elapsed, previous_year_share)
+        share, how, how_ja = prorated_share(months_elapsed, previous_year_share)
         due = target.value * share
-        closed = _decide("ge", actual.value, due, f"target pro-rated {how}:", {
+        closed = _decide("ge", actual.value, due, "prorated", {
             "target": target.value, "actual": actual.value, "prorated_target": due,
-        })  # fmt: skip
+        }, target.unit, how=how, how_ja=how_ja)  # fmt: skip
+    elif stock and target.comparator in VALUE_COMPARATORS and target.comparator != "eq" and valued and (
+        previous_year_end is not None and months_elapsed < 12
+    ):  # fmt: skip
+        assert target.value is not None and actual is not None
+        _check_unit(target, actual, "actual")
+        _check_unit(target, previous_year_end, "previous year-end actual")
+        due = stock_path(target.value, previous_year_end.value, months_elapsed)
+        op = target.comparator.removeprefix("count_")
+        closed = _decide(op, actual.value, due, "stock_path", {
+            "target": target.value, "actual": actual.value, "previous_year_end": previous_year_end.value,
+            "path_target": due,
+        }, target.unit, previous=previous_year_end.value, target=target.value, months=months_elapsed)  # fmt: skip
     else:
         closed = judge(target, actual, previous_same_point, tenders)
     status: Status = {"achieved": "on_track", "missed": "at_risk"}.get(closed.status, closed.status)  # type: ignore[assignment]
-    return Judgement(status, closed.reason, closed.threshold, closed.inputs)
+    return Judgement(status, closed.code, closed.params, closed.threshold, closed.inputs)

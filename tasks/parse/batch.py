@@ -14,7 +14,8 @@ from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.outcome import FileReport
 from branchkpi.tasks.parse.cells import FileParseError
 from branchkpi.tasks.parse.files import parse_file
-from branchkpi.tasks.parse.kpi import ParsedKpiFile, empty_actuals, empty_targets, parse_kpi_file
+from branchkpi.tasks.parse.initiatives import empty_uptake
+from branchkpi.tasks.parse.kpi import ParsedKpiFile, empty_actuals, empty_structure, empty_targets, parse_kpi_file
 from branchkpi.tasks.parse.observations import ParsedFile, concat_parsed, empty_observations, empty_totals, select
 
 
@@ -56,10 +57,14 @@ class ParsedKpiBatch:
     actuals: pl.DataFrame = field(default_factory=empty_actuals)
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    structure: pl.DataFrame = field(default_factory=empty_structure)  # 分野 / 項目 / 小項目 of the targets
+    uptake: pl.DataFrame = field(default_factory=empty_uptake)  # NHI initiative uptake (取組状況)
 
     def add(self, parsed: ParsedKpiFile) -> None:
         self.targets = pl.concat([self.targets, parsed.targets])
         self.actuals = pl.concat([self.actuals, parsed.actuals])
+        self.structure = pl.concat([self.structure, parsed.structure])
+        self.uptake = pl.concat([self.uptake, parsed.uptake])
         self.findings += parsed.findings
         for unit in parsed.municipalities:
             known = self.units.setdefault(unit["key"], dict(unit))
@@ -71,12 +76,18 @@ class ParsedKpiBatch:
 
     @property
     def rows(self) -> int:
-        return self.targets.height + self.actuals.height
+        return self.targets.height + self.actuals.height + self.plan_only_rows + self.uptake.height
+
+    @property
+    def plan_only_rows(self) -> int:
+        """Structure rows of plan-structure files (a targets file's own structure is its target rows)."""
+        return self.structure.join(self.targets, on=["file_id", "source_row"], how="anti").height
 
     @property
     def raw_units(self) -> list[str]:
         """The branches and municipalities as the files wrote them (for an alert)."""
-        return sorted(set(self.targets["reporting_unit_raw"].to_list() + self.actuals["reporting_unit_raw"].to_list()))
+        return sorted(set(self.targets["reporting_unit_raw"].to_list() + self.actuals["reporting_unit_raw"].to_list()
+                          + self.structure["reporting_unit_raw"].to_list()))  # fmt: skip
 
 
 def parse_kpi_files(files: list[LandedFile]) -> tuple[ParsedKpiBatch, list[FileReport]]:
@@ -87,7 +98,9 @@ def parse_kpi_files(files: list[LandedFile]) -> tuple[ParsedKpiBatch, list[FileR
         report = _report(f)
         try:
             parsed = parse_kpi_file(f)
-            report.layout, report.rows = parsed.kind, parsed.targets.height + parsed.actuals.height
+            structure_only = parsed.structure.height if parsed.kind == "plan_structure" else 0
+            report.layout = parsed.kind
+            report.rows = parsed.targets.height + parsed.actuals.height + structure_only + parsed.uptake.height
             batch.add(parsed)
         except FileParseError as exc:
             report.error = str(exc)

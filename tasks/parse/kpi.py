@@ -17,9 +17,11 @@ import polars as pl
 from branchkpi.domain import kpis
 from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
+from branchkpi.tasks.parse import initiatives
 from branchkpi.tasks.parse.cells import FileParseError, header_key
 from branchkpi.tasks.parse.kpi_cells import (
     ROLE,
+    STRUCTURE_ROLES,
     TARGET_FIELDS,
     cell_rule,
     cells_of_rows,
@@ -49,6 +51,13 @@ TARGET_COLUMNS: dict[str, Any] = {
     "unit_raw": pl.String, "unit": _T["unit"], "target_text": _T["target_text"], "kpi_text_ja": _T["kpi_text_ja"],
     "target_note": _T["target_note"], "organization": _T["organization"],
 }  # fmt: skip
+_S = frame_schema(schema.kpi_plan_structure)
+STRUCTURE_COLUMNS: dict[str, Any] = {
+    **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _S["unit_key"], "fiscal_year_raw": pl.String,
+    "fiscal_year": _S["fiscal_year"], "kpi_raw": pl.String, "kpi_id": _S["kpi_id"], "group_ja": _S["group_ja"],
+    "item_no": _S["item_no"], "item_ja": _S["item_ja"], "sub_item_no": _S["sub_item_no"],
+    "sub_item_ja": _S["sub_item_ja"], "position": _S["position"], "structure_note": _S["note"],
+}  # fmt: skip
 ACTUAL_COLUMNS: dict[str, Any] = {
     **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _A["unit_key"], "fiscal_year_raw": pl.String,
     "fiscal_year": _A["fiscal_year"], "period_raw": pl.String, "period": _A["period"], "kpi_raw": pl.String,
@@ -59,11 +68,13 @@ ACTUAL_COLUMNS: dict[str, Any] = {
 
 @dataclass
 class ParsedKpiFile:
-    kind: str  # targets, actuals or unit_notes
+    kind: str  # targets, actuals, plan_structure or unit_notes
     targets: pl.DataFrame
     actuals: pl.DataFrame
     municipalities: list[dict[str, Any]] = field(default_factory=list)  # reporting units the file introduces
     findings: list[Finding] = field(default_factory=list)
+    structure: pl.DataFrame = field(default_factory=lambda: empty_structure())  # 分野 / 項目 / 小項目 of targets
+    uptake: pl.DataFrame = field(default_factory=initiatives.empty_uptake)  # 取組状況 N/M市町村
 
 
 def empty_targets() -> pl.DataFrame:
@@ -74,8 +85,31 @@ def empty_actuals() -> pl.DataFrame:
     return pl.DataFrame(schema=ACTUAL_COLUMNS)
 
 
+def empty_structure() -> pl.DataFrame:
+    return pl.DataFrame(schema=STRUCTURE_COLUMNS)
+
+
+def _structure(cells: pl.DataFrame, own_note: bool) -> pl.DataFrame:
+    """Where each row's KPI sits in its plan (分野 → 項目 → 小項目) as printed; a targets row that names
+    no item (the structure columns empty) has none. Empty texts are NULL. `own_note`: the file's 備考
+    is about the placement (a structure file), not the target's."""
+    texts = {role: pl.col(f"cell_{role}").replace("", None) for role in STRUCTURE_ROLES}
+    placed = pl.any_horizontal(pl.col(f"cell_{role}") != "" for role in STRUCTURE_ROLES)
+    return (
+        cells.filter(placed)
+        .with_columns(
+            **texts,
+            position=pl.col("source_row").cast(STRUCTURE_COLUMNS["position"]),
+            structure_note=pl.col("cell_note").replace("", None) if own_note else pl.lit(None, pl.String),
+        )
+        .select(STRUCTURE_COLUMNS.keys())
+    )
+
+
 def kpi_file_kind(headers: list[str]) -> str | None:
     """targets / actuals / unit_notes for a KPI file's header row, None for anything else."""
+    if initiatives.is_uptake_header(headers):  # NHI initiative uptake (取組状況): tasks/parse/initiatives.py
+        return "initiatives"
     roles = {ROLE.get(header_key(h)) for h in headers}
     has_unit = bool(roles & {"branch", "municipality"})
     names_kpi = bool(roles & {"kpi_id", "kpi_text_ja", "municipality"})  # NHI files are one KPI by name
@@ -85,6 +119,8 @@ def kpi_file_kind(headers: list[str]) -> str | None:
         return "targets"
     if "value" in roles:
         return "actuals"
+    if "item_ja" in roles:  # where each KPI sits in the plan (kpi_plan_structure.csv)
+        return "plan_structure"
     if "status" in roles:
         return "unit_notes"
     return None
@@ -113,6 +149,8 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
     name = landed.file_name
     targets: list[pl.DataFrame] = []
     actuals: list[pl.DataFrame] = []
+    structure: list[pl.DataFrame] = []
+    uptake: list[pl.DataFrame] = []
     municipalities: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
     kinds: set[str] = set()
@@ -126,6 +164,10 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
         kind = kpi_file_kind(header)
         assert kind is not None
         kinds.add(kind)
+        if kind == "initiatives":
+            rows = chain(head[header_index + 1 :], row_iter)
+            uptake.append(initiatives.uptake_rows(landed.id, name, sheet.name, header, rows, header_index + 2))
+            continue
         roles: dict[str, int] = {}
         for i, h in enumerate(header):
             role = ROLE.get(header_key(h))
@@ -166,6 +208,10 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
         cells = map_distinct(cells, ["fiscal_year_raw"], {"fiscal_year": pl.Int32}, safe_fy)
         cells = map_distinct(cells, ["kpi_raw"], {"kpi_id": pl.String},
                               lambda raw: kpis.resolve_kpi(raw) if raw else None)  # fmt: skip
+        if kind == "plan_structure" or (kind == "targets" and "item_ja" in roles):
+            structure.append(_structure(cells, own_note=kind == "plan_structure"))
+        if kind == "plan_structure":
+            continue
         if kind == "targets":  # the comparator, value and unit may all come from one text (80%以上)
             used = ["target_text", "comparator", "target_value", "kpi_text_ja", "target_note", "organization", "unit"]
             mapped = map_distinct(
@@ -191,4 +237,6 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
         actuals=pl.concat(actuals) if actuals else empty_actuals(),
         municipalities=list(municipalities.values()),
         findings=findings,
+        structure=pl.concat(structure) if structure else empty_structure(),
+        uptake=pl.concat(uptake) if uptake else initiatives.empty_uptake(),
     )

@@ -40,7 +40,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "note": ("note", "note_ja", "備考"),
     "status": ("status", "設定状況"),
     "source_file": ("source_file",),
+    # where a target sits in its plan as printed (kpi_plan_structure.csv, or extra columns of a targets file)
+    "group_ja": ("group_ja", "分野"),
+    "item_no": ("item_no", "項目番号"),
+    "item_ja": ("item_ja", "項目"),
+    "sub_item_no": ("sub_item_no", "小項目番号"),
+    "sub_item_ja": ("sub_item_ja", "小項目"),
 }
+STRUCTURE_ROLES = ("group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja")
 
 
 ROLE = {header_key(a): role for role, aliases in ALIASES.items() for a in aliases}

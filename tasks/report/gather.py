@@ -8,7 +8,7 @@ fiscal year (事業実績) or a quarter (事業計画実施状況).
   it is evaluated and stored now, like `branchkpi evaluate`);
 - the branch's deviation score (偏差値) and rank among the branches for the ranked KPIs.
 
-Rendering is elsewhere (tasks.report_charts, tasks.report_html); this module only gathers."""
+Rendering is elsewhere (charts, html, xlsx beside this module); this module only gathers."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ class BranchReportData:
     @property
     def months_shown(self) -> tuple[int, ...]:
         return FISCAL_MONTHS if self.quarter is None else FISCAL_MONTHS[: 3 * self.quarter]
+
+    def file_stem(self, lang: str) -> str:
+        """yamaguchi_FY2020_Q1_ja: the name the report's files share (.html, .xlsx, the charts' folder)."""
+        quarter = f"_Q{self.quarter}" if self.quarter else ""
+        return f"{self.name_romaji}_FY{self.fiscal_year}{quarter}_{lang}"
 
 
 def resolve_branch(name: str) -> regions.Region:

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import polars as pl
 
-from branchkpi.domain import kpis, metrics, regions
+from branchkpi.domain import kpis, metrics
+from branchkpi.tasks.report import figures
 from branchkpi.tasks.report.charts import metric_chart, metric_label
 from branchkpi.tasks.report.gather import STAT_METRICS, BranchReportData
+from branchkpi.tasks.report.structure import PlanNode, plan_fields
+from branchkpi.tasks.report.tables import month_table
 from branchkpi.tasks.report.wording import Labels
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,22 +37,19 @@ class WrittenReport:
     targets: int
     name_romaji: str = ""
     title: str = ""  # 山口 令和2年度 事業実績
+    xlsx: Path | None = None  # the same report as an Excel workbook, where one was written
 
     @property
     def summary(self) -> str:
-        return (f"{self.targets} targets: {self.missed} missed, {self.at_risk} at risk; {len(self.charts)} charts. "
-                f"File: {self.html}")  # fmt: skip
-
-
-def file_stem(data: BranchReportData, lang: str) -> str:
-    quarter = f"_Q{data.quarter}" if data.quarter else ""
-    return f"{data.name_romaji}_FY{data.fiscal_year}{quarter}_{lang}"
+        files = f"File: {self.html}" + (f"; workbook: {self.xlsx}" if self.xlsx else "")
+        counts = f"{self.targets} targets: {self.missed} missed, {self.at_risk} at risk; {len(self.charts)} charts"
+        return f"{counts}. {files}"
 
 
 def write_report(data: BranchReportData, out_dir: Path, lang: str = "ja") -> WrittenReport:
     labels = Labels(lang)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = file_stem(data, lang)
+    stem = data.file_stem(lang)
     chart_dir = out_dir / f"{stem}_charts"
     chart_dir.mkdir(exist_ok=True)
     branch_label = data.name_ja if lang == "ja" else data.name_romaji.capitalize()
@@ -69,22 +68,17 @@ def write_report(data: BranchReportData, out_dir: Path, lang: str = "ja") -> Wri
     statuses = Counter(r["status"] for r in data.kpi_rows)
     html = _environment().get_template("branch_report.html.j2").render(
         t=labels, data=data, branch_label=branch_label, sections=sections,
-        title=labels["quarterly_title" if data.quarter else "annual_title"],
-        period=labels.period(data.fiscal_year, data.quarter),
+        title=labels.report_title(data.fiscal_year, data.quarter),
         years=[labels.fiscal_year(y) for y in data.years],
-        groups=_kpi_groups(data, labels), statuses=statuses, status_class=STATUS_CLASS,
+        fields=kpi_fields(data, labels), statuses=statuses, status_class=STATUS_CLASS,
         ranked=[_ranked_row(r, labels) for r in data.ranked],
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
     )  # fmt: skip
     path = out_dir / f"{stem}.html"
     path.write_text(html, encoding="utf-8")
-    title = f"{data.name_ja} {labels.period(data.fiscal_year, data.quarter)} {html_title(data, labels)}"
+    title = f"{data.name_ja} {labels.report_title(data.fiscal_year, data.quarter)}"
     return WrittenReport(path, charts, statuses["missed"], statuses["at_risk"], len(data.kpi_rows), data.name_romaji,
                          title)  # fmt: skip
-
-
-def html_title(data: BranchReportData, labels: Labels) -> str:
-    return labels["quarterly_title" if data.quarter else "annual_title"]
 
 
 def _environment() -> jinja2.Environment:
@@ -96,44 +90,19 @@ def _environment() -> jinja2.Environment:
 
 def _metrics_present(data: BranchReportData) -> list[metrics.Metric]:
     present = set(data.stats["metric"].unique().to_list())
-
     return [m for m in STAT_METRICS if m.id in present]
 
 
-def number(value: float | None, unit: str = "") -> str:
-    """As the branch prints: thousands separated; fractions only where the figure is small."""
-    if value is None:
-        return "—"
-    if unit in ("pct", "%"):
-        return f"{value:,.1f}"
-    if abs(value) >= 1000 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
 def _stat_table(data: BranchReportData, metric: metrics.Metric, labels: Labels) -> dict[str, Any]:
-    branch = data.stats.filter((pl.col("metric") == metric.id) & (pl.col("region_code") != regions.NATIONAL_CODE))
-    cells = {(fy, m): (v, y) for fy, m, v, y in branch.select("fiscal_year", "month", "value", "yoy_pct").iter_rows()}
-    rows = []
-    for month in data.months_shown:
-        rows.append({"label": labels.month(month), "total": False, "cells": [
-            (number(cells.get((fy, month), (None, None))[0], metric.unit),
-             _pct(cells.get((fy, month), (None, None))[1]))
-            for fy in data.years
-        ]})  # fmt: skip
-    total_label = labels["fy_total" if metric.aggregation == "sum" else "fy_average"]
+    table = month_table(data, metric)
+    rows = [{"label": labels.month(month), "total": False,
+             "cells": [(figures.number(value, metric.unit), _pct(yoy)) for value, yoy in cells]}
+            for month, cells in table.months]  # fmt: skip
+    total_label = labels["fy_total" if table.summed else "fy_average"]
     if data.quarter:
-        total_label += (
-            f"（{labels['quarter_to'].format(q=data.quarter)}）"
-            if labels.lang == "ja"
-            else (f" ({labels['quarter_to'].format(q=data.quarter)})")
-        )
-    totals = []
-    for fy in data.years:
-        values = [cells[(fy, m)][0] for m in data.months_shown if (fy, m) in cells]
-        complete = len(values) == len(data.months_shown)
-        figure = (sum(values) if metric.aggregation == "sum" else sum(values) / len(values)) if complete else None
-        totals.append((number(figure, metric.unit), ""))
+        to_quarter = labels["quarter_to"].format(q=data.quarter)
+        total_label += f"（{to_quarter}）" if labels.lang == "ja" else f" ({to_quarter})"
+    totals = [(figures.number(total, metric.unit), "") for total in table.totals]
     rows.append({"label": total_label, "cells": totals, "total": True})
     return {"rows": rows}
 
@@ -142,58 +111,54 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:+.1f}%"
 
 
-def _kpi_value(value: float | None, unit: str, labels: Labels) -> str:
-    if value is None:
-        return "—"
-    text = number(value, unit)
-    if unit == "pct":
-        return f"{text}%"
-    if unit == "yen":
-        return f"{text}円" if labels.lang == "ja" else f"¥{text}"
-    if unit == "count":
-        return f"{text}件" if labels.lang == "ja" else text
-    return text
+def kpi_fields(data: BranchReportData, labels: Labels) -> list[dict[str, Any]]:
+    """The KPI section as lines under each field: item and sub-item headings with their marks, and the
+    KPIs under them (a sub-item printed as a bare number, ① of the item's KPI line, numbers its KPI)."""
+    fields = plan_fields(data.kpi_rows)
+    any_known = any(f.known for f in fields)
+    out = []
+    for plan_field in fields:
+        name = figures.field_name(plan_field, labels, any_known)
+        lines: list[dict[str, Any]] = []
+        for item in plan_field.items:
+            if item.label:
+                lines.append(_heading("item", item))
+            lines += [_kpi_line(row, labels) for row in item.rows]
+            for sub in item.children:
+                if sub.name or len(sub.rows) > 1:
+                    lines.append(_heading("sub-item", sub))
+                    lines += [_kpi_line(row, labels) for row in sub.rows]
+                else:
+                    lines += [_kpi_line(row, labels, number=sub.no) for row in sub.rows]
+        out.append({"name": name, "known": plan_field.known, "lines": lines})
+    return out
 
 
-def _target(row: dict[str, Any], labels: Labels) -> str:
-    if row["comparator"] in ("ge_prev_year", "le_prev_year", "gt_prev_year", "not_set", "done"):
-        return labels.comparator(row["comparator"])
-    if row.get("target_text") and labels.lang == "ja":
-        return str(row["target_text"])
-    value = _kpi_value(row["target_value"], row["unit"], labels)
-    return f"{value} {labels.comparator(row['comparator'])}"
+def _heading(kind: str, node: PlanNode) -> dict[str, Any]:
+    return {"kind": kind, "label": node.label, "mark": node.mark or ""}
 
 
-def _kpi_groups(data: BranchReportData, labels: Labels) -> list[dict[str, Any]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in data.kpi_rows:
-        group = row.get("group") or kpis.GROUPS.get(getattr(kpis.BY_ID.get(row["kpi_id"]), "group", ""), "")
-        name, text = labels.kpi(row["kpi_id"]), data_texts(row) if labels.lang == "ja" else ""
-        if labels.lang == "ja" and text and not labels.has_japanese_name(row["kpi_id"]):
-            name, text = text, ""  # no short Japanese name in the catalogue: the plan's own sentence
-        groups.setdefault(group, []).append({
-            "name": name,
-            "text_ja": text,
-            "target": _target(row, labels),
-            "actual": _kpi_value(row["actual"], row["unit"], labels),
-            "actual_period": row.get("actual_period") or "",
-            "previous": _kpi_value(row["previous"], row["unit"], labels),
-            "mark": row["mark"], "status": row["status"], "status_label": labels[row["status"]],
-            "reason": row["reason"],
-        })  # fmt: skip
-    return [{"name": labels.group(g) if g else "", "rows": rows} for g, rows in groups.items()]
-
-
-def data_texts(row: dict[str, Any]) -> str:
-    """The plan's own sentence for the KPI, where the target file gave one."""
-    return str(row.get("kpi_text_ja") or "")
+def _kpi_line(row: dict[str, Any], labels: Labels, number: str | None = None) -> dict[str, Any]:
+    name, text = figures.kpi_name(row, labels)
+    return {
+        "kind": "kpi",
+        "name": f"{number} {name}" if number else name,
+        "text_ja": text,
+        "target": figures.target_text(row, labels),
+        "actual": figures.kpi_value(row["actual"], row["unit"], labels),
+        "actual_period": row.get("actual_period") or "",
+        "previous": figures.kpi_value(row["previous"], row["unit"], labels),
+        "mark": row["mark"], "item_mark": row.get("item_mark") or "",
+        "status": row["status"], "status_label": labels[row["status"]],
+        "reason": figures.reason(row, labels),
+    }  # fmt: skip
 
 
 def _ranked_row(r: Any, labels: Labels) -> dict[str, Any]:
     kpi = kpis.BY_ID[r.kpi_id]
     return {
         "name": labels.kpi(r.kpi_id),
-        "value": _kpi_value(r.value, kpi.unit, labels),
+        "value": figures.kpi_value(r.value, kpi.unit, labels),
         "deviation_score": "—" if r.deviation_score is None else f"{r.deviation_score:.1f}",
         "rank": "—" if r.rank is None else f"{r.rank} / {r.branches}",
     }

@@ -47,6 +47,17 @@ _TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en)
     "evaluation": ("評価 ID", "Evaluation"),
     "quarter_to": ("第{q}四半期まで", "to Q{q}"),
     "unit_pct": ("%", "%"),
+    # the plan's structure (事業計画の分野・項目・小項目) and the workbook's sheets
+    "quarter_title": ("事業計画実施状況（第{q}四半期）", "Business plan progress (Q{q})"),
+    "field": ("分野", "Field"),
+    "item": ("項目", "Item"),
+    "sub_item": ("小項目", "Sub-item"),
+    "item_mark": ("項目判定", "Item mark"),
+    "kpi_id": ("KPI ID", "KPI ID"),
+    "unplaced": ("（計画の項目が未登録）", " (not placed in the plan's items)"),
+    "kpi_sheet": ("KPI達成状況", "KPI results"),
+    "ranking_sheet": ("偏差値と順位", "Deviation and rank"),
+    "branches": ("支部数", "Branches"),
 }
 
 _COMPARATORS = {  # how a target reads after its value
@@ -91,6 +102,12 @@ class Labels:
         if quarter is None:
             return label
         return f"{label} 第{quarter}四半期" if self.lang == "ja" else f"{label} Q{quarter}"
+
+    def report_title(self, fiscal_year: int, quarter: int | None) -> str:
+        """令和2年度 事業実績; in a quarter 令和2年度 事業計画実施状況（第1四半期）, as the branches title them."""
+        if quarter is None:
+            return f"{self.fiscal_year(fiscal_year)} {self['annual_title']}"
+        return f"{self.fiscal_year(fiscal_year)} {self['quarter_title'].format(q=quarter)}"
 
     def kpi(self, kpi_id: str) -> str:
         """The KPI's short name: the catalogue's first Japanese phrase, or its id in English words."""

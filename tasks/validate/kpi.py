@@ -12,6 +12,7 @@ from branchkpi.domain import kpis
 from branchkpi.domain.target_rules import PREVIOUS_YEAR_COMPARATORS
 from branchkpi.expectations import kpi as kpi_suites
 from branchkpi.tasks.validate.gx import GateResult, merge, run_suite
+from branchkpi.tasks.validate.initiatives import run_uptake_gate
 
 _NEEDS_VALUE = ["ge", "le", "eq", "count_ge", "count_le", "single_bid_composite"]
 _UNIT_OF = {k.id: k.unit for k in kpis.CATALOGUE}
@@ -50,13 +51,19 @@ def actuals_frame(actuals: pl.DataFrame) -> pl.DataFrame:
 
 
 def run_kpi_gate(targets: pl.DataFrame, actuals: pl.DataFrame, data_docs_dir: Path, gx_dir: Path,
-                 run_name: str, lang: str = "ja") -> GateResult:  # fmt: skip
-    """Validate a batch's targets and actuals (each kind present, once)."""
+                 run_name: str, lang: str = "ja", structure: pl.DataFrame | None = None,
+                 uptake: pl.DataFrame | None = None) -> GateResult:  # fmt: skip
+    """Validate a batch's targets, actuals and plan structure (each kind present, once)."""
     gates = []
+    if structure is not None and structure.height:
+        gates.append(run_suite(_with_row_id(structure), kpi_suites.STRUCTURE_SUITE, kpi_suites.structure_rules(),
+                               data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
     if targets.height:
         gates.append(run_suite(targets_frame(targets), kpi_suites.TARGETS_SUITE, kpi_suites.target_rules(),
                                data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
     if actuals.height:
         gates.append(run_suite(actuals_frame(actuals), kpi_suites.ACTUALS_SUITE, kpi_suites.actual_rules(),
                                data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
+    if uptake is not None and uptake.height:  # NHI initiative uptake (取組状況): tasks/validate/initiatives.py
+        gates.append(run_uptake_gate(uptake, data_docs_dir, gx_dir, run_name, lang))
     return merge(*gates)

@@ -3,6 +3,7 @@ the seed statistics in both layouts, run names, artifacts, idempotent and correc
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -52,8 +53,14 @@ def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path)
     kpi_rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
     assert {r["region"] for r in kpi_rows} == {"national", "yamaguchi"}
     assert all(r["fiscal_year"] == 2020 and r["month"] == 3 for r in kpi_rows)
-    benefits = next(r for r in kpi_rows if r["region"] == "yamaguchi" and r["metric"] == "insurance_benefits")
-    assert benefits["yoy_pct"] is not None and benefits["yoy_pct"] == benefits["yoy_pct_printed"]
+    # as the branch reads it: the unit, the month, the metric and the figure first, with separators and units
+    assert list(kpi_rows[0])[:5] == ["支部", "期間", "指標", "実数", "前年同月比"]
+    assert {r["支部"] for r in kpi_rows} == {"全国", "山口支部"} and {r["期間"] for r in kpi_rows} == {"令和3年3月"}
+    benefits = next(r for r in kpi_rows if r["region"] == "yamaguchi" and r["metric_id"] == "insurance_benefits")
+    assert benefits["指標"] == "保険給付費" and benefits["前年同月比"] == benefits["前年同月比（印字）"] != ""
+    insured = next(r for r in kpi_rows if r["region"] == "national" and r["metric_id"] == "insured_persons")
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+人", insured["実数"]), insured  # e.g. 25,000,000人, never 2.5e+07
+    assert all(re.fullmatch(r"-?[\d,]+(\.\d+)?円", r["年度平均"]) for r in kpi_rows if r["metric_id"].endswith("_yen"))
 
     # Data Docs of this validation exist under var/
     docs = Path(outcome.data_docs_path)

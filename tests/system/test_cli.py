@@ -80,6 +80,15 @@ def test_ingest_query_and_errors(cli_env: dict[str, str]) -> None:
     table = list(csv.DictReader(io.StringIO(out.stdout)))
     assert len(table) == 12 and set(records[0]) == set(table[0])
     assert [int(r["month"]) for r in table] == [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
+    assert float(table[-1]["fytd_total"]) == sum(float(r["value"]) for r in table)  # CSV: the full value
+
+    # a terminal table: figures with thousands separators, never in exponent form (1.04075e+06)
+    out = run(cli_env, "query", "monthly", "--region", "yamaguchi", "--fiscal-year", "2020",
+              "--metric", "被保険者数", "--format", "table")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "e+0" not in out.stdout and "260,511" in out.stdout
+    march_total = f"{sum(float(r['value']) for r in table):,.0f}"  # 3,1xx,xxx: over a million
+    assert march_total in out.stdout and " 2020 " in out.stdout.replace("│", " ")  # the year stays 2020
 
     for args, message in (
         (("query", "monthly", "--region", "atlantis"), "unknown region"),
@@ -112,7 +121,11 @@ def test_evaluate_and_rank(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert_clean(out.stderr)
     records = json.loads(out.stdout)
-    assert set(records[0]) == {"kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "reason"}
+    assert set(records[0]) == {"kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "reason",
+                               "reason_ja", "item_mark", "group_ja", "item_no", "item_ja", "sub_item_no",
+                               "sub_item_ja"}  # fmt: skip
+    assert records[0]["item_mark"] is None  # no plan structure loaded: no item
+    assert records[0]["reason_ja"].startswith("実績 ") and records[0]["reason"].startswith("actual ")
     assert records[0]["mark"] == "×"  # missed ones first
     assert {r["mark"] for r in records} == {"○", "×"}
     out = run(cli_env, "evaluate", "--branch", "saitama", "--fiscal-year", "2017", "--quarter", "1", "--format", "csv")

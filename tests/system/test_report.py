@@ -132,7 +132,7 @@ def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_pat
     assert data.stats.filter(pl.col("fiscal_year") == 2020)["month"].unique().sort().to_list() == [4, 5, 6]
     written = write_report(data, tmp_path, lang="en")
     text = page_text(browser, written.html)
-    assert "Yamaguchi branch FY2020 Q1 Business plan progress" in text
+    assert "Yamaguchi branch FY2020 Business plan progress (Q1)" in text
     assert "Basic functions" in text and "Deviation score" in text and "Apr" in text
     assert "令和" not in text and "前年同月比" not in text and "未達成" not in text
     table = browser.find_element("css selector", "table.stat-table")
@@ -151,12 +151,22 @@ def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch:
     assert "山口 令和2年度 事業実績" in link["data"]  # Prefect stores a link artifact as markdown [text](link)
     path = Path(unquote(link["data"][link["data"].index("(file://") + 8 : -1]))
     assert path.exists() and path.parent.name == "FY2020"
+    assert path.with_suffix(".xlsx").is_file()  # the workbook beside the page, named in the link's description
+    assert str(path.with_suffix(".xlsx")) in link["description"]
+    # the report opens on the run page itself: its content as a markdown artifact (the file:// link is blocked)
+    page = artifacts(state.state_details.flow_run_id)["branch-report-page-yamaguchi"]
+    assert page["type"] == "markdown" and page["data"].startswith("# 山口 令和2年度 事業実績")
+    assert "| 保険証回収率 | 95.82% | × | 96.3%以上 |" in page["data"] and "○ 13　× 13" in page["data"]
+    assert page["data"].count("](data:image/png;base64,") == 6  # the six 月報 charts, embedded
+    assert path.name in page["data"]
 
     monkeypatch.setenv("BRANCHKPI_REPORT_BRANCHES", "yamaguchi")
     state = monthly_branch_stats(period="2020-06", paths=[str(SEED / "branch_monthly_stats.csv")], return_state=True)
     assert state.is_completed(), state.message
     link = artifacts(state.state_details.flow_run_id)["branch-report-yamaguchi"]
-    assert "令和2年度 第1四半期 事業計画実施状況" in link["data"]
+    assert "令和2年度 事業計画実施状況（第1四半期）" in link["data"]
+    page = artifacts(state.state_details.flow_run_id)["branch-report-page-yamaguchi"]["data"]
+    assert "令和2年度 事業計画実施状況（第1四半期）" in page and "](data:image/png;base64," in page
 
 
 def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:

@@ -115,8 +115,10 @@ def test_artifacts_stop_at_a_readable_size() -> None:
     rows = [row(u, "nhi_collection_rate", "missed") for u in range(1500)]
     assert len(artifacts.evaluation_table(rows)) == artifacts.ARTIFACT_ROWS
     text = artifacts.evaluation_summary(rows, "FY2020", "run-1")
-    assert f"The first {artifacts.ARTIFACT_ROWS} of 1500" in text
+    assert f"1,500 件のうち最初の {artifacts.ARTIFACT_ROWS:,} 件" in text
     assert text.count("\n| 町") == artifacts.ARTIFACT_ROWS
+    text = artifacts.evaluation_summary(rows, "FY2020", "run-1", lang="en")
+    assert f"The first {artifacts.ARTIFACT_ROWS:,} of 1,500" in text
 
 
 def test_alert_text_from_the_data_cannot_make_links_in_chat() -> None:

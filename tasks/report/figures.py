@@ -1,0 +1,74 @@
+"""How the report prints one KPI: its name, its target, a figure with its unit, its reason, in the
+report's language. The HTML page and the Excel workbook both take their words from here, so the two
+documents never say a KPI differently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from branchkpi.tasks.report.structure import PlanField
+from branchkpi.tasks.report.wording import Labels
+
+# targets that are a phrase, not a figure: 対前年度以上, 未設定, 実施 …
+_PHRASE_TARGETS = ("ge_prev_year", "le_prev_year", "gt_prev_year", "not_set", "done")
+
+
+def number(value: float | None, unit: str = "") -> str:
+    """As the branch prints: thousands separated; fractions only where the figure is small."""
+    if value is None:
+        return "—"
+    if unit in ("pct", "%"):
+        return f"{value:,.1f}"
+    if abs(value) >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def kpi_value(value: float | None, unit: str, labels: Labels) -> str:
+    if value is None:
+        return "—"
+    text = number(value, unit)
+    if unit == "pct":
+        return f"{text}%"
+    if unit == "yen":
+        return f"{text}円" if labels.lang == "ja" else f"¥{text}"
+    if unit == "count":
+        return f"{text}件" if labels.lang == "ja" else text
+    return text
+
+
+def target_text(row: dict[str, Any], labels: Labels) -> str:
+    """The target as the plan writes it (its own Japanese text where the file gave one)."""
+    if row["comparator"] in _PHRASE_TARGETS:
+        return labels.comparator(row["comparator"])
+    if row.get("target_text") and labels.lang == "ja":
+        return str(row["target_text"])
+    value = kpi_value(row["target_value"], row["unit"], labels)
+    return f"{value} {labels.comparator(row['comparator'])}"
+
+
+def kpi_name(row: dict[str, Any], labels: Labels) -> tuple[str, str]:
+    """(name, the plan's sentence shown under it). In Japanese a KPI the catalogue has no short name
+    for is named by the plan's own sentence; in English by its id in words."""
+    text = str(row.get("kpi_text_ja") or "") if labels.lang == "ja" else ""
+    name = labels.kpi(row["kpi_id"])
+    if text and not labels.has_japanese_name(row["kpi_id"]):
+        return text, ""
+    return name, text
+
+
+def reason(row: dict[str, Any], labels: Labels) -> str:
+    """The judgement's reason in the report's language: evaluate writes both (reason_ja, reason);
+    an evaluation stored before reason_ja existed has only the English one."""
+    if labels.lang == "ja":
+        return str(row.get("reason_ja") or row.get("reason") or "")
+    return str(row.get("reason") or "")
+
+
+def field_name(plan_field: PlanField, labels: Labels, any_placed: bool) -> str:
+    """A field as printed; KPIs the plan's structure does not place under their catalogue group,
+    said so when the other KPIs are placed."""
+    if plan_field.known:
+        return plan_field.name
+    name = labels.group(plan_field.name) if plan_field.name else ""
+    return name + labels["unplaced"] if any_placed else name
