@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from branchkpi.domain import figures
 from branchkpi.tasks.report.structure import PlanField
 from branchkpi.tasks.report.wording import Labels
 
@@ -24,17 +25,16 @@ def number(value: float | None, unit: str = "") -> str:
     return f"{value:,.2f}"
 
 
-def kpi_value(value: float | None, unit: str, labels: Labels) -> str:
+def kpi_value(value: float | None, unit: str, labels: Labels, kpi_id: str | None = None) -> str:
+    """A KPI's figure with its unit as the plan prints it: 95.8%, 1,234円, 3,000人 (a count of people or
+    establishments says so: domain.figures knows which KPI counts what)."""
     if value is None:
         return "—"
     text = number(value, unit)
-    if unit == "pct":
-        return f"{text}%"
-    if unit == "yen":
-        return f"{text}円" if labels.lang == "ja" else f"¥{text}"
-    if unit == "count":
-        return f"{text}件" if labels.lang == "ja" else text
-    return text
+    if unit == "yen" and labels.lang != "ja":
+        return f"¥{text}"
+    kind = figures.kpi_unit_kind(kpi_id, unit) if kpi_id else unit
+    return text + figures.unit_text(kind, "ja" if labels.lang == "ja" else "en")
 
 
 def target_text(row: dict[str, Any], labels: Labels) -> str:
@@ -43,7 +43,7 @@ def target_text(row: dict[str, Any], labels: Labels) -> str:
         return labels.comparator(row["comparator"])
     if row.get("target_text") and labels.lang == "ja":
         return str(row["target_text"])
-    value = kpi_value(row["target_value"], row["unit"], labels)
+    value = kpi_value(row["target_value"], row["unit"], labels, row["kpi_id"])
     return f"{value} {labels.comparator(row['comparator'])}"
 
 

@@ -145,9 +145,9 @@ def _kpi_line(row: dict[str, Any], labels: Labels, number: str | None = None) ->
         "name": f"{number} {name}" if number else name,
         "text_ja": text,
         "target": figures.target_text(row, labels),
-        "actual": figures.kpi_value(row["actual"], row["unit"], labels),
+        "actual": figures.kpi_value(row["actual"], row["unit"], labels, row["kpi_id"]),
         "actual_period": row.get("actual_period") or "",
-        "previous": figures.kpi_value(row["previous"], row["unit"], labels),
+        "previous": figures.kpi_value(row["previous"], row["unit"], labels, row["kpi_id"]),
         "mark": row["mark"], "item_mark": row.get("item_mark") or "",
         "status": row["status"], "status_label": labels[row["status"]],
         "reason": figures.reason(row, labels),
@@ -158,7 +158,7 @@ def _ranked_row(r: Any, labels: Labels) -> dict[str, Any]:
     kpi = kpis.BY_ID[r.kpi_id]
     return {
         "name": labels.kpi(r.kpi_id),
-        "value": figures.kpi_value(r.value, kpi.unit, labels),
+        "value": figures.kpi_value(r.value, kpi.unit, labels, kpi.id),
         "deviation_score": "—" if r.deviation_score is None else f"{r.deviation_score:.1f}",
         "rank": "—" if r.rank is None else f"{r.rank} / {r.branches}",
     }
