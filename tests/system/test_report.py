@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import polars as pl
 import pytest
 
-from ..conftest import ROOT, SEED
+from ..conftest import ROOT, SEED, PrefectStack
 from ..helpers import KPI_SEED, artifacts, ingest_kpi, run_monthly
 
 SCREENSHOTS = ROOT / "var" / "reports"
@@ -141,7 +141,10 @@ def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_pat
     assert len(months) == 4
 
 
-def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch: pytest.MonkeyPatch,
+                                                     prefect_stack: PrefectStack, browser: Any) -> None:  # fmt: skip
+    from selenium.webdriver.support.ui import WebDriverWait
+
     from branchkpi.flows.evaluate_targets import evaluate_targets
     from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
 
@@ -159,6 +162,14 @@ def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch:
     assert "| 保険証回収率 | 95.82% | × | 96.3%以上 |" in page["data"] and "○ 13　× 13" in page["data"]
     assert page["data"].count("](data:image/png;base64,") == 6  # the six 月報 charts, embedded
     assert path.name in page["data"]
+    # and in the UI, as an operator opens it from the run: the table and the charts drawn
+    browser.get(f"{prefect_stack.ui_url}/artifacts/artifact/{page['id']}")
+    wait = WebDriverWait(browser, 60)
+    wait.until(lambda d: "保険証回収率" in d.find_element("tag name", "body").text)
+    drawn = "return [...document.images].filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 0).length"
+    wait.until(lambda d: d.execute_script(drawn) == 6)
+    (ROOT / "var" / "ui").mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ROOT / "var" / "ui" / "report-on-the-run-page.png"))
 
     monkeypatch.setenv("BRANCHKPI_REPORT_BRANCHES", "yamaguchi")
     state = monthly_branch_stats(period="2020-06", paths=[str(SEED / "branch_monthly_stats.csv")], return_state=True)

@@ -6,6 +6,8 @@ the paused run and its form go to ./var/ui/."""
 
 from __future__ import annotations
 
+import contextvars
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -85,11 +87,15 @@ def _answer_when_paused(warehouse_url: str, answer: dict[str, str], look: Callab
                     seen["look_error"] = exc
             resume_flow_run(run_id, run_input=answer)
         except BaseException as exc:  # the test reads it: a failed reviewer must not hang the run silently
-            seen["error"] = exc
+            from prefect.settings import PREFECT_API_URL
+
+            seen["error"] = f"{exc!r} (API {PREFECT_API_URL.value()}, environment {os.environ.get('PREFECT_API_URL')})"
             if run_id is not None:  # end the paused run now (rejected) instead of at its approval timeout
                 resume_flow_run(run_id, run_input={"decision": "reject", "reviewer": "test", "note": repr(exc)})
 
-    thread = threading.Thread(target=review, daemon=True)
+    # the reviewer talks to the session's server as the test does: with the test's Prefect settings (a
+    # thread starts with an empty context, and would read whatever the environment says by then)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(review,), daemon=True)
     thread.start()
     return thread, seen
 
