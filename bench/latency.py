@@ -118,10 +118,14 @@ def print_latency(results: dict[str, Any]) -> None:
         cells = [f"{p[name]:.1f} s {p[f'{name}_ratio']:.1f}×" for p in (results["server"], results["ephemeral"])]
         print(f"{name:<40}{cells[0]:>16}{cells[1]:>16}{'≤' + format(goal, 'g') + '×':>8}")
     s = results["server"]
-    print(f"{'baseline: import prefect, polars, sqlalchemy':<40}{s['baseline']:>14.1f} s"
-          f"{results['ephemeral']['baseline']:>14.1f} s")  # fmt: skip
-    print(f"{'query baseline: import polars, sqlalchemy':<40}{s['query_baseline']:>14.1f} s"
-          f"{results['ephemeral']['query_baseline']:>14.1f} s")  # fmt: skip
+    print(
+        f"{'baseline: import prefect, polars, sqlalchemy':<40}{s['baseline']:>14.1f} s"
+        f"{results['ephemeral']['baseline']:>14.1f} s"
+    )
+    print(
+        f"{'query baseline: import polars, sqlalchemy':<40}{s['query_baseline']:>14.1f} s"
+        f"{results['ephemeral']['query_baseline']:>14.1f} s"
+    )
     print(f"latency_ingest_ratio={s['ingest_ratio']:.2f}")
 
 

@@ -95,8 +95,10 @@ def main() -> None:
     server_home, port = OUT / "server-home", free_port()
     shutil.rmtree(server_home, ignore_errors=True)
     # the server's own Prefect home: the scenarios reset the shared one of the ephemeral runs
-    server_env = fresh_env(server_home) | {"BRANCHKPI_SERVER_PORT": str(port),
-                                           "PREFECT_HOME": str(server_home / "prefect")}  # fmt: skip
+    server_env = fresh_env(server_home) | {
+        "BRANCHKPI_SERVER_PORT": str(port),
+        "PREFECT_HOME": str(server_home / "prefect"),
+    }
     _branchkpi(server_env, "server", "start")
     try:
         results, empty_seconds, ephemeral = scenarios(port)
@@ -105,13 +107,19 @@ def main() -> None:
     from latency import measure, print_latency
 
     latency = measure(OUT, fresh_env, free_port())
-    everything = {"empty_flow_seconds": empty_seconds, "scenarios": results, "ephemeral_1fy": ephemeral,
-                  "latency": latency}  # fmt: skip
+    everything = {
+        "empty_flow_seconds": empty_seconds,
+        "scenarios": results,
+        "ephemeral_1fy": ephemeral,
+        "latency": latency,
+    }
     (OUT / "results.json").write_text(json.dumps(everything, indent=1))
     print_latency(latency)
     print()
-    print(f"ephemeral API, {results[0]['scenario']}: pipeline {ephemeral['seconds']:.1f} s beside "
-          f"{results[0]['pipeline_seconds']:.1f} s on the local server")  # fmt: skip
+    print(
+        f"ephemeral API, {results[0]['scenario']}: pipeline {ephemeral['seconds']:.1f} s beside "
+        f"{results[0]['pipeline_seconds']:.1f} s on the local server"
+    )
     print_table(results, empty_seconds)
 
 

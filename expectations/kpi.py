@@ -19,27 +19,65 @@ ACTUAL_KEY = ["reporting_unit", "fiscal_year", "period", "kpi_id"]
 
 def _common(last_fy: int) -> list[Rule]:
     return [
-        Rule("reporting_unit_known", "expect_column_values_to_not_be_null", {"column": "reporting_unit"},
-             "unknown branch or municipality (branch: JIS code, 山口 or yamaguchi; municipality needs its "
-             "prefecture in a column or the file name)", "branch", "reporting_unit_raw"),
-        Rule("fiscal_year_readable", "expect_column_values_to_not_be_null", {"column": "fiscal_year"},
-             "fiscal year not readable (2020, 令和2年度, R2)", "fiscal_year", "fiscal_year_raw"),
-        Rule("fiscal_year_in_range", "expect_column_values_to_be_between",
-             {"column": "fiscal_year", "min_value": fiscal.FIRST_FISCAL_YEAR, "max_value": last_fy + 1},
-             f"fiscal year outside {fiscal.FIRST_FISCAL_YEAR}–{last_fy + 1}", "fiscal_year", "fiscal_year_raw"),
-        Rule("kpi_known", "expect_column_values_to_not_be_null", {"column": "kpi_id"},
-             "unknown KPI: give a kpi_id from the catalogue (branchkpi/kpis.py) or its Japanese text", "kpi_id",
-             "kpi_raw"),
-        Rule("unit_known", "expect_column_values_to_not_be_null", {"column": "unit"},
-             "unit not recognised (pct / % , count / 件 / 人, yen / 円)", "unit", "unit_raw"),
-        Rule("unit_matches_kpi", "expect_column_pair_values_to_be_equal",
-             {"column_A": "unit", "column_B": "unit_expected", "ignore_row_if": "either_value_is_missing"},
-             "the unit is not the KPI's own (a % KPI is never given as a count, nor the reverse)", "unit",
-             "unit_raw", extra_columns=("unit_expected",)),
-        Rule("percentage_in_range", "expect_column_values_to_be_between",
-             {"column": "pct_value", "min_value": 0, "max_value": 100},
-             "a percentage outside 0–100", "value", "pct_value"),
-    ]  # fmt: skip
+        Rule(
+            "reporting_unit_known",
+            "expect_column_values_to_not_be_null",
+            {"column": "reporting_unit"},
+            "unknown branch or municipality (branch: JIS code, 山口 or yamaguchi; municipality needs its "
+            "prefecture in a column or the file name)",
+            "branch",
+            "reporting_unit_raw",
+        ),
+        Rule(
+            "fiscal_year_readable",
+            "expect_column_values_to_not_be_null",
+            {"column": "fiscal_year"},
+            "fiscal year not readable (2020, 令和2年度, R2)",
+            "fiscal_year",
+            "fiscal_year_raw",
+        ),
+        Rule(
+            "fiscal_year_in_range",
+            "expect_column_values_to_be_between",
+            {"column": "fiscal_year", "min_value": fiscal.FIRST_FISCAL_YEAR, "max_value": last_fy + 1},
+            f"fiscal year outside {fiscal.FIRST_FISCAL_YEAR}–{last_fy + 1}",
+            "fiscal_year",
+            "fiscal_year_raw",
+        ),
+        Rule(
+            "kpi_known",
+            "expect_column_values_to_not_be_null",
+            {"column": "kpi_id"},
+            "unknown KPI: give a kpi_id from the catalogue (branchkpi/kpis.py) or its Japanese text",
+            "kpi_id",
+            "kpi_raw",
+        ),
+        Rule(
+            "unit_known",
+            "expect_column_values_to_not_be_null",
+            {"column": "unit"},
+            "unit not recognised (pct / % , count / 件 / 人, yen / 円)",
+            "unit",
+            "unit_raw",
+        ),
+        Rule(
+            "unit_matches_kpi",
+            "expect_column_pair_values_to_be_equal",
+            {"column_A": "unit", "column_B": "unit_expected", "ignore_row_if": "either_value_is_missing"},
+            "the unit is not the KPI's own (a % KPI is never given as a count, nor the reverse)",
+            "unit",
+            "unit_raw",
+            extra_columns=("unit_expected",),
+        ),
+        Rule(
+            "percentage_in_range",
+            "expect_column_values_to_be_between",
+            {"column": "pct_value", "min_value": 0, "max_value": 100},
+            "a percentage outside 0–100",
+            "value",
+            "pct_value",
+        ),
+    ]
 
 
 REASONS_JA = {
@@ -81,48 +119,113 @@ def _target_rules() -> list[Rule]:
     last_fy = fiscal.current_fiscal_year()
     return [
         *_common(last_fy),
-        Rule("comparator_known", "expect_column_values_to_not_be_null", {"column": "comparator"},
-             "unknown comparator (ge, le, eq, ge_prev_year, le_prev_year, gt_prev_year, count_ge, count_le, done, "
-             "not_set, single_bid_composite, or a target text such as 94.5%以上)", "comparator", "comparator_raw"),
-        Rule("target_value_given", "expect_column_values_to_be_in_set",
-             {"column": "target_value_missing", "value_set": [False]},
-             "this comparator needs a target value", "target_value", "target_value_raw"),
-        Rule("one_target_per_kpi", "expect_compound_columns_to_be_unique", {"column_list": TARGET_KEY},
-             "more than one target for the same KPI, unit and fiscal year in this batch", "kpi_id", "kpi_raw"),
-    ]  # fmt: skip
+        Rule(
+            "comparator_known",
+            "expect_column_values_to_not_be_null",
+            {"column": "comparator"},
+            "unknown comparator (ge, le, eq, ge_prev_year, le_prev_year, gt_prev_year, count_ge, count_le, done, "
+            "not_set, single_bid_composite, or a target text such as 94.5%以上)",
+            "comparator",
+            "comparator_raw",
+        ),
+        Rule(
+            "target_value_given",
+            "expect_column_values_to_be_in_set",
+            {"column": "target_value_missing", "value_set": [False]},
+            "this comparator needs a target value",
+            "target_value",
+            "target_value_raw",
+        ),
+        Rule(
+            "one_target_per_kpi",
+            "expect_compound_columns_to_be_unique",
+            {"column_list": TARGET_KEY},
+            "more than one target for the same KPI, unit and fiscal year in this batch",
+            "kpi_id",
+            "kpi_raw",
+        ),
+    ]
 
 
 def _actual_rules() -> list[Rule]:
     last_fy = fiscal.current_fiscal_year()
     return [
         *_common(last_fy),
-        Rule("period_readable", "expect_column_values_to_not_be_null", {"column": "period"},
-             "period not readable (FY, Q1–Q4, or a month such as 2020-09)", "period", "period_raw"),
-        Rule("period_in_fiscal_year", "expect_column_values_to_be_in_set",
-             {"column": "period_outside_fiscal_year", "value_set": [False]},
-             "the month lies outside the row's fiscal year (January–March belong to the year before)", "period",
-             "period_raw"),
-        Rule("value_is_number", "expect_column_values_to_not_be_null", {"column": "value"},
-             "actual is not a number", "value", "value_raw"),
-        Rule("value_not_negative", "expect_column_values_to_be_between", {"column": "value", "min_value": 0},
-             "negative actual", "value", "value_raw"),
-        Rule("one_actual_per_period", "expect_compound_columns_to_be_unique", {"column_list": ACTUAL_KEY},
-             "more than one actual for the same KPI, unit and period in this batch", "kpi_id", "kpi_raw"),
-    ]  # fmt: skip
+        Rule(
+            "period_readable",
+            "expect_column_values_to_not_be_null",
+            {"column": "period"},
+            "period not readable (FY, Q1–Q4, or a month such as 2020-09)",
+            "period",
+            "period_raw",
+        ),
+        Rule(
+            "period_in_fiscal_year",
+            "expect_column_values_to_be_in_set",
+            {"column": "period_outside_fiscal_year", "value_set": [False]},
+            "the month lies outside the row's fiscal year (January–March belong to the year before)",
+            "period",
+            "period_raw",
+        ),
+        Rule(
+            "value_is_number",
+            "expect_column_values_to_not_be_null",
+            {"column": "value"},
+            "actual is not a number",
+            "value",
+            "value_raw",
+        ),
+        Rule(
+            "value_not_negative",
+            "expect_column_values_to_be_between",
+            {"column": "value", "min_value": 0},
+            "negative actual",
+            "value",
+            "value_raw",
+        ),
+        Rule(
+            "one_actual_per_period",
+            "expect_compound_columns_to_be_unique",
+            {"column_list": ACTUAL_KEY},
+            "more than one actual for the same KPI, unit and period in this batch",
+            "kpi_id",
+            "kpi_raw",
+        ),
+    ]
 
 
 def _structure_rules() -> list[Rule]:
     """Where a KPI sits in its plan (分野 → 項目 → 小項目): the unit, year and KPI as for a target, a
     field and an item always (a sub-item is optional), one place per KPI."""
-    common = [r for r in _common(fiscal.current_fiscal_year()) if r.name not in ("unit_known", "unit_matches_kpi",
-                                                                                  "percentage_in_range")]  # fmt: skip
+    common = [
+        r
+        for r in _common(fiscal.current_fiscal_year())
+        if r.name not in ("unit_known", "unit_matches_kpi", "percentage_in_range")
+    ]
     return [
         *common,
-        Rule("group_given", "expect_column_values_to_not_be_null", {"column": "group_ja"},
-             "the field (分野, group_ja) is empty", "group_ja", "group_ja"),
-        Rule("item_given", "expect_column_values_to_not_be_null", {"column": "item_ja"},
-             "the item (項目, item_ja) is empty: a sub-item alone does not place a KPI", "item_ja", "item_ja"),
-        Rule("one_place_per_kpi", "expect_compound_columns_to_be_unique", {"column_list": TARGET_KEY},
-             "more than one place in the plan for the same KPI, unit and fiscal year in this batch", "kpi_id",
-             "kpi_raw"),
-    ]  # fmt: skip
+        Rule(
+            "group_given",
+            "expect_column_values_to_not_be_null",
+            {"column": "group_ja"},
+            "the field (分野, group_ja) is empty",
+            "group_ja",
+            "group_ja",
+        ),
+        Rule(
+            "item_given",
+            "expect_column_values_to_not_be_null",
+            {"column": "item_ja"},
+            "the item (項目, item_ja) is empty: a sub-item alone does not place a KPI",
+            "item_ja",
+            "item_ja",
+        ),
+        Rule(
+            "one_place_per_kpi",
+            "expect_compound_columns_to_be_unique",
+            {"column_list": TARGET_KEY},
+            "more than one place in the plan for the same KPI, unit and fiscal year in this batch",
+            "kpi_id",
+            "kpi_raw",
+        ),
+    ]

@@ -17,26 +17,43 @@ Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
 
 TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en)
-    "quality_failed": ("データ品質エラー: 取り込みを止めました（何も登録していません）",
-                       "data-quality failure: nothing of the batch was loaded"),
-    "targets": ("目標の未達・要注意: 未達 {missed} 件、要注意 {at_risk} 件",
-                "targets: {missed} missed, {at_risk} at risk"),
-    "prefecture_targets": ("目標の未達・要注意: {units} 団体で {targets} 件",
-                           "targets missed or at risk: {targets} in {units} unit(s)"),
-    "overdue": ("未着: {period}分の{kind}が提出期限 {due} を過ぎても届いていません",
-                "overdue: the {kind} for {period} were due {due} and have not arrived"),
-    "overdue_many": ("未着: {period}分の{kind}が {count} 団体から届いていません（期限 {due}）",
-                     "overdue: the {kind} for {period} (due {due}) are missing from {count} units"),
-    "arrived_late": ("遅延着: {period}分の{kind}が届きました（期限 {due}）",
-                     "arrived late: the {kind} for {period} (due {due}) have arrived"),
-    "no_input": ("入力なし: 取り込むファイルがありませんでした。期限を過ぎて未着のデータが {count} 件あります",
-                 "no input: the run found no file while {count} period(s) of data are past due"),
+    "quality_failed": (
+        "データ品質エラー: 取り込みを止めました（何も登録していません）",
+        "data-quality failure: nothing of the batch was loaded",
+    ),
+    "targets": (
+        "目標の未達・要注意: 未達 {missed} 件、要注意 {at_risk} 件",
+        "targets: {missed} missed, {at_risk} at risk",
+    ),
+    "prefecture_targets": (
+        "目標の未達・要注意: {units} 団体で {targets} 件",
+        "targets missed or at risk: {targets} in {units} unit(s)",
+    ),
+    "overdue": (
+        "未着: {period}分の{kind}が提出期限 {due} を過ぎても届いていません",
+        "overdue: the {kind} for {period} were due {due} and have not arrived",
+    ),
+    "overdue_many": (
+        "未着: {period}分の{kind}が {count} 団体から届いていません（期限 {due}）",
+        "overdue: the {kind} for {period} (due {due}) are missing from {count} units",
+    ),
+    "arrived_late": (
+        "遅延着: {period}分の{kind}が届きました（期限 {due}）",
+        "arrived late: the {kind} for {period} (due {due}) have arrived",
+    ),
+    "no_input": (
+        "入力なし: 取り込むファイルがありませんでした。期限を過ぎて未着のデータが {count} 件あります",
+        "no input: the run found no file while {count} period(s) of data are past due",
+    ),
     "run_failed": ("実行エラー: データを取り込む前に失敗しました", "run failed before loading any data"),
-    "unit": ("対象", "unit"), "period": ("期間", "period"), "files": ("ファイル", "files"),
+    "unit": ("対象", "unit"),
+    "period": ("期間", "period"),
+    "files": ("ファイル", "files"),
     "rows": ("隔離した行: {rows} 行", "rows quarantined: {rows}"),
     "more": ("ほか {n} 件", "and {n} more"),
-    "stats": ("月報（統計）", "monthly statistics"), "kpi": ("KPI 実績", "KPI actuals"),
-}  # fmt: skip
+    "stats": ("月報（統計）", "monthly statistics"),
+    "kpi": ("KPI 実績", "KPI actuals"),
+}
 
 # the marks of the plan's reports; the statuses read as words in English
 STATUS_WORDS = {"missed": ("未達", "missed"), "at_risk": ("要注意", "at risk")}
@@ -120,8 +137,9 @@ _PLAN_ORDER = {k.id: i for i, k in enumerate(kpis.CATALOGUE)}
 
 def in_plan_order(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Missed first, then at risk; within each, the plan's own order (the KPI catalogue)."""
-    return sorted(rows, key=lambda r: (r["status"] != "missed", _PLAN_ORDER.get(r["kpi_id"], len(_PLAN_ORDER)),
-                                       r["kpi_id"]))  # fmt: skip
+    return sorted(
+        rows, key=lambda r: (r["status"] != "missed", _PLAN_ORDER.get(r["kpi_id"], len(_PLAN_ORDER)), r["kpi_id"])
+    )
 
 
 def lines(head: str, unit: str | None, period: str | None, body: list[str], lang: Lang) -> str:

@@ -72,14 +72,18 @@ def quality_failed_event(
     unit_keys = [resolve_region(u) or u for u in units]  # yamaguchi, 35, 山口 or a unit key as written
 
     def message(lang: Lang) -> str:
-        units = "、".join(unit_text(k, lang) for k in unit_keys) if lang == "ja" else ", ".join(
-            unit_text(k, lang) for k in unit_keys)  # fmt: skip
+        units = (
+            "、".join(unit_text(k, lang) for k in unit_keys)
+            if lang == "ja"
+            else ", ".join(unit_text(k, lang) for k in unit_keys)
+        )
         body = [f"{text('files', lang)}: {', '.join(files)[:300]}", text("rows", lang, rows=rows_quarantined)]
         body += [f"- {f}"[:400] for f in critical[:FINDINGS_SHOWN]]
         if len(critical) > FINDINGS_SHOWN:
             body.append(text("more", lang, n=len(critical) - FINDINGS_SHOWN))
-        return lines(text("quality_failed", lang), units or None, period_text(period, lang) if period else None,
-                     body, lang)  # fmt: skip
+        return lines(
+            text("quality_failed", lang), units or None, period_text(period, lang) if period else None, body, lang
+        )
 
     return {
         "event": QUALITY_FAILED,
@@ -128,8 +132,7 @@ def unit_event(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) 
         if len(ordered) > TARGETS_SHOWN:
             body.append(text("more", lang, n=len(ordered) - TARGETS_SHOWN))
         head = text("targets", lang, missed=counts["missed"], at_risk=counts["at_risk"])
-        return lines(head, unit_text(first["unit_key"], lang, first["unit_name"]), period_text(label, lang), body,
-                     lang)  # fmt: skip
+        return lines(head, unit_text(first["unit_key"], lang, first["unit_name"]), period_text(label, lang), body, lang)
 
     resource = {
         "prefect.resource.id": f"branchkpi.unit.{first['unit_key']}.{label}",
@@ -149,8 +152,12 @@ def unit_event(rows: list[dict[str, Any]], label: str, flow_run_id: str | None) 
         ],
         **_texts(message),
     }
-    return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
-            "related": _related(flow_run_id)}  # fmt: skip
+    return {
+        "event": EVENT_FOR_STATUS[status],
+        "resource": resource,
+        "payload": payload,
+        "related": _related(flow_run_id),
+    }
 
 
 def prefecture_event(code: str, rows: list[dict[str, Any]], label: str, flow_run_id: str | None) -> dict[str, Any]:
@@ -166,8 +173,13 @@ def prefecture_event(code: str, rows: list[dict[str, Any]], label: str, flow_run
         if len(units) > UNITS_SHOWN:
             shown.append(text("more", lang, n=len(units) - UNITS_SHOWN))
         where = (region.name_ja if lang == "ja" else region.name_romaji.title()) if region else code
-        return lines(text("prefecture_targets", lang, units=len(units), targets=len(rows)), where,
-                     period_text(label, lang), shown, lang)  # fmt: skip
+        return lines(
+            text("prefecture_targets", lang, units=len(units), targets=len(rows)),
+            where,
+            period_text(label, lang),
+            shown,
+            lang,
+        )
 
     name = region.name_romaji if region else code
     resource = {
@@ -177,11 +189,18 @@ def prefecture_event(code: str, rows: list[dict[str, Any]], label: str, flow_run
         "branchkpi.period": label,
     }
     payload: dict[str, Any] = {
-        "prefecture": code, "period": label, "units_flagged": len(units), "targets_flagged": len(rows),
+        "prefecture": code,
+        "period": label,
+        "units_flagged": len(units),
+        "targets_flagged": len(rows),
         **_texts(message),
-    }  # fmt: skip
-    return {"event": EVENT_FOR_STATUS[status], "resource": resource, "payload": payload,
-            "related": _related(flow_run_id)}  # fmt: skip
+    }
+    return {
+        "event": EVENT_FOR_STATUS[status],
+        "resource": resource,
+        "payload": payload,
+        "related": _related(flow_run_id),
+    }
 
 
 def cell_unit_key(cell: dict[str, Any]) -> str:
@@ -208,20 +227,37 @@ def overdue_events(cells: list[dict[str, Any]], flow_run_id: str | None) -> list
 
         def message(lang: Lang, group: list[dict[str, Any]] = group, label: str = label, kind: str = kind) -> str:
             names = [unit_text(cell_unit_key(c), lang) for c in group]
-            shown = names[:UNITS_SHOWN] + ([text("more", lang, n=len(names) - UNITS_SHOWN)]
-                                           if len(names) > UNITS_SHOWN else [])  # fmt: skip
-            head = text("overdue_many", lang, period=period_text(label, lang), kind=text(kind, lang),
-                        count=len(group), due=group[0]["due"])  # fmt: skip
+            shown = names[:UNITS_SHOWN] + (
+                [text("more", lang, n=len(names) - UNITS_SHOWN)] if len(names) > UNITS_SHOWN else []
+            )
+            head = text(
+                "overdue_many",
+                lang,
+                period=period_text(label, lang),
+                kind=text(kind, lang),
+                count=len(group),
+                due=group[0]["due"],
+            )
             return lines(head, None, None, ["、".join(shown) if lang == "ja" else ", ".join(shown)], lang)
 
-        events.append({
-            "event": DATA_OVERDUE,
-            "resource": {"prefect.resource.id": f"branchkpi.coverage.{kind}.all.{label}",
-                         "prefect.resource.name": f"{kind} {label}", "branchkpi.period": label},
-            "payload": {"kind": kind, "period": label, "units": [c["unit"] for c in group], "due": group[0]["due"],
-                        **_texts(message)},
-            "related": _related(flow_run_id),
-        })  # fmt: skip
+        events.append(
+            {
+                "event": DATA_OVERDUE,
+                "resource": {
+                    "prefect.resource.id": f"branchkpi.coverage.{kind}.all.{label}",
+                    "prefect.resource.name": f"{kind} {label}",
+                    "branchkpi.period": label,
+                },
+                "payload": {
+                    "kind": kind,
+                    "period": label,
+                    "units": [c["unit"] for c in group],
+                    "due": group[0]["due"],
+                    **_texts(message),
+                },
+                "related": _related(flow_run_id),
+            }
+        )
     return events
 
 
@@ -238,17 +274,27 @@ def _coverage_event(event: str, cell: dict[str, Any], key: str, flow_run_id: str
 
     return {
         "event": event,
-        "resource": {"prefect.resource.id": f"branchkpi.coverage.{_cell_key(cell)}",
-                     "prefect.resource.name": f"{cell['unit']} {cell['kind']} {label}",
-                     "branchkpi.unit": cell["unit"], "branchkpi.period": label},
-        "payload": {"kind": cell["kind"], "unit": cell["unit"], "period": label, "due": cell["due"],
-                    "status": cell["status"], **_texts(message)},
+        "resource": {
+            "prefect.resource.id": f"branchkpi.coverage.{_cell_key(cell)}",
+            "prefect.resource.name": f"{cell['unit']} {cell['kind']} {label}",
+            "branchkpi.unit": cell["unit"],
+            "branchkpi.period": label,
+        },
+        "payload": {
+            "kind": cell["kind"],
+            "unit": cell["unit"],
+            "period": label,
+            "due": cell["due"],
+            "status": cell["status"],
+            **_texts(message),
+        },
         "related": _related(flow_run_id),
-    }  # fmt: skip
+    }
 
 
-def no_input_event(flow_name: str, past_due: list[dict[str, Any]], landing_dir: str,
-                   flow_run_id: str | None) -> dict[str, Any]:  # fmt: skip
+def no_input_event(
+    flow_name: str, past_due: list[dict[str, Any]], landing_dir: str, flow_run_id: str | None
+) -> dict[str, Any]:
     """A run that found nothing to ingest while data is past due: the files never reached the landing folder."""
     oldest = min((c["due"] for c in past_due), default="")
 

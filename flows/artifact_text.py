@@ -17,24 +17,43 @@ from branchkpi.flows.alert_text import Lang, period_text, unit_text
 from branchkpi.tasks.report.wording import Labels
 
 TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en); the table headers and headings of the run pages
-    "branch": ("支部", "branch"), "unit": ("対象", "unit"), "period": ("期間", "period"),
-    "metric": ("指標", "metric"), "value": ("実数", "value"), "yoy": ("前年同月比", "YoY"),
-    "yoy_printed": ("前年同月比（印字）", "YoY printed"), "fytd_total": ("年度累計", "FY to date, total"),
-    "fytd_average": ("年度平均", "FY to date, average"), "fytd_yoy": ("年度累計の前年比", "FY to date, YoY"),
+    "branch": ("支部", "branch"),
+    "unit": ("対象", "unit"),
+    "period": ("期間", "period"),
+    "metric": ("指標", "metric"),
+    "value": ("実数", "value"),
+    "yoy": ("前年同月比", "YoY"),
+    "yoy_printed": ("前年同月比（印字）", "YoY printed"),
+    "fytd_total": ("年度累計", "FY to date, total"),
+    "fytd_average": ("年度平均", "FY to date, average"),
+    "fytd_yoy": ("年度累計の前年比", "FY to date, YoY"),
     "share": ("全国に占める割合", "share of national"),
-    "kpi": ("KPI", "KPI"), "actual": ("実績", "actual"), "mark": ("判定", "mark"), "target": ("目標", "target"),
-    "previous": ("前年度実績", "previous year"), "status": ("状況", "status"), "reason": ("理由", "reason"),
-    "actual_period": ("実績の時点", "measured"), "plan_text": ("事業計画の記載", "as the plan words it"),
+    "kpi": ("KPI", "KPI"),
+    "actual": ("実績", "actual"),
+    "mark": ("判定", "mark"),
+    "target": ("目標", "target"),
+    "previous": ("前年度実績", "previous year"),
+    "status": ("状況", "status"),
+    "reason": ("理由", "reason"),
+    "actual_period": ("実績の時点", "measured"),
+    "plan_text": ("事業計画の記載", "as the plan words it"),
     "group": ("分野", "field"),
-    "evaluation": ("KPI の評価", "KPI evaluation"), "flagged": ("未達成・要注意", "Missed and at risk"),
-    "fiscal_year": ("年度", "fiscal year"), "targets": ("目標数", "targets"), "run": ("評価 ID", "evaluation run"),
-    "counts": ("目標 {n} 件: ○ {ok}、× {missed}、△ {at_risk}、— {none}。評価 ID {run}",
-               "{n} targets: ○ {ok}, × {missed}, △ {at_risk}, — {none}.  Evaluation run {run}"),
-    "first_of": ("{total} 件のうち最初の {shown} 件。すべて kpi_evaluations にあります。",
-                 "The first {shown} of {total}; all are in kpi_evaluations."),
+    "evaluation": ("KPI の評価", "KPI evaluation"),
+    "flagged": ("未達成・要注意", "Missed and at risk"),
+    "fiscal_year": ("年度", "fiscal year"),
+    "targets": ("目標数", "targets"),
+    "run": ("評価 ID", "evaluation run"),
+    "counts": (
+        "目標 {n} 件: ○ {ok}、× {missed}、△ {at_risk}、— {none}。評価 ID {run}",
+        "{n} targets: ○ {ok}, × {missed}, △ {at_risk}, — {none}.  Evaluation run {run}",
+    ),
+    "first_of": (
+        "{total} 件のうち最初の {shown} 件。すべて kpi_evaluations にあります。",
+        "The first {shown} of {total}; all are in kpi_evaluations.",
+    ),
     "reused": ("（変更なし: 前回の評価を再利用）", "(unchanged since: reused)"),
     "month_kpis": ("{period} の月報 KPI（支部別）", "KPIs of {period} per region"),
-}  # fmt: skip
+}
 
 
 def text(key: str, lang: Lang, **values: Any) -> str:
@@ -82,8 +101,11 @@ def month_kpi_row(row: dict[str, Any], lang: Lang) -> dict[str, Any]:
         t["fytd_average"]: figures.metric_figure(metric, row["fytd_average"], lang),
         t["fytd_yoy"]: figures.pct(row["fytd_yoy_pct"]) if row["fytd_yoy_pct"] is not None else "",
         t["share"]: figures.pct(row["share_of_national_pct"], 2) if row["share_of_national_pct"] is not None else "",
-        "region": row["region"], "metric_id": metric, "fiscal_year": row["fiscal_year"], "month": row["month"],
-    }  # fmt: skip
+        "region": row["region"],
+        "metric_id": metric,
+        "fiscal_year": row["fiscal_year"],
+        "month": row["month"],
+    }
 
 
 # --- evaluations ---------------------------------------------------------------------------------
@@ -139,9 +161,11 @@ def evaluation_row(row: dict[str, Any], plan_text: str | None, lang: Lang) -> di
         t["actual_period"]: row.get("actual_period") or "",
         t["group"]: Labels(lang).group(kpis.GROUPS[kpi.group]) if kpi else "",
         t["plan_text"]: plan_text or "",
-        "unit_key": row["unit_key"], "kpi_id": kpi_id, "comparator": row.get("comparator"),
+        "unit_key": row["unit_key"],
+        "kpi_id": kpi_id,
+        "comparator": row.get("comparator"),
         "status_id": row["status"],
-    }  # fmt: skip
+    }
 
 
 def evaluation_period(row: dict[str, Any], lang: Lang) -> str:

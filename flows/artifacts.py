@@ -152,13 +152,15 @@ def _plan_text(row: dict[str, Any], texts: PlanTexts | None) -> str | None:
     return (texts or {}).get((row["unit_key"], row["fiscal_year"], row["kpi_id"]))
 
 
-def evaluation_table(rows: list[dict[str, Any]], texts: PlanTexts | None = None,
-                     lang: Lang = "ja") -> list[dict[str, Any]]:  # fmt: skip
+def evaluation_table(
+    rows: list[dict[str, Any]], texts: PlanTexts | None = None, lang: Lang = "ja"
+) -> list[dict[str, Any]]:
     """The first ARTIFACT_ROWS rows (they come sorted: missed, at_risk, —, ○), unit, period, KPI,
     actual and mark first. Text is HTML escaped: Prefect's UI shows table cells as text, but a unit or
     target text holding <script> must not become markup in any other viewer of the artifact either."""
-    return [{c: _text(v) for c, v in evaluation_row(r, _plan_text(r, texts), lang).items()}
-            for r in rows[:ARTIFACT_ROWS]]  # fmt: skip
+    return [
+        {c: _text(v) for c, v in evaluation_row(r, _plan_text(r, texts), lang).items()} for r in rows[:ARTIFACT_ROWS]
+    ]
 
 
 def _text(value: Any) -> Any:
@@ -166,8 +168,16 @@ def _text(value: Any) -> Any:
 
 
 def _counts_line(counts: Counter[str] | dict[str, int], n: int, run: str, lang: Lang) -> str:
-    return text("counts", lang, n=f"{n:,}", ok=counts["achieved"] + counts["on_track"], missed=counts["missed"],
-                at_risk=counts["at_risk"], none=counts["not_evaluable"], run=run)  # fmt: skip
+    return text(
+        "counts",
+        lang,
+        n=f"{n:,}",
+        ok=counts["achieved"] + counts["on_track"],
+        missed=counts["missed"],
+        at_risk=counts["at_risk"],
+        none=counts["not_evaluable"],
+        run=run,
+    )
 
 
 def _flagged_line(r: dict[str, Any], texts: PlanTexts | None, lang: Lang, with_year: bool = False) -> str:
@@ -180,8 +190,9 @@ def _flagged_line(r: dict[str, Any], texts: PlanTexts | None, lang: Lang, with_y
     return "| " + " | ".join([*map(cell, year + cells), r["mark"], *map(cell, tail)]) + " |"
 
 
-def evaluation_summary(rows: list[dict[str, Any]], label: str, run_id: str, texts: PlanTexts | None = None,
-                       lang: Lang = "ja") -> str:  # fmt: skip
+def evaluation_summary(
+    rows: list[dict[str, Any]], label: str, run_id: str, texts: PlanTexts | None = None, lang: Lang = "ja"
+) -> str:
     counts = Counter(r["status"] for r in rows)
     lines = [
         f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
@@ -199,24 +210,40 @@ def evaluation_summary(rows: list[dict[str, Any]], label: str, run_id: str, text
     return "\n".join(lines)
 
 
-def evaluation_years_summary(evaluations: list[Any], label: str, fresh_rows: list[dict[str, Any]],
-                             texts: PlanTexts | None = None, lang: Lang = "ja") -> str:  # fmt: skip
+def evaluation_years_summary(
+    evaluations: list[Any],
+    label: str,
+    fresh_rows: list[dict[str, Any]],
+    texts: PlanTexts | None = None,
+    lang: Lang = "ja",
+) -> str:
     """The summary of a run over several fiscal years (or of one whose evaluation was reused): a line
     per year with its marks and its evaluation run, then the missed and at-risk targets of the
     years evaluated now."""
     heads = [text("fiscal_year", lang), text("targets", lang), "○", "×", "△", "—", text("run", lang)]
-    lines = [f"# {text('evaluation', lang)} {cell(period_text(label, lang))}", "",
-             "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]  # fmt: skip
+    lines = [
+        f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
+        "",
+        "| " + " | ".join(heads) + " |",
+        "|---" * len(heads) + "|",
+    ]
     for e in evaluations:
         c = e.counts
         run = f"`{e.evaluation_id}`" + (" " + text("reused", lang) if e.reused else "")
-        lines.append(f"| {period_text(f'FY{e.fiscal_year}', lang)} | {len(e):,} | {c['achieved'] + c['on_track']} | "
-                     f"{c['missed']} | {c['at_risk']} | {c['not_evaluable']} | {run} |")  # fmt: skip
+        lines.append(
+            f"| {period_text(f'FY{e.fiscal_year}', lang)} | {len(e):,} | {c['achieved'] + c['on_track']} | "
+            f"{c['missed']} | {c['at_risk']} | {c['not_evaluable']} | {run} |"
+        )
     flagged = [r for r in fresh_rows if r["status"] in FLAGGED]
     if flagged:
         heads = [text(k, lang) for k in ("period", "unit", "kpi", "target", "actual", "mark")]
-        lines += ["", f"## {text('flagged', lang)} ({len(flagged):,})", "", "| " + " | ".join(heads) + " |",
-                  "|---" * len(heads) + "|"]  # fmt: skip
+        lines += [
+            "",
+            f"## {text('flagged', lang)} ({len(flagged):,})",
+            "",
+            "| " + " | ".join(heads) + " |",
+            "|---" * len(heads) + "|",
+        ]
         lines += [_flagged_line(r, texts, lang, with_year=True) for r in flagged[:ARTIFACT_ROWS]]
         if len(flagged) > ARTIFACT_ROWS:
             lines += ["", text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}")]
@@ -234,8 +261,11 @@ def publish_month_kpis(rows: list[dict[str, Any]], label: str, lang: str = "ja")
     """The month's KPIs per region as a table artifact, in the report language."""
     if rows:
         words = as_lang(lang)
-        create_table_artifact(key="monthly-kpis", table=kpi_table(rows, words),
-                              description=text("month_kpis", words, period=period_text(label, words)))  # fmt: skip
+        create_table_artifact(
+            key="monthly-kpis",
+            table=kpi_table(rows, words),
+            description=text("month_kpis", words, period=period_text(label, words)),
+        )
 
 
 def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | None = None, lang: str = "ja") -> None:
@@ -247,8 +277,11 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
     if fresh:
         if len(fresh) > 1:  # missed first across the years, as each year's rows come
             rows.sort(key=sort_key)
-        create_table_artifact(key="kpi-evaluation", table=evaluation_table(rows, texts, words),
-                              description=cell(f"KPI {period_text(label, words)}: {len(rows):,}"))  # fmt: skip
+        create_table_artifact(
+            key="kpi-evaluation",
+            table=evaluation_table(rows, texts, words),
+            description=cell(f"KPI {period_text(label, words)}: {len(rows):,}"),
+        )
     one_fresh_year = len(evaluations) == 1 and fresh
     create_markdown_artifact(
         key="kpi-evaluation-summary",
@@ -261,8 +294,12 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
 def publish_report_links(written: list[Any]) -> None:
     """One link artifact per branch report written (the run's Artifacts tab)."""
     for report in written:
-        create_link_artifact(key=f"branch-report-{report.name_romaji}", link=report.html.as_uri(),
-                             link_text=report.title, description=report.summary)  # fmt: skip
+        create_link_artifact(
+            key=f"branch-report-{report.name_romaji}",
+            link=report.html.as_uri(),
+            link_text=report.title,
+            description=report.summary,
+        )
 
 
 class BackfillProgress:

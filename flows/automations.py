@@ -105,9 +105,14 @@ def notification_block(kind: str, webhook_url: str, allow_private_urls: bool) ->
             raise AlertSetupError(f"not a Microsoft Teams workflow URL: {exc}") from exc
     if kind == "webhook":
         return CustomWebhookNotificationBlock(
-            name=WEBHOOK_BLOCK, url=webhook_url, method="POST", json_data={"text": "{{body}}"}, headers=None,
-            cookies=None, allow_private_urls=allow_private_urls,
-        )  # fmt: skip
+            name=WEBHOOK_BLOCK,
+            url=webhook_url,
+            method="POST",
+            json_data={"text": "{{body}}"},
+            headers=None,
+            cookies=None,
+            allow_private_urls=allow_private_urls,
+        )
     raise AlertSetupError(f"--kind {kind!r}: give one of {', '.join(KINDS)}")
 
 
@@ -119,9 +124,12 @@ def event_body(lang: Lang) -> str:
 
 
 def install(
-    webhook_url: str, kind: str = "webhook", lang: str = "ja", allow_private_urls: bool = False,
+    webhook_url: str,
+    kind: str = "webhook",
+    lang: str = "ja",
+    allow_private_urls: bool = False,
     timings: Timings | None = None,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """Create or replace the block and the automations; returns the automation names."""
     from prefect.automations import Automation, EventTrigger, SendNotification
     from prefect.client.schemas.objects import StateType
@@ -143,51 +151,81 @@ def install(
     link = f"\n{RUN_LINK[language]}: {{{{ flow_run|ui_url }}}}"
     created: list[Any] = []
     for name, event in EVENT_AUTOMATIONS.items():
-        created.append(Automation(
-            name=name, description=f"Notify {WEBHOOK_BLOCK} on {event}",
-            trigger=EventTrigger(expect={event}, match={"prefect.resource.id": "branchkpi.*"},
-                                 posture=Posture.Reactive, threshold=1, within=timedelta(0)),
-            actions=[notify(name, event_body(language))],
-        ))  # fmt: skip
-    created.append(Automation(
-        name=CRASHED, description="Notify when a run of a branchkpi flow crashed (its process died)",
-        trigger=EventTrigger(
-            expect={"prefect.flow-run.Crashed"}, match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={"prefect.resource.role": "flow", "prefect.resource.name": FLOW_NAMES},
-            posture=Posture.Reactive, threshold=1, within=timedelta(0),
-        ),
-        actions=[notify(CRASHED, _CRASHED_TEXT[language] + link)],
-    ))  # fmt: skip
-    created.append(Automation(
-        name=UNRESPONSIVE,
-        description="A flow run that stopped sending heartbeats (its process died) is marked Crashed",
-        trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in _FINAL)},
-            match={"prefect.resource.id": "prefect.flow-run.*"}, for_each={"prefect.resource.id"},
-            posture=Posture.Proactive, threshold=1, within=timings.unresponsive_after,  # a timedelta, not days
-        ),
-        actions=[ChangeFlowRunState(
-            name="Crashed", state=StateType.CRASHED, force=False,
-            message=f"no heartbeat for {timings.unresponsive_after.total_seconds():.0f} s: its process is gone",
-        )],
-    ))  # fmt: skip
+        created.append(
+            Automation(
+                name=name,
+                description=f"Notify {WEBHOOK_BLOCK} on {event}",
+                trigger=EventTrigger(
+                    expect={event},
+                    match={"prefect.resource.id": "branchkpi.*"},
+                    posture=Posture.Reactive,
+                    threshold=1,
+                    within=timedelta(0),
+                ),
+                actions=[notify(name, event_body(language))],
+            )
+        )
+    created.append(
+        Automation(
+            name=CRASHED,
+            description="Notify when a run of a branchkpi flow crashed (its process died)",
+            trigger=EventTrigger(
+                expect={"prefect.flow-run.Crashed"},
+                match={"prefect.resource.id": "prefect.flow-run.*"},
+                match_related={"prefect.resource.role": "flow", "prefect.resource.name": FLOW_NAMES},
+                posture=Posture.Reactive,
+                threshold=1,
+                within=timedelta(0),
+            ),
+            actions=[notify(CRASHED, _CRASHED_TEXT[language] + link)],
+        )
+    )
+    created.append(
+        Automation(
+            name=UNRESPONSIVE,
+            description="A flow run that stopped sending heartbeats (its process died) is marked Crashed",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.heartbeat"},
+                expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in _FINAL)},
+                match={"prefect.resource.id": "prefect.flow-run.*"},
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=timings.unresponsive_after,  # a timedelta, not days
+            ),
+            actions=[
+                ChangeFlowRunState(
+                    name="Crashed",
+                    state=StateType.CRASHED,
+                    force=False,
+                    message=f"no heartbeat for {timings.unresponsive_after.total_seconds():.0f} s: its process is gone",
+                )
+            ],
+        )
+    )
     for deployment_id, deployment_name, window in long_run_windows(timings):
         usual = max(1, round(window.total_seconds() / 60 / timings.long_run_factor))
         body = _LONG_TEXT[language].replace("{deployment}", deployment_name).replace("{usual}", str(usual))
-        created.append(Automation(
-            name=f"{LONG_RUNNING}: {deployment_name}",
-            description=f"Notify when a run of {deployment_name} is Running longer than {window}",
-            trigger=EventTrigger(
-                after={"prefect.flow-run.Running"}, expect={f"prefect.flow-run.{s}" for s in _FINAL},
-                match={"prefect.resource.id": "prefect.flow-run.*"},
-                match_related={"prefect.resource.role": "deployment",
-                               "prefect.resource.id": f"prefect.deployment.{deployment_id}"},
-                for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
-                within=window,
-            ),
-            actions=[notify(f"{LONG_RUNNING}: {deployment_name}", body + link)],
-        ))  # fmt: skip
+        created.append(
+            Automation(
+                name=f"{LONG_RUNNING}: {deployment_name}",
+                description=f"Notify when a run of {deployment_name} is Running longer than {window}",
+                trigger=EventTrigger(
+                    after={"prefect.flow-run.Running"},
+                    expect={f"prefect.flow-run.{s}" for s in _FINAL},
+                    match={"prefect.resource.id": "prefect.flow-run.*"},
+                    match_related={
+                        "prefect.resource.role": "deployment",
+                        "prefect.resource.id": f"prefect.deployment.{deployment_id}",
+                    },
+                    for_each={"prefect.resource.id"},
+                    posture=Posture.Proactive,
+                    threshold=1,
+                    within=window,
+                ),
+                actions=[notify(f"{LONG_RUNNING}: {deployment_name}", body + link)],
+            )
+        )
     for automation in created:
         automation.create()
     return [a.name for a in created]
@@ -222,12 +260,14 @@ def long_run_windows(timings: Timings) -> list[tuple[UUID, str, timedelta]]:
                     deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED])),
                 ),
-                sort=FlowRunSort.START_TIME_DESC, limit=20,
-            )  # fmt: skip
+                sort=FlowRunSort.START_TIME_DESC,
+                limit=20,
+            )
             durations = [r.total_run_time.total_seconds() for r in runs if r.total_run_time]
             if durations:
-                usual = timedelta(seconds=max(statistics.quantiles(durations, n=20)[-1] if len(durations) > 1
-                                              else durations[0], 1))  # fmt: skip
+                usual = timedelta(
+                    seconds=max(statistics.quantiles(durations, n=20)[-1] if len(durations) > 1 else durations[0], 1)
+                )
                 window = max(timings.long_run_floor, usual * timings.long_run_factor)
             else:
                 window = timings.long_run_default

@@ -62,18 +62,40 @@ def backfill(
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
     years: list[YearResult] = []
-    run = partial(_backfill, cfg=cfg, url=url, first=from_fy, last=to_fy, paths=paths, branches=branches,
-                  force=force, fan_out_years=fan_out, years=years)  # fmt: skip
+    run = partial(
+        _backfill,
+        cfg=cfg,
+        url=url,
+        first=from_fy,
+        last=to_fy,
+        paths=paths,
+        branches=branches,
+        force=force,
+        fan_out_years=fan_out,
+        years=years,
+    )
     return lifecycle.batch_run(
-        url, f"FY{from_fy}-FY{to_fy}", run, summary_key="backfill-batch-summary", summary_title="Backfill",
+        url,
+        f"FY{from_fy}-FY{to_fy}",
+        run,
+        summary_key="backfill-batch-summary",
+        summary_title="Backfill",
         data=lambda _outcome: [y.as_dict() for y in years],
-    )  # fmt: skip
+    )
 
 
 def _backfill(
-    outcome: BatchOutcome, cfg: Settings, url: str, first: int, last: int, paths: list[str] | None,
-    branches: list[str] | None, force: bool, fan_out_years: bool, years: list[YearResult],
-) -> None:  # fmt: skip
+    outcome: BatchOutcome,
+    cfg: Settings,
+    url: str,
+    first: int,
+    last: int,
+    paths: list[str] | None,
+    branches: list[str] | None,
+    force: bool,
+    fan_out_years: bool,
+    years: list[YearResult],
+) -> None:
     landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
     if not landed:
         outcome.record_no_input(None, 0, cfg.landing_dir)
@@ -107,14 +129,22 @@ def _backfill(
     artifacts.publish_backfill_summary([y.as_dict() for y in years], outcome.message)
 
 
-def _load_years(outcome: BatchOutcome, cfg: Settings, url: str, landed: list[LandedFile], todo: list[int],
-                regions: list[str] | None, book: Book) -> None:  # fmt: skip
+def _load_years(
+    outcome: BatchOutcome,
+    cfg: Settings,
+    url: str,
+    landed: list[LandedFile],
+    todo: list[int],
+    regions: list[str] | None,
+    book: Book,
+) -> None:
     """One parse and one gate for all the years, then each year loaded and its KPIs computed alone."""
     parsed, outcome.files = steps.parse_files(landed, todo, regions)
     outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height
     outcome.units = sorted(BY_CODE[c].name_romaji for c in parsed.observations["region_code"].drop_nulls().unique())
-    gate = steps.quality_gate(parsed.observations, url, cfg, run_name(f"{todo[-1] + 1}-03"), todo[-1], parsed.headers,
-                              parsed.reported_totals)  # fmt: skip
+    gate = steps.quality_gate(
+        parsed.observations, url, cfg, run_name(f"{todo[-1] + 1}-03"), todo[-1], parsed.headers, parsed.reported_totals
+    )
     outcome.record_gate(parsed.findings, gate)
     blocked = critical_by_fiscal_year(outcome.findings, parsed.observations, todo)
     refused = coverage.statistics_cells(parsed.observations, sorted(blocked)) if blocked else None

@@ -130,10 +130,18 @@ def _plan_texts(url: str, evaluations: list[Evaluation]) -> artifacts.PlanTexts:
     """The plan's own sentence of the KPIs the catalogue has no Japanese name for, per unit and year of
     the targets evaluated now: the run page names every KPI in Japanese. Read only where needed (one
     read per unit and year that has such a KPI; a prefecture's municipalities have none)."""
-    wanted = {(r["unit_key"], r["fiscal_year"]) for e in evaluations if not e.reused for r in e.rows
-              if not Labels.has_japanese_name(r["kpi_id"])}  # fmt: skip
+    wanted = {
+        (r["unit_key"], r["fiscal_year"])
+        for e in evaluations
+        if not e.reused
+        for r in e.rows
+        if not Labels.has_japanese_name(r["kpi_id"])
+    }
     if not wanted:
         return {}
     engine = connect(url)
-    return {(unit, year, kpi_id): text for unit, year in sorted(wanted)
-            for kpi_id, text in reads.kpi_texts(engine, unit, year).items()}  # fmt: skip
+    return {
+        (unit, year, kpi_id): text
+        for unit, year in sorted(wanted)
+        for kpi_id, text in reads.kpi_texts(engine, unit, year).items()
+    }

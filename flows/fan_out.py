@@ -38,8 +38,13 @@ def run_years(
     pending: dict[UUID, int] = {}
     for fiscal_year in years:
         period = f"{fiscal_year + 1}-03"  # March closes the fiscal year
-        parameters = {"period": period, "paths": archived, "warehouse_url": child_url,
-                      "fiscal_years": [fiscal_year], "regions": regions}  # fmt: skip
+        parameters = {
+            "period": period,
+            "paths": archived,
+            "warehouse_url": child_url,
+            "fiscal_years": [fiscal_year],
+            "regions": regions,
+        }
         run: FlowRun = run_deployment(  # type: ignore[assignment]
             YEAR_DEPLOYMENT,
             parameters=parameters,
@@ -62,9 +67,17 @@ def run_years(
                     if outcome is not None:
                         book(YearResult.of_outcome(fiscal_year, outcome))
                     elif state.is_completed():  # no batch: the worker wrote to another warehouse
-                        book(YearResult(fiscal_year, "failed", 0, (
-                            "the run finished but left no batch in this warehouse: do the workers use the same "
-                            "warehouse (BRANCHKPI_WAREHOUSE_URL or BRANCHKPI_WAREHOUSE_SECRET)?")))  # fmt: skip
+                        book(
+                            YearResult(
+                                fiscal_year,
+                                "failed",
+                                0,
+                                (
+                                    "the run finished but left no batch in this warehouse: do the workers use the same "
+                                    "warehouse (BRANCHKPI_WAREHOUSE_URL or BRANCHKPI_WAREHOUSE_SECRET)?"
+                                ),
+                            )
+                        )
                     else:  # the run crashed before it opened its batch
                         book(YearResult(fiscal_year, "failed", 0, f"{state.name}: {state.message}"))
             if time.monotonic() > warn_at and all(s is None or s.is_scheduled() for s in states.values()):

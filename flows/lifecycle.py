@@ -74,18 +74,28 @@ def batch_run(
         try:
             steps.close_batch.fn(warehouse_url, outcome)  # once, without retries: it has failed already
         except Exception as close_error:
-            logger.warning("could not close batch %s (%s); the next run marks it abandoned",
-                           batch_id, failures.explained(close_error, warehouse_url))  # fmt: skip
+            logger.warning(
+                "could not close batch %s (%s); the next run marks it abandoned",
+                batch_id,
+                failures.explained(close_error, warehouse_url),
+            )
         logger.error(outcome.message)
         _emit(alerts.run_failed_event(_flow_name(), outcome.message, flow_run_id()))
         return Failed(message=outcome.message, data=data(outcome))
     artifacts.publish_batch_summary(outcome, summary_key, summary_title)
     logger.info("%s (warehouse %s)", outcome.message, redacted(warehouse_url))
     if outcome.failed and outcome.failure == "quality gate":  # someone must look at the data
-        _emit(alerts.quality_failed_event(
-            batch_id, outcome.period, outcome.units, [f.file_name for f in outcome.files], outcome.findings,
-            flow_run_id(), outcome.rows_quarantined,
-        ))  # fmt: skip
+        _emit(
+            alerts.quality_failed_event(
+                batch_id,
+                outcome.period,
+                outcome.units,
+                [f.file_name for f in outcome.files],
+                outcome.findings,
+                flow_run_id(),
+                outcome.rows_quarantined,
+            )
+        )
     elif outcome.failure == "no input" and due_kind:
         _alert_if_data_is_due(warehouse_url, due_kind)
     return final_state(outcome, data(outcome))

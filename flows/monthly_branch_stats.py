@@ -67,12 +67,25 @@ def monthly_branch_stats(
     url = warehouse_url or cfg.warehouse_url
     target = parse_period(period) if period else None
     codes = [resolve_region(r) or r for r in regions or []]
-    run = partial(_ingest, cfg=cfg, url=url, target=target, paths=paths, fiscal_years=fiscal_years, regions=codes,
-                  report_branches=report_branches or list(cfg.report_branches),
-                  require_approval=cfg.require_approval if require_approval is None else require_approval)  # fmt: skip
-    return lifecycle.batch_run(url, target.label if target else None, run, summary_key="monthly-stats-summary",
-                               summary_title="Monthly branch statistics",
-                               due_kind=None if fiscal_years else "stats")  # fmt: skip
+    run = partial(
+        _ingest,
+        cfg=cfg,
+        url=url,
+        target=target,
+        paths=paths,
+        fiscal_years=fiscal_years,
+        regions=codes,
+        report_branches=report_branches or list(cfg.report_branches),
+        require_approval=cfg.require_approval if require_approval is None else require_approval,
+    )
+    return lifecycle.batch_run(
+        url,
+        target.label if target else None,
+        run,
+        summary_key="monthly-stats-summary",
+        summary_title="Monthly branch statistics",
+        due_kind=None if fiscal_years else "stats",
+    )
 
 
 def _ingest(
@@ -98,9 +111,15 @@ def _ingest(
             outcome.period = target.label
             lifecycle.rename_run(run_name(target.calendar_label))
         progress.step(STEPS[2])
-        gate = steps.quality_gate(parsed.observations, url, cfg, run_name(target.calendar_label if target else None),
-                                  target.fiscal_year if target else None, parsed.headers,
-                                  parsed.reported_totals)  # fmt: skip
+        gate = steps.quality_gate(
+            parsed.observations,
+            url,
+            cfg,
+            run_name(target.calendar_label if target else None),
+            target.fiscal_year if target else None,
+            parsed.headers,
+            parsed.reported_totals,
+        )
         outcome.record_gate(parsed.findings, gate)
         if require_approval and outcome.only_warned:
             sign_off.ask(outcome, cfg.approval_timeout)

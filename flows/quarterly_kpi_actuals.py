@@ -47,12 +47,14 @@ def quarterly_kpi_actuals(
     url = warehouse_url or cfg.warehouse_url
     approval = cfg.require_approval if require_approval is None else require_approval
     run = partial(_ingest, cfg=cfg, url=url, paths=paths, force=force, require_approval=approval)
-    return lifecycle.batch_run(url, label, run, summary_key="kpi-actuals-summary",
-                               summary_title="KPI targets and actuals")  # fmt: skip
+    return lifecycle.batch_run(
+        url, label, run, summary_key="kpi-actuals-summary", summary_title="KPI targets and actuals"
+    )
 
 
-def _ingest(outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | None, force: bool,
-            require_approval: bool = False) -> None:  # fmt: skip
+def _ingest(
+    outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | None, force: bool, require_approval: bool = False
+) -> None:
     landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
     if not landed:
         outcome.record_no_input(None, 0, cfg.landing_dir)
@@ -66,7 +68,8 @@ def _ingest(outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | N
         outcome.record_gate(batch.findings, gate)
         if require_approval and outcome.only_warned:
             sign_off.ask(outcome, cfg.approval_timeout)
-        steps.quarantine(url, outcome.batch_id, outcome.findings,
-                         coverage.kpi_cells(batch.actuals) if outcome.failed else None)  # fmt: skip
+        steps.quarantine(
+            url, outcome.batch_id, outcome.findings, coverage.kpi_cells(batch.actuals) if outcome.failed else None
+        )
         if not outcome.failed:
             outcome.record_kpi_load(steps.load_kpi_batch(url, batch, outcome.batch_id, [f.id for f in landed]))

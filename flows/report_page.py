@@ -29,12 +29,15 @@ _TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en)
     "kpis": ("KPI の達成状況", "KPI results"),
     "ranking": ("偏差値と順位", "Deviation score and rank among branches"),
     "charts": ("月報（統計）", "Monthly statistics"),
-    "charts_not_embedded": ("グラフはこのページの容量を超えるため、ファイルを参照してください:",
-                            "The charts would make this page too large; they are in these files:"),
+    "charts_not_embedded": (
+        "グラフはこのページの容量を超えるため、ファイルを参照してください:",
+        "The charts would make this page too large; they are in these files:",
+    ),
     "file": ("HTML の報告書（このマシン上のファイル）", "The HTML report (a file on this machine)"),
-    "deviation_score": ("偏差値", "deviation score"), "rank": ("順位", "rank"),
+    "deviation_score": ("偏差値", "deviation score"),
+    "rank": ("順位", "rank"),
     "no_kpis": ("この期間の KPI 目標はありません。", "No KPI targets for this period."),
-}  # fmt: skip
+}
 
 
 def _t(key: str, lang: Lang) -> str:
@@ -78,8 +81,10 @@ def page(written: Any, data: Any, lang: Lang, budget: ChartBudget | None = None)
 def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> list[str]:
     if not rows:
         return [_t("no_kpis", lang)]
-    summary = (f"○ {marks['achieved'] + marks['on_track']}　× {marks['missed']}　△ {marks['at_risk']}　"
-               f"— {marks['not_evaluable']}")  # fmt: skip
+    summary = (
+        f"○ {marks['achieved'] + marks['on_track']}　× {marks['missed']}　△ {marks['at_risk']}　"
+        f"— {marks['not_evaluable']}"
+    )
     heads = [text(k, lang) for k in ("kpi", "actual", "mark", "target", "previous", "status", "reason")]
     out = [summary, "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
     for r in rows:  # in the plan's order, as the report prints them
@@ -127,5 +132,6 @@ def publish(reported: list[tuple[Any, Any]], lang: str = "ja") -> None:
         except OSError as exc:  # a chart file gone since: the report is written and linked, the run stands
             get_run_logger().warning("report page of %s not made: %s", written.name_romaji, exc)
             continue
-        create_markdown_artifact(key=f"branch-report-page-{written.name_romaji}",
-                                 markdown=markdown, description=cell(written.title))  # fmt: skip
+        create_markdown_artifact(
+            key=f"branch-report-page-{written.name_romaji}", markdown=markdown, description=cell(written.title)
+        )

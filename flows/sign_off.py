@@ -59,7 +59,9 @@ def ask(outcome: BatchOutcome, timeout: int) -> None:
     logger.info("batch %s warned: waiting for sign-off (approve / reject in the UI)", outcome.batch_id)
     answer = pause_flow_run(
         wait_for_input=SignOff.with_initial_data(description=description(outcome)),
-        timeout=timeout, poll_interval=POLL_SECONDS, key=PAUSE_KEY,
-    )  # fmt: skip
+        timeout=timeout,
+        poll_interval=POLL_SECONDS,
+        key=PAUSE_KEY,
+    )
     outcome.record_sign_off(answer.decision, answer.reviewer.strip(), answer.note.strip(), datetime.now(UTC))
     logger.info("sign-off: %s", outcome.sign_off_line)

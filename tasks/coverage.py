@@ -25,9 +25,15 @@ from branchkpi.warehouse import reads
 STATUSES = ("loaded", "warned", "quarantined", "replaced", "missing", "not_due")
 MARKS = {
     "ja": {"loaded": "済", "warned": "警", "quarantined": "隔", "replaced": "差", "missing": "未着", "not_due": "・"},
-    "en": {"loaded": "ok", "warned": "warn", "quarantined": "quar", "replaced": "corr", "missing": "MISSING",
-           "not_due": "."},
-}  # fmt: skip
+    "en": {
+        "loaded": "ok",
+        "warned": "warn",
+        "quarantined": "quar",
+        "replaced": "corr",
+        "missing": "MISSING",
+        "not_due": ".",
+    },
+}
 
 
 def unit_name(region_code: str) -> str:
@@ -65,14 +71,27 @@ def statistics_grid(
         for month in FISCAL_MONTHS:
             due = calendar.statistics_due(fiscal_year, month, unit)
             cell, period = have.get((code, month)), month_period(fiscal_year, month)
-            status = _status(cell is not None, bool(cell and cell["warned"]), (code, month) in corrected,
-                             (unit, period) in refused, due, as_of)  # fmt: skip
-            rows.append({
-                "unit": unit, "unit_ja": regions.BY_CODE[code].name_ja, "kind": "stats", "fiscal_year": fiscal_year,
-                "period": period, "status": status,
-                "due": due.isoformat(), "metrics": cell["metrics"] if cell else 0,
-                "metrics_expected": len(metrics.INPUT_METRIC_IDS),
-            })  # fmt: skip
+            status = _status(
+                cell is not None,
+                bool(cell and cell["warned"]),
+                (code, month) in corrected,
+                (unit, period) in refused,
+                due,
+                as_of,
+            )
+            rows.append(
+                {
+                    "unit": unit,
+                    "unit_ja": regions.BY_CODE[code].name_ja,
+                    "kind": "stats",
+                    "fiscal_year": fiscal_year,
+                    "period": period,
+                    "status": status,
+                    "due": due.isoformat(),
+                    "metrics": cell["metrics"] if cell else 0,
+                    "metrics_expected": len(metrics.INPUT_METRIC_IDS),
+                }
+            )
     return rows
 
 
@@ -112,13 +131,27 @@ def kpi_grid(
         for period in calendar.kpi_periods(u["kind"], unit):
             due = calendar.kpi_due(fiscal_year, period, unit)
             cell = by_cell.get((u["unit_key"], period))
-            status = _status(cell is not None, bool(cell and cell["warned"]), (u["unit_key"], period) in corrected,
-                             (unit, period) in refused, due, as_of)  # fmt: skip
-            rows.append({
-                "unit": unit, "unit_ja": u["name_ja"], "kind": "kpi", "fiscal_year": fiscal_year, "period": period,
-                "status": status, "due": due.isoformat(), "metrics": len(cell["kpis"]) if cell else 0,
-                "metrics_expected": u["kpis"],
-            })  # fmt: skip
+            status = _status(
+                cell is not None,
+                bool(cell and cell["warned"]),
+                (u["unit_key"], period) in corrected,
+                (unit, period) in refused,
+                due,
+                as_of,
+            )
+            rows.append(
+                {
+                    "unit": unit,
+                    "unit_ja": u["name_ja"],
+                    "kind": "kpi",
+                    "fiscal_year": fiscal_year,
+                    "period": period,
+                    "status": status,
+                    "due": due.isoformat(),
+                    "metrics": len(cell["kpis"]) if cell else 0,
+                    "metrics_expected": u["kpis"],
+                }
+            )
     return rows
 
 
@@ -138,10 +171,17 @@ def kpi_cells(actuals: pl.DataFrame) -> list[dict[str, Any]]:
     """The grid cells a batch of KPI actuals covers; a municipality is named by its unit key."""
     keys = actuals.select("reporting_unit", "fiscal_year", "period").drop_nulls().unique()
     cells = {
-        (kpi_unit_name(key, "branch" if key in regions.BY_CODE else "municipality",
-                       regions.BY_CODE[key].name_romaji if key in regions.BY_CODE else None), fy, kpi_period(period))
+        (
+            kpi_unit_name(
+                key,
+                "branch" if key in regions.BY_CODE else "municipality",
+                regions.BY_CODE[key].name_romaji if key in regions.BY_CODE else None,
+            ),
+            fy,
+            kpi_period(period),
+        )
         for key, fy, period in keys.iter_rows()
-    }  # fmt: skip
+    }
     return [{"kind": "kpi", "unit": u, "fiscal_year": fy, "period": p} for u, fy, p in sorted(cells)]
 
 
@@ -156,8 +196,14 @@ def grid(engine: sa.Engine, kind: str, fiscal_year: int, as_of: date) -> list[di
         return statistics_grid(loaded, replaced, fiscal_year, as_of, held.refused_cells(engine, kind, fiscal_year))
     if kind == "kpi":
         actuals, corrected = held.kpi_actuals_held(engine, fiscal_year)
-        return kpi_grid(held.kpi_units(engine, fiscal_year), actuals, corrected, fiscal_year, as_of,
-                        held.refused_cells(engine, kind, fiscal_year))  # fmt: skip
+        return kpi_grid(
+            held.kpi_units(engine, fiscal_year),
+            actuals,
+            corrected,
+            fiscal_year,
+            as_of,
+            held.refused_cells(engine, kind, fiscal_year),
+        )
     raise ValueError(f"coverage kind {kind!r}: one of {', '.join(KINDS)}")
 
 

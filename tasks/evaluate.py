@@ -34,10 +34,32 @@ from branchkpi.domain.target_rules import (
 from branchkpi.warehouse import evaluations
 
 COLUMNS = [
-    "unit_key", "unit_name", "fiscal_year", "period", "kpi_id", "group", "comparator", "target_value",
-    "target_text", "unit", "actual", "actual_period", "previous", "previous_period", "threshold", "status",
-    "mark", "reason", "reason_ja", "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "item_mark",
-]  # fmt: skip
+    "unit_key",
+    "unit_name",
+    "fiscal_year",
+    "period",
+    "kpi_id",
+    "group",
+    "comparator",
+    "target_value",
+    "target_text",
+    "unit",
+    "actual",
+    "actual_period",
+    "previous",
+    "previous_period",
+    "threshold",
+    "status",
+    "mark",
+    "reason",
+    "reason_ja",
+    "group_ja",
+    "item_no",
+    "item_ja",
+    "sub_item_no",
+    "sub_item_ja",
+    "item_mark",
+]
 _PLACE = ("group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "position")
 _ORDER = STATUS_ORDER
 
@@ -194,8 +216,22 @@ def evaluate_years(
             unit = units.get(key)
             if unit and unit["target_setting"] == "not_set" and key not in with_target:
                 code, params = ("not_set_note", {"note": unit["note_ja"]}) if unit["note_ja"] else ("not_set", {})
-                rows.append(_row(unit, fiscal_year, period_label, "nhi_collection_rate", None, None, None, "pct",
-                                 None, None, Judgement("not_evaluable", code, params), {}))  # fmt: skip
+                rows.append(
+                    _row(
+                        unit,
+                        fiscal_year,
+                        period_label,
+                        "nhi_collection_rate",
+                        None,
+                        None,
+                        None,
+                        "pct",
+                        None,
+                        None,
+                        Judgement("not_evaluable", code, params),
+                        {},
+                    )
+                )
         plan_items.with_item_marks(rows)
         rows.sort(key=lambda r: (_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
     return results
@@ -256,8 +292,20 @@ def _evaluate_one(
     except RuleError as exc:
         judgement = Judgement("not_evaluable", "rule_error", {"message": str(exc)})
     unit = units.get(unit_key, {"key": unit_key, "name_ja": unit_key, "name_romaji": None})
-    return _row(unit, fiscal_year, period_label, kpi_id, row["comparator"], row["target_value"],
-                row["target_text"], row["unit"], actual, previous, judgement, row)  # fmt: skip
+    return _row(
+        unit,
+        fiscal_year,
+        period_label,
+        kpi_id,
+        row["comparator"],
+        row["target_value"],
+        row["target_text"],
+        row["unit"],
+        actual,
+        previous,
+        judgement,
+        row,
+    )
 
 
 def _row(
@@ -277,16 +325,29 @@ def _row(
     """One judgement as an evaluation lists it; `place`: its place in the plan (分野 / 項目 / 小項目)."""
     kpi = kpis.BY_ID.get(kpi_id)
     return {
-        "unit_key": unit["key"], "unit_name": unit.get("name_romaji") or unit["name_ja"],
-        "fiscal_year": fiscal_year, "period": period, "kpi_id": kpi_id,
-        "group": kpis.GROUPS[kpi.group] if kpi else "", "comparator": comparator or "not_set",
-        "target_value": target_value, "target_text": target_text, "unit": measure,
-        "actual": actual.value if actual else None, "actual_period": actual.period if actual else None,
-        "previous": previous.value if previous else None, "previous_period": previous.period if previous else None,
-        "threshold": judgement.threshold, "status": judgement.status, "mark": MARKS[judgement.status],
-        "reason": judgement.reason, "reason_ja": judgement.reason_ja, "inputs": judgement.inputs,
-        **{c: place.get(c) for c in _PLACE}, "item_mark": None,
-    }  # fmt: skip
+        "unit_key": unit["key"],
+        "unit_name": unit.get("name_romaji") or unit["name_ja"],
+        "fiscal_year": fiscal_year,
+        "period": period,
+        "kpi_id": kpi_id,
+        "group": kpis.GROUPS[kpi.group] if kpi else "",
+        "comparator": comparator or "not_set",
+        "target_value": target_value,
+        "target_text": target_text,
+        "unit": measure,
+        "actual": actual.value if actual else None,
+        "actual_period": actual.period if actual else None,
+        "previous": previous.value if previous else None,
+        "previous_period": previous.period if previous else None,
+        "threshold": judgement.threshold,
+        "status": judgement.status,
+        "mark": MARKS[judgement.status],
+        "reason": judgement.reason,
+        "reason_ja": judgement.reason_ja,
+        "inputs": judgement.inputs,
+        **{c: place.get(c) for c in _PLACE},
+        "item_mark": None,
+    }
 
 
 _RULE_SOURCES = [Path(m.__file__) for m in (target_rules, kpis, plan_items, reasons) if m.__file__] + [Path(__file__)]

@@ -46,15 +46,14 @@ def _key(cell: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(cell[k] for k in announcements.KEY)
 
 
-def compare(cells: list[dict[str, Any]], announced: dict[tuple[Any, ...], dict[str, Any]]) -> tuple[
-    list[dict[str, Any]], list[dict[str, Any]]
-]:  # fmt: skip
+def compare(
+    cells: list[dict[str, Any]], announced: dict[tuple[Any, ...], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(cells past due and not yet announced, announced cells that have arrived since)."""
     new = [c for c in past_due(cells) if _key(c) not in announced]
     arrived = [
-        c for c in cells
-        if c["status"] in ARRIVED and _key(c) in announced and announced[_key(c)]["arrived_at"] is None
-    ]  # fmt: skip
+        c for c in cells if c["status"] in ARRIVED and _key(c) in announced and announced[_key(c)]["arrived_at"] is None
+    ]
     return new, arrived
 
 

@@ -18,8 +18,19 @@ from branchkpi.domain import regions
 from branchkpi.warehouse import initiatives as uptake_reads
 
 TARGET_SETTING_LABEL = "目標設定状況"
-COLUMNS = ["section_ja", "label_ja", "fiscal_year", "adopted", "total", "pct", "pct_printed",
-           "computed_adopted", "computed_total", "computed_pct", "note"]  # fmt: skip
+COLUMNS = [
+    "section_ja",
+    "label_ja",
+    "fiscal_year",
+    "adopted",
+    "total",
+    "pct",
+    "pct_printed",
+    "computed_adopted",
+    "computed_total",
+    "computed_pct",
+    "note",
+]
 
 
 @dataclass(frozen=True)
@@ -71,10 +82,13 @@ def uptake_table(engine: sa.Engine, prefecture_code: str, fiscal_year: int) -> l
     out = []
     for r in rows:
         beside = computed if r["label_ja"] == TARGET_SETTING_LABEL and computed and computed.municipalities else None
-        out.append({
-            **r, "pct": pct(r["adopted"], r["total"]),
-            "computed_adopted": beside.with_target if beside else None,
-            "computed_total": beside.municipalities if beside else None,
-            "computed_pct": beside.pct if beside else None,
-        })  # fmt: skip
+        out.append(
+            {
+                **r,
+                "pct": pct(r["adopted"], r["total"]),
+                "computed_adopted": beside.with_target if beside else None,
+                "computed_total": beside.municipalities if beside else None,
+                "computed_pct": beside.pct if beside else None,
+            }
+        )
     return out

@@ -9,8 +9,17 @@ from pathlib import Path
 # 分野 / 項目 / 小項目: where the KPI sits in the plan as printed (optional; the status report's item marks)
 TARGET_HEADERS = ["支部", "年度", "KPI", "目標", "単位", "備考", "分野", "項目", "小項目"]
 ACTUAL_HEADERS = ["支部", "年度", "期間", "KPI", "実績", "単位", "時点", "備考"]
-EXAMPLE_TARGET = ["山口", "令和2年度", "card_recovery_rate", "96.30%以上", "%", "KPI ①", "基盤的保険者機能関係",
-                  "返納金債権の発生防止のための保険証回収強化、債権回収業務の推進", ""]  # fmt: skip
+EXAMPLE_TARGET = [
+    "山口",
+    "令和2年度",
+    "card_recovery_rate",
+    "96.30%以上",
+    "%",
+    "KPI ①",
+    "基盤的保険者機能関係",
+    "返納金債権の発生防止のための保険証回収強化、債権回収業務の推進",
+    "",
+]
 EXAMPLE_ACTUAL = ["山口", "令和2年度", "FY", "card_recovery_rate", 95.82, "%", "令和3年3月末", ""]
 GUIDE = [
     ("支部", "branch: 山口, yamaguchi or the JIS code 35"),

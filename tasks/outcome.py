@@ -49,18 +49,31 @@ class YearResult:
         inserted, replaced, unchanged = result.by_fiscal_year.get(fiscal_year, [0, 0, 0])
         loaded = inserted + replaced
         status = "warned" if warnings else ("loaded" if loaded else "unchanged")
-        message = (f"FY{fiscal_year}: loaded {loaded} row(s) ({inserted} new, {replaced} replaced), "
-                   f"{unchanged} unchanged, {warnings} warning(s)")  # fmt: skip
+        message = (
+            f"FY{fiscal_year}: loaded {loaded} row(s) ({inserted} new, {replaced} replaced), "
+            f"{unchanged} unchanged, {warnings} warning(s)"
+        )
         return cls(fiscal_year, status, loaded, message, inserted, replaced, unchanged)
 
     @classmethod
     def of_outcome(cls, fiscal_year: int, outcome: BatchOutcome) -> YearResult:
-        return cls(fiscal_year, outcome.status, outcome.rows_loaded, outcome.message, outcome.rows_inserted,
-                   outcome.rows_replaced, outcome.rows_unchanged)  # fmt: skip
+        return cls(
+            fiscal_year,
+            outcome.status,
+            outcome.rows_loaded,
+            outcome.message,
+            outcome.rows_inserted,
+            outcome.rows_replaced,
+            outcome.rows_unchanged,
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"fiscal_year": self.fiscal_year, "status": self.status, "rows_loaded": self.rows_loaded,
-                "message": self.message}  # fmt: skip
+        return {
+            "fiscal_year": self.fiscal_year,
+            "status": self.status,
+            "rows_loaded": self.rows_loaded,
+            "message": self.message,
+        }
 
 
 FAILURE_WORDS = {
@@ -170,8 +183,12 @@ class BatchOutcome:
     def record_years(self, result: LoadResult, warnings_by_year: dict[int, int]) -> None:
         """What the load did to each fiscal year, and how many warnings each year's rows drew."""
         for fiscal_year, (inserted, replaced, unchanged) in result.by_fiscal_year.items():
-            self.fiscal_years[fiscal_year] = {"inserted": inserted, "replaced": replaced, "unchanged": unchanged,
-                                              "warnings": warnings_by_year.get(fiscal_year, 0)}  # fmt: skip
+            self.fiscal_years[fiscal_year] = {
+                "inserted": inserted,
+                "replaced": replaced,
+                "unchanged": unchanged,
+                "warnings": warnings_by_year.get(fiscal_year, 0),
+            }
 
     def for_fiscal_year(self, fiscal_year: int) -> BatchOutcome:
         """This batch as seen by one of its fiscal years (a backfill loads all its years as one batch)."""
@@ -179,14 +196,28 @@ class BatchOutcome:
             return self
         year = self.fiscal_years.get(fiscal_year)
         if year is None:
-            return replace(self, status="unchanged", rows_inserted=0, rows_replaced=0, rows_unchanged=0,
-                           message=f"the files hold no rows of FY{fiscal_year}")  # fmt: skip
+            return replace(
+                self,
+                status="unchanged",
+                rows_inserted=0,
+                rows_replaced=0,
+                rows_unchanged=0,
+                message=f"the files hold no rows of FY{fiscal_year}",
+            )
         loaded = year["inserted"] + year["replaced"]
         status = "warned" if year["warnings"] else ("loaded" if loaded else "unchanged")
-        message = (f"FY{fiscal_year}: loaded {loaded} row(s) ({year['inserted']} new, {year['replaced']} replaced), "
-                   f"{year['unchanged']} unchanged, {year['warnings']} warning(s)")  # fmt: skip
-        return replace(self, status=status, rows_inserted=year["inserted"], rows_replaced=year["replaced"],
-                       rows_unchanged=year["unchanged"], message=message)  # fmt: skip
+        message = (
+            f"FY{fiscal_year}: loaded {loaded} row(s) ({year['inserted']} new, {year['replaced']} replaced), "
+            f"{year['unchanged']} unchanged, {year['warnings']} warning(s)"
+        )
+        return replace(
+            self,
+            status=status,
+            rows_inserted=year["inserted"],
+            rows_replaced=year["replaced"],
+            rows_unchanged=year["unchanged"],
+            message=message,
+        )
 
     def record_kpi_load(self, result: KpiLoadResult) -> None:
         self.rows_inserted = sum(c["inserted"] for c in result.counts.values())
@@ -246,30 +277,48 @@ class BatchOutcome:
         """What happened, in a few words: a failed gate, nothing to load and an error are told apart."""
         if self.status == "failed":
             return FAILURE_WORDS.get(self.failure or "", "FAILED: the run stopped on an error")
-        words = {"loaded": "loaded", "warned": "loaded with warnings", "unchanged": "nothing new to load",
-                 "no_input": "no input"}  # fmt: skip
+        words = {
+            "loaded": "loaded",
+            "warned": "loaded with warnings",
+            "unchanged": "nothing new to load",
+            "no_input": "no input",
+        }
         return words.get(self.status, self.status)
 
     def batch_row(self) -> dict[str, Any]:
         """The values of the batch's row in ingest_batches (warehouse.batches.finish_batch)."""
         return {
-            "status": self.status, "period": self.period, "files": len(self.files), "rows_landed": self.rows_landed,
-            "rows_inserted": self.rows_inserted, "rows_replaced": self.rows_replaced,
-            "rows_unchanged": self.rows_unchanged, "rows_quarantined": self.rows_quarantined,
-            "expectations_passed": self.expectations_passed, "expectations_warned": self.expectations_warned,
-            "expectations_failed": self.expectations_failed, "data_docs_path": self.data_docs_path,
-            "message": self.message, "sign_off": self.sign_off, "reviewer": self.reviewer,
-            "review_note": self.review_note, "reviewed_at": self.reviewed_at,
-        }  # fmt: skip
+            "status": self.status,
+            "period": self.period,
+            "files": len(self.files),
+            "rows_landed": self.rows_landed,
+            "rows_inserted": self.rows_inserted,
+            "rows_replaced": self.rows_replaced,
+            "rows_unchanged": self.rows_unchanged,
+            "rows_quarantined": self.rows_quarantined,
+            "expectations_passed": self.expectations_passed,
+            "expectations_warned": self.expectations_warned,
+            "expectations_failed": self.expectations_failed,
+            "data_docs_path": self.data_docs_path,
+            "message": self.message,
+            "sign_off": self.sign_off,
+            "reviewer": self.reviewer,
+            "review_note": self.review_note,
+            "reviewed_at": self.reviewed_at,
+        }
 
     @classmethod
     def from_batch_row(cls, row: dict[str, Any]) -> BatchOutcome:
         """What a run did, read back from its batch row (a run on a worker returns only its state)."""
         return cls(
-            batch_id=row["id"], period=row["period"], status=row["status"], message=row["message"] or "",
-            rows_inserted=row["rows_inserted"], rows_replaced=row["rows_replaced"],
+            batch_id=row["id"],
+            period=row["period"],
+            status=row["status"],
+            message=row["message"] or "",
+            rows_inserted=row["rows_inserted"],
+            rows_replaced=row["rows_replaced"],
             rows_unchanged=row["rows_unchanged"],
-        )  # fmt: skip
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -309,8 +358,9 @@ def critical_by_fiscal_year(
         orient="row",
     )
     rows = observations.select(pl.col("file_id").cast(pl.Int64), pl.col("source_row").cast(pl.Int64), "fiscal_year")
-    by_row = found.filter(pl.col("source_row").is_not_null()).join(rows.unique(), on=["file_id", "source_row"],
-                                                                    how="left")  # fmt: skip
+    by_row = found.filter(pl.col("source_row").is_not_null()).join(
+        rows.unique(), on=["file_id", "source_row"], how="left"
+    )
     by_file = found.filter(pl.col("source_row").is_null() & pl.col("file_id").is_not_null()).join(
         rows.select("file_id", "fiscal_year").drop_nulls().unique(), on="file_id", how="left"
     )
@@ -325,8 +375,10 @@ def critical_by_fiscal_year(
             first[year] = min(first.get(year, len(critical)), min(everywhere))
     per_file = Counter(f.file_name for f in critical)
     return {
-        year: (f"quality gate failed: {per_file[critical[first[year]].file_name]} critical finding(s) in "
-               f"{critical[first[year]].file_name}; nothing of FY{year} was loaded. First: {critical[first[year]]}")
+        year: (
+            f"quality gate failed: {per_file[critical[first[year]].file_name]} critical finding(s) in "
+            f"{critical[first[year]].file_name}; nothing of FY{year} was loaded. First: {critical[first[year]]}"
+        )
         for year in fiscal_years
         if year in first
-    }  # fmt: skip
+    }

@@ -181,8 +181,16 @@ def parse_kpi(files: list[landing.LandedFile]) -> tuple[ParsedKpiBatch, list[Fil
 
 @task(name="kpi-quality-gate", persist_result=False)
 def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> gx.GateResult:
-    gate = kpi.run_kpi_gate(batch.targets, batch.actuals, cfg.data_docs_dir, cfg.gx_dir, run_name, cfg.report_lang,
-                            structure=batch.structure, uptake=batch.uptake)  # fmt: skip
+    gate = kpi.run_kpi_gate(
+        batch.targets,
+        batch.actuals,
+        cfg.data_docs_dir,
+        cfg.gx_dir,
+        run_name,
+        cfg.report_lang,
+        structure=batch.structure,
+        uptake=batch.uptake,
+    )
     release_freed_memory(batch.rows)
     return gate
 
@@ -192,9 +200,15 @@ def load_kpi_batch(
     warehouse_url: str, batch: ParsedKpiBatch, batch_id: str, file_ids: list[int]
 ) -> kpi_loads.KpiLoadResult:
     return kpi_loads.load_kpi_batch(
-        connect(warehouse_url), batch.targets, batch.actuals, batch.unit_list(), batch_id, file_ids,
-        structure=batch.structure, uptake=batch.uptake,
-    )  # fmt: skip
+        connect(warehouse_url),
+        batch.targets,
+        batch.actuals,
+        batch.unit_list(),
+        batch_id,
+        file_ids,
+        structure=batch.structure,
+        uptake=batch.uptake,
+    )
 
 
 @warehouse_task(name="evaluate-targets")
@@ -234,8 +248,9 @@ def backfilled_years(warehouse_url: str, years: list[int], scope: str, digest: s
 
 
 @warehouse_task(name="book-backfilled-year")
-def book_year(warehouse_url: str, fiscal_year: int, scope: str, digest: str, batch_id: str, status: str,
-              rows_loaded: int) -> None:  # fmt: skip
+def book_year(
+    warehouse_url: str, fiscal_year: int, scope: str, digest: str, batch_id: str, status: str, rows_loaded: int
+) -> None:
     batches.record_backfilled_year(connect(warehouse_url), fiscal_year, scope, digest, batch_id, status, rows_loaded)
 
 

@@ -61,15 +61,24 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresSe
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_API_", "PREFECT_UI_"))}
     env |= {
-        "PREFECT_HOME": str(home), "BRANCHKPI_SERVER_PORT": str(port), "BRANCHKPI_WORKER_LIMIT": "1",
-        "PREFECT_WORKER_QUERY_SECONDS": "2", "BRANCHKPI_HOME": str(home / "worker-var"),
+        "PREFECT_HOME": str(home),
+        "BRANCHKPI_SERVER_PORT": str(port),
+        "BRANCHKPI_WORKER_LIMIT": "1",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "BRANCHKPI_HOME": str(home / "worker-var"),
         "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": postgres.prefect_database_url(),
-    }  # fmt: skip
+    }
     log = home / "server.sh.log"
     with log.open("wb") as out:
-        script = subprocess.Popen([str(ROOT / "scripts" / "server.sh")], cwd=ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        script = subprocess.Popen(
+            [str(ROOT / "scripts" / "server.sh")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     api_url, ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while "Prefect UI:" not in log.read_text(errors="replace"):
@@ -193,9 +202,13 @@ _TEMPLATES: dict[tuple[str, str], tuple[str, Path]] = {}  # (name, dialect) -> (
 
 @pytest.fixture
 def cloned_warehouse(
-    dialect: str, bk_home: Path, fresh_warehouse: str, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
-) -> Callable[[str, Callable[[], None]], str]:  # fmt: skip
+    dialect: str,
+    bk_home: Path,
+    fresh_warehouse: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Callable[[str, Callable[[], None]], str]:
     """clone(name, build): the test's warehouse as `build` leaves one, built once per dialect and session
     (by the real flows, into a template) and copied for each test: a SQLite file copy, a PostgreSQL
     CREATE DATABASE … TEMPLATE. The template's archive comes along, so its landed files are there."""
@@ -275,9 +288,19 @@ def browser() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1400,1000", "--lang=ja"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        "--lang=ja",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)

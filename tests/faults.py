@@ -29,8 +29,13 @@ class ChildRun:
     def __init__(self, paths: list[Path], env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.fault_child", *map(str, paths)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -141,8 +146,19 @@ def batch_statuses(url: str) -> list[str]:
 
 def synth_stats(out: Path, first_fy: int, last_fy: int) -> list[Path]:
     """Synthetic monthly statistics of 48 regions, one file per fiscal year (branchkpi synth)."""
-    subprocess.run([str(Path(sys.executable).with_name("branchkpi")), "synth", "--fiscal-years",
-                    f"{first_fy}-{last_fy}", "--out", str(out)], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("branchkpi")),
+            "synth",
+            "--fiscal-years",
+            f"{first_fy}-{last_fy}",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     return sorted((out / "monthly_stats").glob("*.csv"))
 
 

@@ -49,8 +49,17 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         shutil.chown(self.base, "postgres", "postgres")
         os.chmod(self.base, 0o700)
-        self._as_postgres(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
-                          "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8")  # fmt: skip
+        self._as_postgres(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )
         self.resume()
         with self.admin() as conn:
             conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB PASSWORD '{self.password}'")
@@ -60,8 +69,19 @@ class PostgresServer:
     def resume(self) -> None:
         """Start the server (again) on its data directory and port."""
         options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                          str(self.base / "server.log"), "-w", "-t", "60", "start")  # fmt: skip
+        self._as_postgres(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def pause(self) -> None:
         """Stop the server as an outage does: open sessions are cut (fast shutdown), data kept."""
@@ -70,8 +90,9 @@ class PostgresServer:
     def admin(self, dbname: str = "postgres") -> psycopg.Connection:
         for _ in range(50):
             try:
-                return psycopg.connect(host=str(self.base), port=self.port, user="postgres", dbname=dbname,
-                                       autocommit=True)  # fmt: skip
+                return psycopg.connect(
+                    host=str(self.base), port=self.port, user="postgres", dbname=dbname, autocommit=True
+                )
             except psycopg.OperationalError:
                 time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL did not accept connections; see {self.base / 'server.log'}")

@@ -27,8 +27,10 @@ def record_overdue(engine: sa.Engine, cells: list[dict[str, Any]], flow_run_id: 
     if not cells:
         return
     now = datetime.now(UTC)
-    rows = [{**{k: c[k] for k in KEY}, "due": date.fromisoformat(c["due"]), "announced_at": now,
-             "flow_run_id": flow_run_id} for c in cells]  # fmt: skip
+    rows = [
+        {**{k: c[k] for k in KEY}, "due": date.fromisoformat(c["due"]), "announced_at": now, "flow_run_id": flow_run_id}
+        for c in cells
+    ]
     with write_transaction(engine) as conn:
         conn.execute(sa.insert(schema.overdue_announcements), rows)
 

@@ -20,10 +20,24 @@ from branchkpi.warehouse.engine import write_transaction
 
 # the columns of ingest_batches a closing run sets (besides finished_at)
 BATCH_OUTCOME_COLUMNS = (
-    "status", "period", "files", "rows_landed", "rows_inserted", "rows_replaced", "rows_unchanged",
-    "rows_quarantined", "expectations_passed", "expectations_warned", "expectations_failed", "data_docs_path",
-    "message", "sign_off", "reviewer", "review_note", "reviewed_at",
-)  # fmt: skip
+    "status",
+    "period",
+    "files",
+    "rows_landed",
+    "rows_inserted",
+    "rows_replaced",
+    "rows_unchanged",
+    "rows_quarantined",
+    "expectations_passed",
+    "expectations_warned",
+    "expectations_failed",
+    "data_docs_path",
+    "message",
+    "sign_off",
+    "reviewer",
+    "review_note",
+    "reviewed_at",
+)
 MESSAGE_LIMIT = 4000
 
 
@@ -37,10 +51,14 @@ def start_batch(engine: sa.Engine, period: str | None, flow_run_id: str | None) 
     with engine.begin() as conn:
         conn.execute(
             sa.insert(schema.ingest_batches).values(
-                id=batch_id, started_at=datetime.now(UTC), status="running", period=period,
-                flow_run_id=flow_run_id, runner=runner_id(),
+                id=batch_id,
+                started_at=datetime.now(UTC),
+                status="running",
+                period=period,
+                flow_run_id=flow_run_id,
+                runner=runner_id(),
             )
-        )  # fmt: skip
+        )
     return batch_id
 
 
@@ -136,10 +154,14 @@ class FileRegistration:
     def add(self, sha256: str, file_name: str, archive_path: str, size_bytes: int, batch_id: str) -> int:
         result = self.conn.execute(
             sa.insert(schema.landed_files).values(
-                sha256=sha256, file_name=file_name, archive_path=archive_path, size_bytes=size_bytes,
-                landed_at=datetime.now(UTC), first_batch_id=batch_id,
+                sha256=sha256,
+                file_name=file_name,
+                archive_path=archive_path,
+                size_bytes=size_bytes,
+                landed_at=datetime.now(UTC),
+                first_batch_id=batch_id,
             )
-        )  # fmt: skip
+        )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -180,7 +202,16 @@ def record_backfilled_year(
         upsert(
             conn,
             schema.backfill_log,
-            [{"fiscal_year": fiscal_year, "scope": scope, "files_digest": digest, "batch_id": batch_id,
-              "status": status, "rows_loaded": rows_loaded, "completed_at": datetime.now(UTC)}],
+            [
+                {
+                    "fiscal_year": fiscal_year,
+                    "scope": scope,
+                    "files_digest": digest,
+                    "batch_id": batch_id,
+                    "status": status,
+                    "rows_loaded": rows_loaded,
+                    "completed_at": datetime.now(UTC),
+                }
+            ],
             ["fiscal_year", "scope", "files_digest"],
-        )  # fmt: skip
+        )

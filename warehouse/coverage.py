@@ -33,8 +33,13 @@ def kpi_units(engine: sa.Engine, fiscal_year: int) -> pl.DataFrame:
             .where(t.c.fiscal_year == fiscal_year)
             .group_by(u.c.key, u.c.kind, u.c.name_ja, u.c.name_romaji)
         ).all()
-    schema_ = {"unit_key": pl.String, "kind": pl.String, "name_ja": pl.String, "name_romaji": pl.String,
-               "kpis": pl.Int32}  # fmt: skip
+    schema_ = {
+        "unit_key": pl.String,
+        "kind": pl.String,
+        "name_ja": pl.String,
+        "name_romaji": pl.String,
+        "kpis": pl.Int32,
+    }
     return pl.DataFrame([tuple(r) for r in rows] or None, orient="row", schema=schema_)
 
 
@@ -57,7 +62,8 @@ def kpi_actuals_held(engine: sa.Engine, fiscal_year: int) -> tuple[pl.DataFrame,
         if key.get("fiscal_year") == fiscal_year:
             replaced.add((str(key["unit_key"]), str(key["period"])))
     frame = pl.DataFrame(
-        [tuple(r) for r in held] or None, orient="row",
+        [tuple(r) for r in held] or None,
+        orient="row",
         schema={"unit_key": pl.String, "period": pl.String, "kpi_id": pl.String, "warned": pl.Int32},
-    )  # fmt: skip
+    )
     return frame, replaced

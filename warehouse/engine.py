@@ -120,11 +120,16 @@ def sync_reference_data(conn: sa.Connection) -> None:
     ]
     present = {r[0] for r in conn.execute(sa.select(schema.reporting_units.c.key))}
     missing_units = [
-        {"key": r.code, "kind": "national" if r.is_national else "branch", "name_ja": r.name_ja,
-         "name_romaji": r.name_romaji, "prefecture_code": r.code}
+        {
+            "key": r.code,
+            "kind": "national" if r.is_national else "branch",
+            "name_ja": r.name_ja,
+            "name_romaji": r.name_romaji,
+            "prefecture_code": r.code,
+        }
         for r in region_catalog.ALL_REGIONS
         if r.code not in present
-    ]  # fmt: skip
+    ]
     for table, rows, key in ((schema.regions, region_rows, "code"), (schema.metrics, metric_rows, "id")):
         existing = {tuple(r) for r in conn.execute(sa.select(*table.c))}
         wanted = [r for r in rows if tuple(r[c.name] for c in table.c) not in existing]

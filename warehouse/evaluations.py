@@ -20,16 +20,34 @@ from branchkpi.warehouse import schema
 from branchkpi.warehouse.bulk import bulk_write
 from branchkpi.warehouse.frames import frame_schema, from_rows
 
-TARGETS = frame_schema(schema.kpi_targets, "unit_key", "fiscal_year", "kpi_id", "comparator", "target_value", "unit",
-                       "target_text")  # fmt: skip
-PLACES = frame_schema(schema.kpi_plan_structure, "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja",
-                      "position")  # fmt: skip
+TARGETS = frame_schema(
+    schema.kpi_targets, "unit_key", "fiscal_year", "kpi_id", "comparator", "target_value", "unit", "target_text"
+)
+PLACES = frame_schema(
+    schema.kpi_plan_structure, "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "position"
+)
 ACTUALS = frame_schema(schema.kpi_actuals, "unit_key", "fiscal_year", "kpi_id", "period", "value", "unit")
 # a judgement as stored (kpi_evaluations without its run id and inputs)
 ROW_COLUMNS = [
-    "unit_key", "kpi_id", "fiscal_year", "period", "comparator", "target_value", "unit", "actual", "actual_period",
-    "previous", "previous_period", "threshold", "status", "mark", "reason", "reason_ja", *PLACES, "item_mark",
-]  # fmt: skip
+    "unit_key",
+    "kpi_id",
+    "fiscal_year",
+    "period",
+    "comparator",
+    "target_value",
+    "unit",
+    "actual",
+    "actual_period",
+    "previous",
+    "previous_period",
+    "threshold",
+    "status",
+    "mark",
+    "reason",
+    "reason_ja",
+    *PLACES,
+    "item_mark",
+]
 SCOPE_LIMIT = 4000
 
 
@@ -73,8 +91,11 @@ def inputs_digests(
     years = sorted(set(fiscal_years))
     loads: dict[tuple[str, int], list[str]] = {}
     with engine.connect() as conn:
-        for name, table, wanted in (("targets", t, years), ("places", schema.kpi_plan_structure, years),
-                                    ("actuals", a, sorted({*years, *(y - 1 for y in years)}))):  # fmt: skip
+        for name, table, wanted in (
+            ("targets", t, years),
+            ("places", schema.kpi_plan_structure, years),
+            ("actuals", a, sorted({*years, *(y - 1 for y in years)})),
+        ):
             query = (
                 sa.select(table.c.fiscal_year, table.c.batch_id, sa.func.count(), sa.func.max(table.c.loaded_at))
                 .where(table.c.fiscal_year.in_(wanted))
@@ -94,9 +115,19 @@ def inputs_digests(
     scope = ",".join(sorted(unit_keys)) if unit_keys else "*"
     digests = {}
     for y in years:
-        parts = [rules_digest, f"q={quarter}", scope, units, *loads.get(("targets", y), []), "|",
-                 *loads.get(("places", y), []), "|",
-                 *loads.get(("actuals", y), []), "|", *loads.get(("actuals", y - 1), [])]  # fmt: skip
+        parts = [
+            rules_digest,
+            f"q={quarter}",
+            scope,
+            units,
+            *loads.get(("targets", y), []),
+            "|",
+            *loads.get(("places", y), []),
+            "|",
+            *loads.get(("actuals", y), []),
+            "|",
+            *loads.get(("actuals", y - 1), []),
+        ]
         digests[y] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return digests
 
@@ -130,21 +161,26 @@ def stored_rows(engine: sa.Engine, evaluation_id: str) -> list[dict[str, Any]]:
     query = (
         sa.select(e, u.c.name_ja, u.c.name_romaji, t.c.target_text)
         .join(u, u.c.key == e.c.unit_key, isouter=True)
-        .join(t, (t.c.unit_key == e.c.unit_key) & (t.c.fiscal_year == e.c.fiscal_year) & (t.c.kpi_id == e.c.kpi_id),
-              isouter=True)
+        .join(
+            t,
+            (t.c.unit_key == e.c.unit_key) & (t.c.fiscal_year == e.c.fiscal_year) & (t.c.kpi_id == e.c.kpi_id),
+            isouter=True,
+        )
         .where(e.c.run_id == evaluation_id)
-    )  # fmt: skip
+    )
     rows = []
     with engine.connect() as conn:
         for r in conn.execute(query):
             kpi = kpis.BY_ID.get(r.kpi_id)
-            rows.append({
-                **{c: getattr(r, c) for c in ROW_COLUMNS},
-                "unit_name": r.name_romaji or r.name_ja or r.unit_key,
-                "group": kpis.GROUPS[kpi.group] if kpi else "",
-                "target_text": r.target_text,
-                "inputs": json.loads(r.inputs),
-            })  # fmt: skip
+            rows.append(
+                {
+                    **{c: getattr(r, c) for c in ROW_COLUMNS},
+                    "unit_name": r.name_romaji or r.name_ja or r.unit_key,
+                    "group": kpis.GROUPS[kpi.group] if kpi else "",
+                    "target_text": r.target_text,
+                    "inputs": json.loads(r.inputs),
+                }
+            )
     rows.sort(key=lambda r: (STATUS_ORDER[r["status"]], r["unit_key"], r["kpi_id"]))
     return rows
 
@@ -166,11 +202,17 @@ def store(
     with engine.begin() as conn:
         conn.execute(
             sa.insert(schema.evaluation_runs).values(
-                id=run_id, created_at=datetime.now(UTC), flow_run_id=flow_run_id, fiscal_year=fiscal_year,
-                quarter=quarter, scope=",".join(sorted({r["unit_key"] for r in rows}))[:SCOPE_LIMIT],
-                evaluated=len(rows), inputs_digest=inputs_digest, **counts,
+                id=run_id,
+                created_at=datetime.now(UTC),
+                flow_run_id=flow_run_id,
+                fiscal_year=fiscal_year,
+                quarter=quarter,
+                scope=",".join(sorted({r["unit_key"] for r in rows}))[:SCOPE_LIMIT],
+                evaluated=len(rows),
+                inputs_digest=inputs_digest,
+                **counts,
             )
-        )  # fmt: skip
+        )
         if rows:
             columns: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in ROW_COLUMNS}
             columns["inputs"] = [json.dumps(r["inputs"], ensure_ascii=False, default=str) for r in rows]

@@ -21,10 +21,17 @@ COLLECTION_RATE = "nhi_collection_rate"  # 現年分の保険料(税)収納率, 
 def uptake_rows(parsed: pl.DataFrame) -> pl.DataFrame:
     """The parsed uptake rows (tasks.parse.initiatives) as initiative_uptake's columns."""
     return parsed.select(
-        unit_key="reporting_unit", fiscal_year="fiscal_year", section_ja="section_ja", label_ja="label_ja",
-        adopted="adopted", total="total", pct_printed="pct_printed", note="note",
-        position=pl.col("source_row").cast(pl.Int32), source_file_id="file_id",
-    )  # fmt: skip
+        unit_key="reporting_unit",
+        fiscal_year="fiscal_year",
+        section_ja="section_ja",
+        label_ja="label_ja",
+        adopted="adopted",
+        total="total",
+        pct_printed="pct_printed",
+        note="note",
+        position=pl.col("source_row").cast(pl.Int32),
+        source_file_id="file_id",
+    )
 
 
 def uptake(engine: sa.Engine, prefecture_code: str, fiscal_year: int) -> list[dict[str, Any]]:

@@ -130,29 +130,54 @@ def load_kpi_batch(
     now = datetime.now(UTC)
     result = KpiLoadResult()
     t = targets.select(
-        unit_key="reporting_unit", fiscal_year="fiscal_year", kpi_id="kpi_id", comparator="comparator",
-        target_value="target_value", unit="unit", target_text="target_text", kpi_text_ja="kpi_text_ja",
-        target_note="target_note", organization="organization", source_file_id="file_id",
-    )  # fmt: skip
+        unit_key="reporting_unit",
+        fiscal_year="fiscal_year",
+        kpi_id="kpi_id",
+        comparator="comparator",
+        target_value="target_value",
+        unit="unit",
+        target_text="target_text",
+        kpi_text_ja="kpi_text_ja",
+        target_note="target_note",
+        organization="organization",
+        source_file_id="file_id",
+    )
     a = actuals.select(
-        unit_key="reporting_unit", fiscal_year="fiscal_year", period="period", kpi_id="kpi_id", value="value",
-        unit="unit", as_of="as_of", note="note", source_file_id="file_id",
-    )  # fmt: skip
+        unit_key="reporting_unit",
+        fiscal_year="fiscal_year",
+        period="period",
+        kpi_id="kpi_id",
+        value="value",
+        unit="unit",
+        as_of="as_of",
+        note="note",
+        source_file_id="file_id",
+    )
     with write_transaction(engine) as conn:
         result.units_added = _add_units(conn, municipalities)
         result.counts["kpi_targets"] = _write(conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now)
         result.counts["kpi_actuals"] = _write(conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now)
         if structure is not None and structure.height:
             s = structure.select(
-                unit_key="reporting_unit", fiscal_year="fiscal_year", kpi_id="kpi_id", group_ja="group_ja",
-                item_no="item_no", item_ja="item_ja", sub_item_no="sub_item_no", sub_item_ja="sub_item_ja",
-                position="position", note="structure_note", source_file_id="file_id",
-            )  # fmt: skip
-            result.counts["kpi_plan_structure"] = _write(conn, schema.kpi_plan_structure, s, TARGET_KEY,
-                                                         STRUCTURE_VALUES, batch_id, now)  # fmt: skip
+                unit_key="reporting_unit",
+                fiscal_year="fiscal_year",
+                kpi_id="kpi_id",
+                group_ja="group_ja",
+                item_no="item_no",
+                item_ja="item_ja",
+                sub_item_no="sub_item_no",
+                sub_item_ja="sub_item_ja",
+                position="position",
+                note="structure_note",
+                source_file_id="file_id",
+            )
+            result.counts["kpi_plan_structure"] = _write(
+                conn, schema.kpi_plan_structure, s, TARGET_KEY, STRUCTURE_VALUES, batch_id, now
+            )
         if uptake is not None and uptake.height:  # NHI initiative uptake (取組状況 N/M市町村)
-            result.counts["initiative_uptake"] = _write(conn, schema.initiative_uptake, uptake_rows(uptake),
-                                                        UPTAKE_KEY, UPTAKE_VALUES, batch_id, now)  # fmt: skip
+            result.counts["initiative_uptake"] = _write(
+                conn, schema.initiative_uptake, uptake_rows(uptake), UPTAKE_KEY, UPTAKE_VALUES, batch_id, now
+            )
         mark_files_loaded(conn, file_ids, batch_id)
     years = set(t["fiscal_year"].to_list()) | set(a["fiscal_year"].to_list())
     if structure is not None:

@@ -24,9 +24,14 @@ from branchkpi.warehouse.frames import STATS_KEY, frame_schema, from_rows
 KEY = STATS_KEY
 TOTALS_KEY = ["region_code", "metric", "fiscal_year"]
 _EXISTING = frame_schema(
-    schema.monthly_stats, *KEY, old_value="value", old_yoy="yoy_pct_printed", old_file_id="source_file_id",
-    old_batch_id="batch_id", old_loaded_at="loaded_at",
-)  # fmt: skip
+    schema.monthly_stats,
+    *KEY,
+    old_value="value",
+    old_yoy="yoy_pct_printed",
+    old_file_id="source_file_id",
+    old_batch_id="batch_id",
+    old_loaded_at="loaded_at",
+)
 _EXISTING_TOTALS = frame_schema(schema.reported_fiscal_year_totals, *TOTALS_KEY, _value="value", _yoy="yoy_pct_printed")
 
 

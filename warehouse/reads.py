@@ -124,8 +124,9 @@ def statistics(
 _REPORT_STATS = frame_schema(schema.monthly_kpis, "metric", "region_code", "fiscal_year", "month", "value", "yoy_pct")
 
 
-def monthly_kpi_series(engine: sa.Engine, region_codes: list[str], first_fy: int, last_fy: int,
-                       metric_ids: list[str]) -> pl.DataFrame:  # fmt: skip
+def monthly_kpi_series(
+    engine: sa.Engine, region_codes: list[str], first_fy: int, last_fy: int, metric_ids: list[str]
+) -> pl.DataFrame:
     """Month-by-month values and 前年同月比 of some regions and metrics (a branch report's charts)."""
     k = schema.monthly_kpis
     query = sa.select(*(k.c[c] for c in _REPORT_STATS)).where(
@@ -199,9 +200,11 @@ def statistics_coverage(engine: sa.Engine, fiscal_year: int) -> tuple[pl.DataFra
             sa.select(a.c.region_code, a.c.month).where(a.c.fiscal_year == fiscal_year).distinct()
         ).all()
     loaded_frame = pl.DataFrame(
-        [tuple(r) for r in loaded] or None, orient="row",
+        [tuple(r) for r in loaded] or None,
+        orient="row",
         schema={"region_code": pl.String, "month": pl.Int32, "metrics": pl.Int32, "warned": pl.Int32},
-    )  # fmt: skip
-    replaced_frame = pl.DataFrame([tuple(r) for r in replaced] or None, orient="row",
-                                  schema={"region_code": pl.String, "month": pl.Int32})  # fmt: skip
+    )
+    replaced_frame = pl.DataFrame(
+        [tuple(r) for r in replaced] or None, orient="row", schema={"region_code": pl.String, "month": pl.Int32}
+    )
     return loaded_frame, replaced_frame

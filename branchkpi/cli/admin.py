@@ -78,8 +78,10 @@ def schedules(
                 typer.echo(f"{d.name:<{width}}  started by hand (no schedule)")
             elif d.next_runs:
                 later = ", ".join(jst(t) for t in d.next_runs[1:])
-                typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  next {jst(d.next_runs[0])}"
-                           + (f"  then {later}" if later else ""))  # fmt: skip
+                typer.echo(
+                    f"{d.name:<{width}}  {'; '.join(d.schedules)}  next {jst(d.next_runs[0])}"
+                    + (f"  then {later}" if later else "")
+                )
             else:
                 typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  NO RUN SCHEDULED")
         dead = [d.name for d in found if not d.alive]

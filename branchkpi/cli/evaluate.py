@@ -13,8 +13,20 @@ from branchkpi.cli.output import OutputFormat, write_rows
 EVALUATION_COLUMNS = ["kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "item_mark", "reason"]
 # json and csv give every KPI its place in the plan and the reason in both languages
 DETAIL_COLUMNS = [*EVALUATION_COLUMNS, "reason_ja", "group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja"]
-ITEM_COLUMNS = ["group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "mark", "status", "kpis", "missed",
-                "at_risk", "not_evaluable", "kpi_ids"]  # fmt: skip
+ITEM_COLUMNS = [
+    "group_ja",
+    "item_no",
+    "item_ja",
+    "sub_item_no",
+    "sub_item_ja",
+    "mark",
+    "status",
+    "kpis",
+    "missed",
+    "at_risk",
+    "not_evaluable",
+    "kpi_ids",
+]
 
 
 class By(StrEnum):
@@ -89,8 +101,11 @@ def evaluate(
 
         if output is OutputFormat.table:  # what a planning officer reads: the reason in the report language
             lang = settings().report_lang
-            write_rows([{**r, "reason": r["reason_ja"] if lang == "ja" else r["reason"]} for r in rows], output,
-                       EVALUATION_COLUMNS)  # fmt: skip
+            write_rows(
+                [{**r, "reason": r["reason_ja"] if lang == "ja" else r["reason"]} for r in rows],
+                output,
+                EVALUATION_COLUMNS,
+            )
         else:
             write_rows(rows, output, DETAIL_COLUMNS)
 
@@ -131,9 +146,18 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
             by_unit.setdefault(r["unit_key"], Counter())[r["mark"]] += 1
             names[r["unit_key"]] = r["unit_name"]
         for unit, marks in sorted(by_unit.items()):
-            summary.append({"fiscal_year": year, "period": f"Q{quarter}" if quarter else "FY", "unit": unit,
-                            "name": names[unit], "○": marks["○"], "×": marks["×"], "△": marks["△"],
-                            "—": marks["—"]})  # fmt: skip
+            summary.append(
+                {
+                    "fiscal_year": year,
+                    "period": f"Q{quarter}" if quarter else "FY",
+                    "unit": unit,
+                    "name": names[unit],
+                    "○": marks["○"],
+                    "×": marks["×"],
+                    "△": marks["△"],
+                    "—": marks["—"],
+                }
+            )
     write_rows(summary, output, ["fiscal_year", "period", "unit", "name", "○", "×", "△", "—"])
 
 
@@ -144,10 +168,13 @@ def _write_items(rows: list[dict[str, Any]], output: OutputFormat) -> None:
     items = item_marks(rows)
     unplaced = [r for r in rows if not r.get("item_ja")]
     if not items:
-        raise CliError("no plan structure for these targets (load kpi_plan_structure.csv, or 分野 / 項目 / 小項目 "
-                       "columns with the targets)")  # fmt: skip
-    listed = [{**i, "kpi_ids": ", ".join(i["kpi_ids"]) if output is OutputFormat.table else i["kpi_ids"]}
-              for i in items]  # fmt: skip
+        raise CliError(
+            "no plan structure for these targets (load kpi_plan_structure.csv, or 分野 / 項目 / 小項目 "
+            "columns with the targets)"
+        )
+    listed = [
+        {**i, "kpi_ids": ", ".join(i["kpi_ids"]) if output is OutputFormat.table else i["kpi_ids"]} for i in items
+    ]
     write_rows(listed, output, ITEM_COLUMNS)
     if unplaced and output is OutputFormat.table:
         typer.echo(f"{len(unplaced)} KPI(s) with no place in the plan: {', '.join(r['kpi_id'] for r in unplaced)}")

@@ -197,9 +197,14 @@ def backfill(
                 from branchkpi.flows.runtime import wait_until_recorded
 
                 state = backfill_flow(
-                    from_fy=first, to_fy=last, paths=[str(p.resolve()) for p in paths or []] or None,
-                    branches=branch or None, force=force, fan_out=fan_out, return_state=True,
-                )  # fmt: skip
+                    from_fy=first,
+                    to_fy=last,
+                    paths=[str(p.resolve()) for p in paths or []] or None,
+                    branches=branch or None,
+                    force=force,
+                    fan_out=fan_out,
+                    return_state=True,
+                )
             finally:
                 run_progress.unsubscribe(on_year)
         wait_until_recorded(state)

@@ -12,8 +12,16 @@ import typer
 from branchkpi.cli.app import CliError, app, guard
 from branchkpi.cli.output import OutputFormat, write_rows
 
-TABLE_COLUMNS = ["section_ja", "label_ja", "adopted", "total", "pct", "pct_printed", "computed_adopted",
-                 "computed_total"]  # fmt: skip
+TABLE_COLUMNS = [
+    "section_ja",
+    "label_ja",
+    "adopted",
+    "total",
+    "pct",
+    "pct_printed",
+    "computed_adopted",
+    "computed_total",
+]
 
 
 @app.command()
@@ -59,5 +67,7 @@ def prefecture_report(prefecture: str, fiscal_year: str, out: Path, lang: str) -
         written = write_prefecture_report(data, out, lang)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    typer.echo(f"{written.html} ({written.municipalities} municipalities: {written.missed} missed; "
-               f"{written.initiatives} initiatives)")  # fmt: skip
+    typer.echo(
+        f"{written.html} ({written.municipalities} municipalities: {written.missed} missed; "
+        f"{written.initiatives} initiatives)"
+    )

@@ -140,8 +140,10 @@ def report(
                 from branchkpi.tasks.report.xlsx import write_workbook
 
                 marks = Counter(r["status"] for r in data.kpi_rows)
-                typer.echo(f"{write_workbook(data, out, lang)} ({len(data.kpi_rows)} targets: "
-                           f"{marks['missed']} missed, {marks['at_risk']} at risk)")  # fmt: skip
+                typer.echo(
+                    f"{write_workbook(data, out, lang)} ({len(data.kpi_rows)} targets: "
+                    f"{marks['missed']} missed, {marks['at_risk']} at risk)"
+                )
                 return
             written = write_report(data, out, lang)
         except (ValueError, ReportFontMissing) as exc:

@@ -80,8 +80,11 @@ def start(port: int, wait: float = 120.0) -> str:
     Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     done = _prefect("server", "start", "--background", "--host", "127.0.0.1", "--port", str(port), env=env)
     if done.returncode != 0:
-        raise RuntimeError((done.stderr or done.stdout).strip().splitlines()[-1] if (done.stderr or done.stdout)
-                           else f"prefect server start exited {done.returncode}")  # fmt: skip
+        raise RuntimeError(
+            (done.stderr or done.stdout).strip().splitlines()[-1]
+            if (done.stderr or done.stdout)
+            else f"prefect server start exited {done.returncode}"
+        )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if answers(port, timeout=2):

@@ -60,8 +60,9 @@ def _month_end(year: int, month: int) -> date:
 
 def statistics_due(fiscal_year: int, month: int, unit: str | None = None) -> date:
     """When a month's statistics are due: e.g. April 2020 (FY2020-04) by the 10th business day of May 2020."""
-    return nth_business_day_after(_month_end(calendar_year_of(fiscal_year, month), month),
-                                  business_day_rule("statistics", unit))  # fmt: skip
+    return nth_business_day_after(
+        _month_end(calendar_year_of(fiscal_year, month), month), business_day_rule("statistics", unit)
+    )
 
 
 def kpi_periods(unit_kind: str, unit: str | None = None) -> list[str]:
@@ -80,5 +81,6 @@ def quarter_of_month(month: int) -> str:
 def kpi_due(fiscal_year: int, period: str, unit: str | None = None) -> date:
     """When a quarter's (Q1–Q4) or the fiscal year's (FY) KPI actuals are due."""
     month = QUARTER_END_MONTH[period]
-    return nth_business_day_after(_month_end(calendar_year_of(fiscal_year, month), month),
-                                  business_day_rule("kpi", unit))  # fmt: skip
+    return nth_business_day_after(
+        _month_end(calendar_year_of(fiscal_year, month), month), business_day_rule("kpi", unit)
+    )

@@ -62,16 +62,25 @@ def item_marks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         first = members[0]
         level = "sub_item" if len(key) > 6 else "item"
         status = item_status(m["status"] for m in members)
-        out.append({
-            "unit_key": first["unit_key"], "unit_name": first.get("unit_name"), "fiscal_year": first["fiscal_year"],
-            "period": first["period"], "group_ja": first.get("group_ja"), "item_no": first.get("item_no"),
-            "item_ja": first["item_ja"],
-            "sub_item_no": first.get("sub_item_no") if level == "sub_item" else None,
-            "sub_item_ja": first.get("sub_item_ja") if level == "sub_item" else None,
-            "level": level, "status": status, "mark": MARKS[status], "kpis": len(members),
-            **{s: sum(m["status"] == s for m in members) for s in MARKS},
-            "kpi_ids": [m["kpi_id"] for m in members],
-        })  # fmt: skip
+        out.append(
+            {
+                "unit_key": first["unit_key"],
+                "unit_name": first.get("unit_name"),
+                "fiscal_year": first["fiscal_year"],
+                "period": first["period"],
+                "group_ja": first.get("group_ja"),
+                "item_no": first.get("item_no"),
+                "item_ja": first["item_ja"],
+                "sub_item_no": first.get("sub_item_no") if level == "sub_item" else None,
+                "sub_item_ja": first.get("sub_item_ja") if level == "sub_item" else None,
+                "level": level,
+                "status": status,
+                "mark": MARKS[status],
+                "kpis": len(members),
+                **{s: sum(m["status"] == s for m in members) for s in MARKS},
+                "kpi_ids": [m["kpi_id"] for m in members],
+            }
+        )
     return out
 
 
@@ -80,8 +89,14 @@ def with_item_marks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     item; None when its place in the plan is not known."""
     marks: dict[tuple[Any, ...], str] = {}
     for item in item_marks(rows):
-        key: tuple[Any, ...] = (item["unit_key"], item["fiscal_year"], item["period"], item["group_ja"],
-                                item["item_no"], item["item_ja"])  # fmt: skip
+        key: tuple[Any, ...] = (
+            item["unit_key"],
+            item["fiscal_year"],
+            item["period"],
+            item["group_ja"],
+            item["item_no"],
+            item["item_ja"],
+        )
         if item["level"] == "sub_item":
             key = (*key, item["sub_item_no"], item["sub_item_ja"])
         marks[key] = item["mark"]

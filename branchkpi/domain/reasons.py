@@ -17,18 +17,24 @@ LABELS: dict[str, dict[str, str]] = {
     "previous_year_low": {"en": "previous year (already ≤ 20 %)", "ja": "前年度（既に20%以下）"},
     "ceiling": {"en": "ceiling", "ja": "上限"},
     "prorated": {"en": "target pro-rated {how}:", "ja": "按分目標（{how_ja}）"},
-    "stock_path": {"en": "path from last year's end {previous:g} to the target {target:g} ({months}/12):",
-                   "ja": "前年度末 {previous_ja} から目標 {target_ja} への按分（{months}/12）"},
-}  # fmt: skip
+    "stock_path": {
+        "en": "path from last year's end {previous:g} to the target {target:g} ({months}/12):",
+        "ja": "前年度末 {previous_ja} から目標 {target_ja} への按分（{months}/12）",
+    },
+}
 
 _SYMBOL = {"ge": "≥", "le": "≤", "gt": ">", "eq": "="}
 # Japanese: what the actual did against the other side, met or not
 _RELATION_JA = {
-    ("ge", True): "以上", ("ge", False): "以上に届かず",
-    ("le", True): "以下", ("le", False): "を上回る",
-    ("gt", True): "を上回る", ("gt", False): "を上回らず",
-    ("eq", True): "どおり", ("eq", False): "に届かず",
-}  # fmt: skip
+    ("ge", True): "以上",
+    ("ge", False): "以上に届かず",
+    ("le", True): "以下",
+    ("le", False): "を上回る",
+    ("gt", True): "を上回る",
+    ("gt", False): "を上回らず",
+    ("eq", True): "どおり",
+    ("eq", False): "に届かず",
+}
 
 WORDING: dict[str, dict[str, str]] = {
     "not_set": {"en": "target not set (未設定)", "ja": "目標未設定"},
@@ -41,18 +47,22 @@ WORDING: dict[str, dict[str, str]] = {
         "en": "{tenders} tenders (≤ {small}): {single} single-bid {relation} {allowed}",
         "ja": "一般競争入札 {tenders} 件（{small} 件以下）: 一者応札 {single} 件{relation_ja}",
     },
-    "single_bid_over_ceiling": {"en": "single-bid share {share:g} % > {ceiling:g} %",
-                                "ja": "一者応札の割合 {share:g}% は上限 {ceiling:g}% を上回る"},
-    "single_bid_zero": {"en": "single-bid share 0 % (≤ {ceiling:g} % and ≤ any previous year)",
-                        "ja": "一者応札の割合 0%（上限 {ceiling:g}% 以下、前年度以下）"},
+    "single_bid_over_ceiling": {
+        "en": "single-bid share {share:g} % > {ceiling:g} %",
+        "ja": "一者応札の割合 {share:g}% は上限 {ceiling:g}% を上回る",
+    },
+    "single_bid_zero": {
+        "en": "single-bid share 0 % (≤ {ceiling:g} % and ≤ any previous year)",
+        "ja": "一者応札の割合 0%（上限 {ceiling:g}% 以下、前年度以下）",
+    },
     "single_bid_needs_previous": {
         "en": "single-bid share {share:g} % ≤ {ceiling:g} %, but the previous year's share is needed "
-              "(if it was ≤ 20 %, this year must not exceed it)",
+        "(if it was ≤ 20 %, this year must not exceed it)",
         "ja": "一者応札の割合 {share:g}% は上限 {ceiling:g}% 以下だが、判定には前年度の割合が必要"
-              "（前年度が20%以下なら、それを上回らないこと）",
+        "（前年度が20%以下なら、それを上回らないこと）",
     },
     "rule_error": {"en": "{message}", "ja": "目標を適用できない: {message}"},
-}  # fmt: skip
+}
 
 
 def figure(value: float, unit: str, decimals: int | None = None) -> str:

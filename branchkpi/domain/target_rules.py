@@ -126,12 +126,26 @@ def _compare(op: str, actual: float, threshold: float) -> bool:
     raise RuleError(f"unknown operator {op}")
 
 
-def _decide(op: str, actual: float, threshold: float, label: str, inputs: dict[str, float | None], unit: str,
-            **label_params: Any) -> Judgement:  # fmt: skip
+def _decide(
+    op: str,
+    actual: float,
+    threshold: float,
+    label: str,
+    inputs: dict[str, float | None],
+    unit: str,
+    **label_params: Any,
+) -> Judgement:
     """achieved / missed by one comparison; `label` names the other side (reasons.LABELS)."""
     ok = _compare(op, actual, threshold)
-    params = {"op": op, "ok": ok, "actual": actual, "threshold": threshold, "label": label, "unit": unit,
-              **label_params}  # fmt: skip
+    params = {
+        "op": op,
+        "ok": ok,
+        "actual": actual,
+        "threshold": threshold,
+        "label": label,
+        "unit": unit,
+        **label_params,
+    }
     return Judgement("achieved" if ok else "missed", "compare", params, threshold, inputs)
 
 
@@ -171,8 +185,9 @@ def judge(
     if comparator in PREVIOUS_YEAR_COMPARATORS:
         if previous is None:
             return Judgement("not_evaluable", "no_previous", {}, None, inputs)
-        return _decide(comparator.removesuffix("_prev_year"), value, previous.value, "previous_year", inputs,
-                       target.unit)  # fmt: skip
+        return _decide(
+            comparator.removesuffix("_prev_year"), value, previous.value, "previous_year", inputs, target.unit
+        )
     return _single_bid(target, value, previous, tenders, inputs)
 
 
@@ -187,18 +202,25 @@ def _single_bid(
         inputs = {**inputs, "tenders": tenders.general_competitive, "single_bid_tenders": tenders.single_bid}
         if tenders.general_competitive <= SMALL_TENDER_COUNT:
             ok = tenders.single_bid <= SMALL_TENDER_MAX_SINGLE_BIDS
-            params = {"tenders": tenders.general_competitive, "small": SMALL_TENDER_COUNT,
-                      "single": tenders.single_bid, "allowed": SMALL_TENDER_MAX_SINGLE_BIDS, "ok": ok}  # fmt: skip
-            return Judgement("achieved" if ok else "missed", "small_tenders", params, SMALL_TENDER_MAX_SINGLE_BIDS,
-                             inputs)  # fmt: skip
+            params = {
+                "tenders": tenders.general_competitive,
+                "small": SMALL_TENDER_COUNT,
+                "single": tenders.single_bid,
+                "allowed": SMALL_TENDER_MAX_SINGLE_BIDS,
+                "ok": ok,
+            }
+            return Judgement(
+                "achieved" if ok else "missed", "small_tenders", params, SMALL_TENDER_MAX_SINGLE_BIDS, inputs
+            )
     ceiling = target.value if target.value is not None else SINGLE_BID_SHARE_CEILING_PCT
     if share > ceiling + _EPSILON:
         return Judgement("missed", "single_bid_over_ceiling", {"share": share, "ceiling": ceiling}, ceiling, inputs)
     if previous is None:
         if share <= _EPSILON:  # 0 % is at most any previous share
             return Judgement("achieved", "single_bid_zero", {"ceiling": ceiling}, 0, inputs)
-        return Judgement("not_evaluable", "single_bid_needs_previous", {"share": share, "ceiling": ceiling}, None,
-                         inputs)  # fmt: skip
+        return Judgement(
+            "not_evaluable", "single_bid_needs_previous", {"share": share, "ceiling": ceiling}, None, inputs
+        )
     if previous.value <= ceiling + _EPSILON:
         return _decide("le", share, previous.value, "previous_year_low", inputs, "pct")
     return _decide("le", share, ceiling, "ceiling", inputs, "pct")
@@ -212,8 +234,11 @@ def prorated_share(months_elapsed: int, previous_year_share: float | None = None
     if not 1 <= months_elapsed <= 12:
         raise RuleError(f"months elapsed must be 1-12, got {months_elapsed}")
     if previous_year_share is not None and 0 < previous_year_share <= 1:
-        return (previous_year_share, f"previous year's profile ({previous_year_share:.0%} by this point)",
-                f"前年度の進み方: この時点で {previous_year_share:.0%}")  # fmt: skip
+        return (
+            previous_year_share,
+            f"previous year's profile ({previous_year_share:.0%} by this point)",
+            f"前年度の進み方: この時点で {previous_year_share:.0%}",
+        )
     return months_elapsed / 12, f"linear ({months_elapsed}/12 of the year)", f"月数按分 {months_elapsed}/12"
 
 
@@ -253,21 +278,48 @@ def judge_in_year(
         _check_unit(target, actual, "actual")
         share, how, how_ja = prorated_share(months_elapsed, previous_year_share)
         due = target.value * share
-        closed = _decide("ge", actual.value, due, "prorated", {
-            "target": target.value, "actual": actual.value, "prorated_target": due,
-        }, target.unit, how=how, how_ja=how_ja)  # fmt: skip
-    elif stock and target.comparator in VALUE_COMPARATORS and target.comparator != "eq" and valued and (
-        previous_year_end is not None and months_elapsed < 12
-    ):  # fmt: skip
+        closed = _decide(
+            "ge",
+            actual.value,
+            due,
+            "prorated",
+            {
+                "target": target.value,
+                "actual": actual.value,
+                "prorated_target": due,
+            },
+            target.unit,
+            how=how,
+            how_ja=how_ja,
+        )
+    elif (
+        stock
+        and target.comparator in VALUE_COMPARATORS
+        and target.comparator != "eq"
+        and valued
+        and (previous_year_end is not None and months_elapsed < 12)
+    ):
         assert target.value is not None and actual is not None
         _check_unit(target, actual, "actual")
         _check_unit(target, previous_year_end, "previous year-end actual")
         due = stock_path(target.value, previous_year_end.value, months_elapsed)
         op = target.comparator.removeprefix("count_")
-        closed = _decide(op, actual.value, due, "stock_path", {
-            "target": target.value, "actual": actual.value, "previous_year_end": previous_year_end.value,
-            "path_target": due,
-        }, target.unit, previous=previous_year_end.value, target=target.value, months=months_elapsed)  # fmt: skip
+        closed = _decide(
+            op,
+            actual.value,
+            due,
+            "stock_path",
+            {
+                "target": target.value,
+                "actual": actual.value,
+                "previous_year_end": previous_year_end.value,
+                "path_target": due,
+            },
+            target.unit,
+            previous=previous_year_end.value,
+            target=target.value,
+            months=months_elapsed,
+        )
     else:
         closed = judge(target, actual, previous_same_point, tenders)
     status: Status = {"achieved": "on_track", "missed": "at_risk"}.get(closed.status, closed.status)  # type: ignore[assignment]

@@ -37,8 +37,11 @@ def write_synthetic(out: Path, years: range, seed: int = SEED, municipal: bool =
     for path in stats.write_by_fiscal_year(monthly, out / "monthly_stats"):
         written.append((path, monthly.filter(pl.col("fiscal_year") == int(path.stem[-4:])).height))
     targets, actuals = kpis.synth_branch_kpis(real, years, seed)
-    frames = [("kpi_targets.csv", targets), ("kpi_actuals_quarterly.csv", actuals),
-              ("kpi_actuals_synthetic.csv", ranked.synth_kpi_actuals(real, years, seed))]  # fmt: skip
+    frames = [
+        ("kpi_targets.csv", targets),
+        ("kpi_actuals_quarterly.csv", actuals),
+        ("kpi_actuals_synthetic.csv", ranked.synth_kpi_actuals(real, years, seed)),
+    ]
     if municipal:
         m_targets, m_actuals = kpis.synth_municipal_kpis(okayama_municipalities(), years, seed)
         frames += [("municipal_kpi_targets.csv", m_targets), ("municipal_kpi_actuals.csv", m_actuals)]

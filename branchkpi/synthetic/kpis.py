@@ -19,9 +19,54 @@ from branchkpi.synthetic.stats import SEED  # one seed for every synthetic serie
 
 # 市町村 per prefecture (JIS order 01–47; 東京都 counts its 23 special wards): 1,741 in all
 MUNICIPALITIES_PER_PREFECTURE = (
-    179, 40, 33, 35, 25, 35, 59, 44, 25, 35, 63, 54, 62, 33, 30, 15, 19, 17, 27, 77, 42, 35, 54, 29,
-    19, 26, 43, 41, 39, 30, 19, 19, 27, 23, 19, 24, 17, 20, 34, 60, 20, 21, 45, 18, 26, 43, 41,
-)  # fmt: skip
+    179,
+    40,
+    33,
+    35,
+    25,
+    35,
+    59,
+    44,
+    25,
+    35,
+    63,
+    54,
+    62,
+    33,
+    30,
+    15,
+    19,
+    17,
+    27,
+    77,
+    42,
+    35,
+    54,
+    29,
+    19,
+    26,
+    43,
+    41,
+    39,
+    30,
+    19,
+    19,
+    27,
+    23,
+    19,
+    24,
+    17,
+    20,
+    34,
+    60,
+    20,
+    21,
+    45,
+    18,
+    26,
+    43,
+    41,
+)
 NHI_LEVELS = {  # typical municipal level (%) and spread across municipalities
     "nhi_collection_rate": (94.0, 2.5),
     "nhi_specific_checkup_rate": (37.0, 8.0),
@@ -57,9 +102,13 @@ def _quarterly(
 
 
 def _frames(
-    units: pl.DataFrame, unit_cols: list[str], kpi_ids: list[str], centers: dict[str, tuple[float, float]],
-    fiscal_years: list[int], rng: np.random.Generator,
-) -> tuple[pl.DataFrame, pl.DataFrame]:  # fmt: skip
+    units: pl.DataFrame,
+    unit_cols: list[str],
+    kpi_ids: list[str],
+    centers: dict[str, tuple[float, float]],
+    fiscal_years: list[int],
+    rng: np.random.Generator,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     targets, actuals = [], []
     n, years = units.height, np.array(fiscal_years)
     for kpi_id in kpi_ids:
@@ -71,8 +120,14 @@ def _frames(
         year_end = np.clip(level + rng.normal(0.0, 0.6, level.shape), 0.0, 100.0)
         target = np.round(np.clip(level + rng.normal(0.2, 0.8, level.shape), 0.0, 100.0), 1)
         grid = units.join(pl.DataFrame({"fiscal_year": fiscal_years}), how="cross")
-        targets.append(grid.with_columns(kpi_id=pl.lit(kpi_id), target_value=pl.Series(target.ravel()),
-                                         unit=pl.lit(kpi.unit), comparator=pl.lit("ge")))  # fmt: skip
+        targets.append(
+            grid.with_columns(
+                kpi_id=pl.lit(kpi_id),
+                target_value=pl.Series(target.ravel()),
+                unit=pl.lit(kpi.unit),
+                comparator=pl.lit("ge"),
+            )
+        )
         for quarter, month in QUARTER_ENDS:
             value = _quarterly(rng, year_end, kpi.cumulative, fiscal_years)[str(quarter)]
             period = pl.format("{}-{}", pl.col("fiscal_year") + (1 if month == 3 else 0), pl.lit(f"{month:02d}"))
@@ -106,5 +161,11 @@ def synth_municipal_kpis(
     """Targets and quarterly actuals of the four NHI KPIs for the 1,741 municipalities, with the
     columns prefecture (JIS code) and municipality in front."""
     rng = np.random.default_rng(seed + 2)
-    return _frames(municipalities(okayama_names), ["prefecture", "municipality"], list(NHI_LEVELS), NHI_LEVELS,
-                   sorted(set(fiscal_years)), rng)  # fmt: skip
+    return _frames(
+        municipalities(okayama_names),
+        ["prefecture", "municipality"],
+        list(NHI_LEVELS),
+        NHI_LEVELS,
+        sorted(set(fiscal_years)),
+        rng,
+    )

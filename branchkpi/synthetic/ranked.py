@@ -43,7 +43,17 @@ def synth_kpi_actuals(real: pl.DataFrame, fiscal_years: Iterable[int], seed: int
                     continue
                 value = rng.gauss(center, center * SPREAD.get(kpi.id, DEFAULT_SPREAD))
                 value = min(100.0, max(0.0, value)) if kpi.unit == "pct" else max(0.0, value)
-                out.append({"branch": branch.name_romaji, "fiscal_year": fy, "period": "FY", "as_of": "",
-                            "kpi_id": kpi.id, "value": round(value, 2 if center < 10 else 1), "unit": kpi.unit,
-                            "source_file": "synthetic", "note": f"synthetic, seed {seed}"})  # fmt: skip
+                out.append(
+                    {
+                        "branch": branch.name_romaji,
+                        "fiscal_year": fy,
+                        "period": "FY",
+                        "as_of": "",
+                        "kpi_id": kpi.id,
+                        "value": round(value, 2 if center < 10 else 1),
+                        "unit": kpi.unit,
+                        "source_file": "synthetic",
+                        "note": f"synthetic, seed {seed}",
+                    }
+                )
     return pl.DataFrame(out)

@@ -103,8 +103,16 @@ def synth_monthly_stats(real: pl.DataFrame, fiscal_years: Iterable[int], seed: i
                     emit(code, fy, month, metric, float(v))
                 emit(regions.NATIONAL_CODE, fy, month, metric, float(total))
             _averages(branch, nat, real_branch, codes, pay, use, fy, month, emit)
-    frame = pl.DataFrame(rows, schema={"region": pl.String, "fiscal_year": pl.Int32, "month": pl.Int32,
-                                       "metric": pl.String, "value": pl.Float64})  # fmt: skip
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "region": pl.String,
+            "fiscal_year": pl.Int32,
+            "month": pl.Int32,
+            "metric": pl.String,
+            "value": pl.Float64,
+        },
+    )
     units = {m.id: m.unit for m in METRICS}
     return frame.with_columns(unit=pl.col("metric").replace_strict(units, default=""))
 

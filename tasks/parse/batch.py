@@ -36,8 +36,9 @@ def parse_statistics(
             parsed = parse_file(f)
         except FileParseError as exc:
             report.error = str(exc)
-            parsed = ParsedFile(empty_observations(), empty_totals(),
-                                [Finding(f.file_name, "file_readable", str(exc), file_id=f.id)])  # fmt: skip
+            parsed = ParsedFile(
+                empty_observations(), empty_totals(), [Finding(f.file_name, "file_readable", str(exc), file_id=f.id)]
+            )
         report.layout, report.encoding = parsed.layout, parsed.encoding
         report.skipped_sheets = parsed.skipped_sheets
         report.rows = parsed.observations.height + parsed.reported_totals.height
@@ -86,8 +87,13 @@ class ParsedKpiBatch:
     @property
     def raw_units(self) -> list[str]:
         """The branches and municipalities as the files wrote them (for an alert)."""
-        return sorted(set(self.targets["reporting_unit_raw"].to_list() + self.actuals["reporting_unit_raw"].to_list()
-                          + self.structure["reporting_unit_raw"].to_list()))  # fmt: skip
+        return sorted(
+            set(
+                self.targets["reporting_unit_raw"].to_list()
+                + self.actuals["reporting_unit_raw"].to_list()
+                + self.structure["reporting_unit_raw"].to_list()
+            )
+        )
 
 
 def parse_kpi_files(files: list[LandedFile]) -> tuple[ParsedKpiBatch, list[FileReport]]:

@@ -24,8 +24,24 @@ from branchkpi.tasks.parse.xlsx import excel_sheets
 
 # Sheets a workbook carries beside its tables (a cover, notes, a table of contents): skipped when they
 # hold no table, and listed in the run's summary.
-NON_TABLE_SHEETS = frozenset({"表紙", "注記", "注意事項", "備考", "説明", "目次", "はじめに", "凡例", "cover",
-                              "notes", "note", "readme", "contents", "説明書"})  # fmt: skip
+NON_TABLE_SHEETS = frozenset(
+    {
+        "表紙",
+        "注記",
+        "注意事項",
+        "備考",
+        "説明",
+        "目次",
+        "はじめに",
+        "凡例",
+        "cover",
+        "notes",
+        "note",
+        "readme",
+        "contents",
+        "説明書",
+    }
+)
 
 
 def parse_file(landed: LandedFile) -> ParsedFile:

@@ -152,8 +152,12 @@ def _match(col: int, parts: tuple[str, ...], first_row: int) -> HeaderColumn:
         raise FileParseError(f"{position}: a unit {parts[0]!r} with no heading")
     main, groups = named[-1], named[:-1]
     role = _single_role(main)
-    units = labels.Label(" ".join(parts), "", tuple(u for p in parts for u in labels.label(p).units),
-                         tuple(u for p in parts for u in labels.label(p).scaled_units))  # fmt: skip
+    units = labels.Label(
+        " ".join(parts),
+        "",
+        tuple(u for p in parts for u in labels.label(p).units),
+        tuple(u for p in parts for u in labels.label(p).scaled_units),
+    )
     written = " / ".join(parts)
     if role in ("metric_column", "derived_metric"):
         metric = metrics.resolve_metric(main)

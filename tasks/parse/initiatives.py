@@ -39,12 +39,23 @@ DEFAULT_LABEL = "取組状況"
 
 _U = frame_schema(schema.initiative_uptake)
 UPTAKE_COLUMNS: dict[str, Any] = {
-    "file_id": FILE_ID, "file_name": pl.String, "source_row": pl.Int64, "reporting_unit": _U["unit_key"],
-    "section_ja": _U["section_ja"], "label_ja": _U["label_ja"], "fiscal_year_raw": pl.String,
-    "fiscal_year": _U["fiscal_year"], "adopted_raw": pl.String, "adopted": _U["adopted"], "total_raw": pl.String,
-    "total": _U["total"], "pct_printed_raw": pl.String, "pct_printed": _U["pct_printed"],
-    "pct_decimals": pl.Int32, "note": _U["note"],
-}  # fmt: skip
+    "file_id": FILE_ID,
+    "file_name": pl.String,
+    "source_row": pl.Int64,
+    "reporting_unit": _U["unit_key"],
+    "section_ja": _U["section_ja"],
+    "label_ja": _U["label_ja"],
+    "fiscal_year_raw": pl.String,
+    "fiscal_year": _U["fiscal_year"],
+    "adopted_raw": pl.String,
+    "adopted": _U["adopted"],
+    "total_raw": pl.String,
+    "total": _U["total"],
+    "pct_printed_raw": pl.String,
+    "pct_printed": _U["pct_printed"],
+    "pct_decimals": pl.Int32,
+    "note": _U["note"],
+}
 
 
 def empty_uptake() -> pl.DataFrame:
@@ -106,11 +117,17 @@ def uptake_rows(
     cells = cells.filter(pl.sum_horizontal(pl.col(r).str.len_chars() for r in ALIASES) > 0)
     label = pl.col("label_ja") if "label_ja" in index else pl.lit(DEFAULT_LABEL)
     cells = cells.with_columns(
-        file_id=pl.lit(file_id, FILE_ID), file_name=pl.lit(file_name), reporting_unit=pl.lit(prefecture),
-        fiscal_year_raw="fiscal_year", adopted_raw="adopted", total_raw="total", pct_printed_raw="pct_printed",
-        section_ja=pl.col("section_ja").replace("", None), label_ja=label.replace("", None),
+        file_id=pl.lit(file_id, FILE_ID),
+        file_name=pl.lit(file_name),
+        reporting_unit=pl.lit(prefecture),
+        fiscal_year_raw="fiscal_year",
+        adopted_raw="adopted",
+        total_raw="total",
+        pct_printed_raw="pct_printed",
+        section_ja=pl.col("section_ja").replace("", None),
+        label_ja=label.replace("", None),
         note=pl.col("note").replace("", None),
-    ).drop("fiscal_year", "adopted", "total", "pct_printed")  # fmt: skip
+    ).drop("fiscal_year", "adopted", "total", "pct_printed")
     cells = map_distinct(cells, ["fiscal_year_raw"], {"fiscal_year": UPTAKE_COLUMNS["fiscal_year"]}, safe_fy)
     for role in ("adopted", "total"):
         cells = map_distinct(cells, [f"{role}_raw"], {role: UPTAKE_COLUMNS[role]}, count)

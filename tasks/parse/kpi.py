@@ -45,25 +45,58 @@ from branchkpi.warehouse.frames import FILE_ID, frame_schema
 _T, _A = frame_schema(schema.kpi_targets), frame_schema(schema.kpi_actuals)
 _WHERE = {"file_id": FILE_ID, "file_name": pl.String, "source_row": pl.Int64}
 TARGET_COLUMNS: dict[str, Any] = {
-    **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _T["unit_key"], "fiscal_year_raw": pl.String,
-    "fiscal_year": _T["fiscal_year"], "kpi_raw": pl.String, "kpi_id": _T["kpi_id"], "comparator_raw": pl.String,
-    "comparator": _T["comparator"], "target_value_raw": pl.String, "target_value": _T["target_value"],
-    "unit_raw": pl.String, "unit": _T["unit"], "target_text": _T["target_text"], "kpi_text_ja": _T["kpi_text_ja"],
-    "target_note": _T["target_note"], "organization": _T["organization"],
-}  # fmt: skip
+    **_WHERE,
+    "reporting_unit_raw": pl.String,
+    "reporting_unit": _T["unit_key"],
+    "fiscal_year_raw": pl.String,
+    "fiscal_year": _T["fiscal_year"],
+    "kpi_raw": pl.String,
+    "kpi_id": _T["kpi_id"],
+    "comparator_raw": pl.String,
+    "comparator": _T["comparator"],
+    "target_value_raw": pl.String,
+    "target_value": _T["target_value"],
+    "unit_raw": pl.String,
+    "unit": _T["unit"],
+    "target_text": _T["target_text"],
+    "kpi_text_ja": _T["kpi_text_ja"],
+    "target_note": _T["target_note"],
+    "organization": _T["organization"],
+}
 _S = frame_schema(schema.kpi_plan_structure)
 STRUCTURE_COLUMNS: dict[str, Any] = {
-    **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _S["unit_key"], "fiscal_year_raw": pl.String,
-    "fiscal_year": _S["fiscal_year"], "kpi_raw": pl.String, "kpi_id": _S["kpi_id"], "group_ja": _S["group_ja"],
-    "item_no": _S["item_no"], "item_ja": _S["item_ja"], "sub_item_no": _S["sub_item_no"],
-    "sub_item_ja": _S["sub_item_ja"], "position": _S["position"], "structure_note": _S["note"],
-}  # fmt: skip
+    **_WHERE,
+    "reporting_unit_raw": pl.String,
+    "reporting_unit": _S["unit_key"],
+    "fiscal_year_raw": pl.String,
+    "fiscal_year": _S["fiscal_year"],
+    "kpi_raw": pl.String,
+    "kpi_id": _S["kpi_id"],
+    "group_ja": _S["group_ja"],
+    "item_no": _S["item_no"],
+    "item_ja": _S["item_ja"],
+    "sub_item_no": _S["sub_item_no"],
+    "sub_item_ja": _S["sub_item_ja"],
+    "position": _S["position"],
+    "structure_note": _S["note"],
+}
 ACTUAL_COLUMNS: dict[str, Any] = {
-    **_WHERE, "reporting_unit_raw": pl.String, "reporting_unit": _A["unit_key"], "fiscal_year_raw": pl.String,
-    "fiscal_year": _A["fiscal_year"], "period_raw": pl.String, "period": _A["period"], "kpi_raw": pl.String,
-    "kpi_id": _A["kpi_id"], "value_raw": pl.String, "value": _A["value"], "unit_raw": pl.String, "unit": _A["unit"],
-    "as_of": _A["as_of"], "note": _A["note"],
-}  # fmt: skip
+    **_WHERE,
+    "reporting_unit_raw": pl.String,
+    "reporting_unit": _A["unit_key"],
+    "fiscal_year_raw": pl.String,
+    "fiscal_year": _A["fiscal_year"],
+    "period_raw": pl.String,
+    "period": _A["period"],
+    "kpi_raw": pl.String,
+    "kpi_id": _A["kpi_id"],
+    "value_raw": pl.String,
+    "value": _A["value"],
+    "unit_raw": pl.String,
+    "unit": _A["unit"],
+    "as_of": _A["as_of"],
+    "note": _A["note"],
+}
 
 
 @dataclass
@@ -172,8 +205,11 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
         for i, h in enumerate(header):
             role = ROLE.get(header_key(h))
             if role is None and h.strip():
-                findings.append(Finding(name, "unknown_column", "column not recognised; ignored", "warning",
-                                        landed.id, column_name=h))  # fmt: skip
+                findings.append(
+                    Finding(
+                        name, "unknown_column", "column not recognised; ignored", "warning", landed.id, column_name=h
+                    )
+                )
             elif role is not None and role not in roles:
                 roles[role] = i
         prefecture = prefecture_of(roles, sheet.name, name)
@@ -201,13 +237,16 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
             file_id=pl.lit(landed.id, pl.Int64),
             file_name=pl.lit(name),
             fiscal_year_raw=pl.col("cell_fiscal_year"),
-            kpi_raw=pl.when(pl.col("cell_kpi_id") != "").then(pl.col("cell_kpi_id"))
-            .when(pl.col("cell_kpi_text_ja") != "").then(pl.col("cell_kpi_text_ja"))
+            kpi_raw=pl.when(pl.col("cell_kpi_id") != "")
+            .then(pl.col("cell_kpi_id"))
+            .when(pl.col("cell_kpi_text_ja") != "")
+            .then(pl.col("cell_kpi_text_ja"))
             .otherwise(pl.lit(kpi_by_file_name)),
-        )  # fmt: skip
+        )
         cells = map_distinct(cells, ["fiscal_year_raw"], {"fiscal_year": pl.Int32}, safe_fy)
-        cells = map_distinct(cells, ["kpi_raw"], {"kpi_id": pl.String},
-                              lambda raw: kpis.resolve_kpi(raw) if raw else None)  # fmt: skip
+        cells = map_distinct(
+            cells, ["kpi_raw"], {"kpi_id": pl.String}, lambda raw: kpis.resolve_kpi(raw) if raw else None
+        )
         if kind == "plan_structure" or (kind == "targets" and "item_ja" in roles):
             structure.append(_structure(cells, own_note=kind == "plan_structure"))
         if kind == "plan_structure":
@@ -215,9 +254,11 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
         if kind == "targets":  # the comparator, value and unit may all come from one text (80%以上)
             used = ["target_text", "comparator", "target_value", "kpi_text_ja", "target_note", "organization", "unit"]
             mapped = map_distinct(
-                cells, [f"cell_{r}" for r in used] + ["kpi_raw", "kpi_id"],
-                {c: t for c, t in TARGET_COLUMNS.items() if c in TARGET_FIELDS}, cell_rule(target_fields, used),
-            )  # fmt: skip
+                cells,
+                [f"cell_{r}" for r in used] + ["kpi_raw", "kpi_id"],
+                {c: t for c, t in TARGET_COLUMNS.items() if c in TARGET_FIELDS},
+                cell_rule(target_fields, used),
+            )
             targets.append(mapped.select(TARGET_COLUMNS.keys()))
         else:  # each field of an actual reads one cell: mapped column by column, fewer distinct values
             mapped = map_distinct(cells, ["cell_period"], {"period": pl.String}, normalise_period)
@@ -225,10 +266,13 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
             mapped = map_distinct(mapped, ["cell_unit", "kpi_id"], {"unit": pl.String}, kpi_unit)
             actuals.append(
                 mapped.with_columns(
-                    period_raw="cell_period", value_raw="cell_value", unit_raw="cell_unit",
-                    as_of=pl.col("cell_as_of").replace("", None), note=pl.col("cell_note").replace("", None),
+                    period_raw="cell_period",
+                    value_raw="cell_value",
+                    unit_raw="cell_unit",
+                    as_of=pl.col("cell_as_of").replace("", None),
+                    note=pl.col("cell_note").replace("", None),
                 ).select(ACTUAL_COLUMNS.keys())
-            )  # fmt: skip
+            )
     if not kinds:
         raise FileParseError("not a KPI file (no header with 支部/branch or 市町村 and 年度/fiscal_year)")
     return ParsedKpiFile(

@@ -103,8 +103,19 @@ def _csv_row_iter(text: str, delimiter: str, name: str) -> Iterator[list[str]]:
         raise FileParseError(f"malformed CSV at line {reader.line_num}: {exc}") from exc
 
 
-TARGET_FIELDS = ("kpi_raw", "comparator_raw", "comparator", "target_value_raw", "target_value", "unit_raw", "unit",
-                  "target_text", "kpi_text_ja", "target_note", "organization")  # fmt: skip
+TARGET_FIELDS = (
+    "kpi_raw",
+    "comparator_raw",
+    "comparator",
+    "target_value_raw",
+    "target_value",
+    "unit_raw",
+    "unit",
+    "target_text",
+    "kpi_text_ja",
+    "target_note",
+    "organization",
+)
 
 
 _ACTUAL_FIELDS = ("period_raw", "period", "kpi_raw", "value_raw", "value", "unit_raw", "unit", "as_of", "note")
@@ -139,10 +150,13 @@ def _cell_frame(columns: list[pl.Series], first_row_number: int, height: int, ro
     numbers = pl.int_range(first_row_number, first_row_number + height, dtype=pl.Int64, eager=True)
     frame = pl.DataFrame(
         {"source_row": numbers}
-        | {name: columns[roles[role]] if roles.get(role, len(columns)) < len(columns)
-           else pl.repeat("", height, dtype=pl.String, eager=True)  # no such column, or rows too short
-           for role, name in zip(_ALL_ROLES, _CELL, strict=True)}
-    )  # fmt: skip
+        | {
+            name: columns[roles[role]]
+            if roles.get(role, len(columns)) < len(columns)
+            else pl.repeat("", height, dtype=pl.String, eager=True)  # no such column, or rows too short
+            for role, name in zip(_ALL_ROLES, _CELL, strict=True)
+        }
+    )
     blank = pl.sum_horizontal(c.str.len_chars() for c in columns) == 0 if columns else pl.lit(True)
     return frame.filter(~blank) if columns else frame.head(0)
 
@@ -166,9 +180,12 @@ def text_cells(sheet: Sheet, skip_records: int, width: int, roles: dict[str, int
     names = [f"column_{i}" for i in range(width)]
     try:
         frame = pl.read_csv(
-            rest.encode("utf-8"), has_header=False, separator=sheet.delimiter, quote_char=None,
+            rest.encode("utf-8"),
+            has_header=False,
+            separator=sheet.delimiter,
+            quote_char=None,
             schema=dict.fromkeys(names, pl.String),
-        )  # fmt: skip
+        )
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.ShapeError):
         return None  # a row wider than the header, or a first row narrower: the csv module's rules
     return _cell_frame(frame.get_columns(), skip_records + 1, frame.height, roles)
@@ -237,8 +254,18 @@ def _reporting_unit(
     if not name or pref is None or pref == regions.NATIONAL_CODE:
         return raw, None
     key = f"{pref}:{name}"
-    municipalities.setdefault(key, {"key": key, "kind": "municipality", "name_ja": name, "name_romaji": None,
-                                    "prefecture_code": pref, "target_setting": None, "note_ja": None})  # fmt: skip
+    municipalities.setdefault(
+        key,
+        {
+            "key": key,
+            "kind": "municipality",
+            "name_ja": name,
+            "name_romaji": None,
+            "prefecture_code": pref,
+            "target_setting": None,
+            "note_ja": None,
+        },
+    )
     return raw, key
 
 
@@ -293,12 +320,19 @@ def target_fields(cell: dict[str, str], kpi_raw: str | None, kpi_id: str | None,
         except ValueError:
             comparator = None
     return {
-        "kpi_raw": kpi_raw or "", "kpi_id": kpi_id, "comparator_raw": comparator_raw, "comparator": comparator,
-        "target_value_raw": value_raw or text, "target_value": value, "unit_raw": unit_raw,
-        "unit": kpi_unit(unit_raw or (text_unit or ""), kpi_id), "target_text": text or None,
-        "kpi_text_ja": cell.get("kpi_text_ja") or None, "target_note": cell.get("target_note") or None,
+        "kpi_raw": kpi_raw or "",
+        "kpi_id": kpi_id,
+        "comparator_raw": comparator_raw,
+        "comparator": comparator,
+        "target_value_raw": value_raw or text,
+        "target_value": value,
+        "unit_raw": unit_raw,
+        "unit": kpi_unit(unit_raw or (text_unit or ""), kpi_id),
+        "target_text": text or None,
+        "kpi_text_ja": cell.get("kpi_text_ja") or None,
+        "target_note": cell.get("target_note") or None,
         "organization": cell.get("organization") or None,
-    }  # fmt: skip
+    }
 
 
 _QUARTER_RE = re.compile(r"^(?:q|第)?([1-4])(?:q|四半期)?$")

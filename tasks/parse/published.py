@@ -177,17 +177,34 @@ def parse_published(rows: list[list[str]], landed: LandedFile, context: str, she
                 yoy = number_or_none(yoy_raw, allow_negative_zero=True)
                 if yoy is None and not numbers.is_blank(yoy_raw) and len(findings) < 1000:
                     findings.append(
-                        Finding(name, "yoy_printed_unreadable", "printed 前年同月比 is not a number; stored as empty",
-                                severity="warning", file_id=landed.id, source_row=row_number,
-                                column_name=f"{col_label} 前年同月比", value_text=yoy_raw, sheet=sheet)
-                    )  # fmt: skip
+                        Finding(
+                            name,
+                            "yoy_printed_unreadable",
+                            "printed 前年同月比 is not a number; stored as empty",
+                            severity="warning",
+                            file_id=landed.id,
+                            source_row=row_number,
+                            column_name=f"{col_label} 前年同月比",
+                            value_text=yoy_raw,
+                            sheet=sheet,
+                        )
+                    )
                 if _is_total_label(label):
                     if not metrics.printed_annual_fits(metric, metrics.annual_label(label)):
                         findings.append(
-                            Finding(name, "total_row_skipped", f"a printed {label} of {metrics.BY_ID[metric].name_ja} "
-                                    "is not its fiscal-year figure; skipped", severity="warning", file_id=landed.id,
-                                    source_row=row_number, column_name=col_label, value_text=raw, sheet=sheet)
-                        )  # fmt: skip
+                            Finding(
+                                name,
+                                "total_row_skipped",
+                                f"a printed {label} of {metrics.BY_ID[metric].name_ja} "
+                                "is not its fiscal-year figure; skipped",
+                                severity="warning",
+                                file_id=landed.id,
+                                source_row=row_number,
+                                column_name=col_label,
+                                value_text=raw,
+                                sheet=sheet,
+                            )
+                        )
                         continue
                     value = number_or_none(raw)
                     if value is None:

@@ -62,9 +62,14 @@ def parse_tidy_csv(text: str, delimiter: str, head: list[list[str]], landed: Lan
         # polars refuses ragged (short or long) or badly quoted rows: read with the csv module to name the line
         parsed = parse_tidy_rows(csv_rows(text, delimiter), landed, encoding)
         parsed.findings.append(
-            Finding(landed.file_name, "csv_shape", f"read row by row: {str(exc)[:200]}", severity="warning",
-                    file_id=landed.id)
-        )  # fmt: skip
+            Finding(
+                landed.file_name,
+                "csv_shape",
+                f"read row by row: {str(exc)[:200]}",
+                severity="warning",
+                file_id=landed.id,
+            )
+        )
         return parsed
     if frame.width > width:
         frame = frame.select(frame.columns[:width])
@@ -89,17 +94,22 @@ def parse_tidy_rows(rows: list[list[str]], landed: LandedFile, encoding: str, sh
     extra = [r for r in body if len(r) > width and any(c.strip() for c in r[width:])]
     if extra:
         parsed.findings.append(
-            Finding(landed.file_name, "row_has_extra_cells",
-                    f"{len(extra)} row(s) have more cells than the header; the extra cells were ignored",
-                    severity="warning", file_id=landed.id, sheet=sheet)
-        )  # fmt: skip
+            Finding(
+                landed.file_name,
+                "row_has_extra_cells",
+                f"{len(extra)} row(s) have more cells than the header; the extra cells were ignored",
+                severity="warning",
+                file_id=landed.id,
+                sheet=sheet,
+            )
+        )
     parsed.encoding = encoding
     return parsed
 
 
-def _roles(columns: list[HeaderColumn], landed: LandedFile, sheet: str | None) -> tuple[
-    dict[str, HeaderColumn], list[HeaderColumn], list[Finding]
-]:  # fmt: skip
+def _roles(
+    columns: list[HeaderColumn], landed: LandedFile, sheet: str | None
+) -> tuple[dict[str, HeaderColumn], list[HeaderColumn], list[Finding]]:
     findings: list[Finding] = []
     roles: dict[str, HeaderColumn] = {}
     metric_columns: list[HeaderColumn] = []
@@ -110,16 +120,29 @@ def _roles(columns: list[HeaderColumn], landed: LandedFile, sheet: str | None) -
             metric_columns.append(column)
         elif column.role == "derived_metric":
             findings.append(
-                Finding(landed.file_name, "derived_column_ignored",
-                        f"{metrics.BY_ID[column.metric or ''].name_ja} is computed from its parts; the printed "
-                        "figures are not stored", severity="warning", file_id=landed.id, column_name=column.written,
-                        sheet=sheet)
-            )  # fmt: skip
+                Finding(
+                    landed.file_name,
+                    "derived_column_ignored",
+                    f"{metrics.BY_ID[column.metric or ''].name_ja} is computed from its parts; the printed "
+                    "figures are not stored",
+                    severity="warning",
+                    file_id=landed.id,
+                    column_name=column.written,
+                    sheet=sheet,
+                )
+            )
         elif column.role in roles:
             findings.append(
-                Finding(landed.file_name, "duplicate_column", f"a second {column.role} column; the first one is used",
-                        severity="warning", file_id=landed.id, column_name=column.written, sheet=sheet)
-            )  # fmt: skip
+                Finding(
+                    landed.file_name,
+                    "duplicate_column",
+                    f"a second {column.role} column; the first one is used",
+                    severity="warning",
+                    file_id=landed.id,
+                    column_name=column.written,
+                    sheet=sheet,
+                )
+            )
         else:
             roles[column.role] = column
     return roles, metric_columns, findings
@@ -171,16 +194,19 @@ def _parse_tidy_frame(
         if role in col:
             keep[role] = pl.col(col[role])
     if metric_col is not None and "value" in col:
-        long = frame.select(**keep, metric_raw=pl.col(metric_col), value_raw=pl.col(col["value"]),
-                            source_column=pl.lit(written["value"]))  # fmt: skip
+        long = frame.select(
+            **keep,
+            metric_raw=pl.col(metric_col),
+            value_raw=pl.col(col["value"]),
+            source_column=pl.lit(written["value"]),
+        )
     else:
         pieces = [
-            frame.select(**keep, metric_raw=pl.lit(c.metric), value_raw=pl.col(f"c{c.index}"),
-                         source_column=pl.lit(c.written)).filter(
-                pl.col("value_raw").fill_null("").str.strip_chars() != ""
-            )
+            frame.select(
+                **keep, metric_raw=pl.lit(c.metric), value_raw=pl.col(f"c{c.index}"), source_column=pl.lit(c.written)
+            ).filter(pl.col("value_raw").fill_null("").str.strip_chars() != "")
             for c in metric_columns
-        ]  # fmt: skip
+        ]
         long = pl.concat(pieces, how="vertical")
 
     long = long.with_columns(
@@ -199,8 +225,9 @@ def _parse_tidy_frame(
                 "fiscal-year totals must say so in its name (annual, totals, 合計, 年計)"
             )
         totals = tidy_totals(long, landed, findings, sheet)
-        return ParsedFile(empty_observations(), totals, findings, layout="tidy-totals", headers={
-            (landed.id, sheet): headers})  # fmt: skip
+        return ParsedFile(
+            empty_observations(), totals, findings, layout="tidy-totals", headers={(landed.id, sheet): headers}
+        )
 
     long, annual, annual_findings = split_annual_rows(long, landed, sheet)
     findings += annual_findings
@@ -229,9 +256,13 @@ def _parse_tidy_frame(
 
 
 def _periods(
-    long: pl.DataFrame, col: dict[str, str], has_month: bool, landed: LandedFile, written: dict[str, str],
+    long: pl.DataFrame,
+    col: dict[str, str],
+    has_month: bool,
+    landed: LandedFile,
+    written: dict[str, str],
     sheet: str | None,
-) -> tuple[pl.DataFrame, list[Finding]]:  # fmt: skip
+) -> tuple[pl.DataFrame, list[Finding]]:
     """fiscal_year and month from the period, month, fiscal-year or calendar-year columns. A period that
     is a date of a day neither first nor last of its month is refused here with its reason."""
     findings: list[Finding] = []
@@ -272,10 +303,18 @@ def _period_problems(
     problems = map_unique(long[column], period_problem, pl.String)
     bad = long.select("source_row", column).with_columns(problem=problems).filter(pl.col("problem").is_not_null())
     return [
-        Finding(landed.file_name, "period_day", problem, file_id=landed.id, source_row=row, column_name=header,
-                value_text=text, sheet=sheet)
+        Finding(
+            landed.file_name,
+            "period_day",
+            problem,
+            file_id=landed.id,
+            source_row=row,
+            column_name=header,
+            value_text=text,
+            sheet=sheet,
+        )
         for row, text, problem in bad.head(1000).iter_rows()
-    ]  # fmt: skip
+    ]
 
 
 def _without_refused(long: pl.DataFrame, column: str, findings: list[Finding]) -> pl.DataFrame:
@@ -294,11 +333,19 @@ def _unreadable_yoy(
     blank = map_unique(raw, numbers.is_blank, pl.Boolean).fill_null(True)
     bad = long.select("source_row", "yoy_pct_printed").filter(~blank & yoy.is_null())
     return [
-        Finding(landed.file_name, "yoy_printed_unreadable", "printed 前年同月比 is not a number; stored as empty",
-                severity="warning", file_id=landed.id, source_row=row, column_name=column, value_text=text,
-                sheet=sheet)
+        Finding(
+            landed.file_name,
+            "yoy_printed_unreadable",
+            "printed 前年同月比 is not a number; stored as empty",
+            severity="warning",
+            file_id=landed.id,
+            source_row=row,
+            column_name=column,
+            value_text=text,
+            sheet=sheet,
+        )
         for row, text in bad.head(1000).iter_rows()
-    ]  # fmt: skip
+    ]
 
 
 def _names_totals(file_name: str) -> bool:

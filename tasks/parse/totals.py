@@ -14,9 +14,9 @@ from branchkpi.tasks.parse.cells import map_unique, parse_number_column
 from branchkpi.tasks.parse.observations import empty_totals
 
 
-def split_annual_rows(long: pl.DataFrame, landed: LandedFile, sheet: str | None) -> tuple[
-    pl.DataFrame, pl.DataFrame, list[Finding]
-]:  # fmt: skip
+def split_annual_rows(
+    long: pl.DataFrame, landed: LandedFile, sheet: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame, list[Finding]]:
     """(the month rows, the printed totals, notes) of a tidy file's long frame."""
     kind = map_unique(long["month_raw"], metrics.annual_label, pl.String)
     if kind.null_count() == kind.len():
@@ -31,17 +31,27 @@ def split_annual_rows(long: pl.DataFrame, landed: LandedFile, sheet: str | None)
     )
     months = long.filter(pl.col("_annual").is_null()).drop("_annual")
     annual = long.filter(pl.col("_annual").is_not_null())
-    fits = pl.Series([metrics.printed_annual_fits(m, k) for m, k in annual.select("metric", "_annual").iter_rows()],
-                     dtype=pl.Boolean)  # fmt: skip
+    fits = pl.Series(
+        [metrics.printed_annual_fits(m, k) for m, k in annual.select("metric", "_annual").iter_rows()], dtype=pl.Boolean
+    )
     findings = [
-        Finding(landed.file_name, "total_row_skipped",
-                f"a printed {label} of {metrics.BY_ID[m].name_ja if m in metrics.BY_ID else m} is not its fiscal-year "
-                "figure (合計 is for summed metrics, 年度平均 for stocks and averages); skipped",
-                severity="warning", file_id=landed.id, source_row=row, column_name=column, value_text=label,
-                sheet=sheet)
-        for row, column, label, m in annual.filter(~fits).select("source_row", "source_column", "month_raw", "metric")
-        .head(1000).iter_rows()
-    ]  # fmt: skip
+        Finding(
+            landed.file_name,
+            "total_row_skipped",
+            f"a printed {label} of {metrics.BY_ID[m].name_ja if m in metrics.BY_ID else m} is not its fiscal-year "
+            "figure (合計 is for summed metrics, 年度平均 for stocks and averages); skipped",
+            severity="warning",
+            file_id=landed.id,
+            source_row=row,
+            column_name=column,
+            value_text=label,
+            sheet=sheet,
+        )
+        for row, column, label, m in annual.filter(~fits)
+        .select("source_row", "source_column", "month_raw", "metric")
+        .head(1000)
+        .iter_rows()
+    ]
     totals = tidy_totals(annual.filter(fits).drop("_annual"), landed, findings, sheet)
     return months, totals, findings
 
@@ -75,10 +85,17 @@ def tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding],
             if row["region_code" if c == "region" else c] is None
         )
         findings.append(
-            Finding(landed.file_name, f"total_{column}_unreadable", f"fiscal-year total: {column} not recognised",
-                    file_id=landed.id, source_row=row["source_row"],
-                    column_name=raw["source_column"] if column == "value" else column, value_text=value, sheet=sheet)
-        )  # fmt: skip
+            Finding(
+                landed.file_name,
+                f"total_{column}_unreadable",
+                f"fiscal-year total: {column} not recognised",
+                file_id=landed.id,
+                source_row=row["source_row"],
+                column_name=raw["source_column"] if column == "value" else column,
+                value_text=value,
+                sheet=sheet,
+            )
+        )
     return totals.drop("_raw").filter(
         ~pl.any_horizontal(pl.col("region_code", "metric", "fiscal_year", "value").is_null())
     )

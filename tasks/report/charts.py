@@ -48,8 +48,14 @@ def cjk_font() -> str:
     )
 
 
-def metric_chart(stats: pl.DataFrame, metric: metrics.Metric, years: list[int], months: tuple[int, ...],
-                 branch_label: str, labels: Labels) -> bytes:  # fmt: skip
+def metric_chart(
+    stats: pl.DataFrame,
+    metric: metrics.Metric,
+    years: list[int],
+    months: tuple[int, ...],
+    branch_label: str,
+    labels: Labels,
+) -> bytes:
     """PNG of one metric: the branch (left, with YoY bars) and the nation (right)."""
     import matplotlib
 
@@ -75,9 +81,15 @@ def metric_chart(stats: pl.DataFrame, metric: metrics.Metric, years: list[int], 
                 for year, colour in zip(years, YEAR_COLOURS[-len(years) :], strict=False):
                     series = _series(frame, year, months, "value")
                     if any(v is not None for v in series):
-                        ax.plot(x, [float("nan") if v is None else v for v in series], marker="o", markersize=3,
-                                linewidth=2.2 if year == years[-1] else 1.2, color=colour,
-                                label=labels.fiscal_year(year))  # fmt: skip
+                        ax.plot(
+                            x,
+                            [float("nan") if v is None else v for v in series],
+                            marker="o",
+                            markersize=3,
+                            linewidth=2.2 if year == years[-1] else 1.2,
+                            color=colour,
+                            label=labels.fiscal_year(year),
+                        )
                 ax.set_title(f"{title}  {metric_label(metric, labels)}", fontsize=10)
                 ax.set_xticks(x, month_names, fontsize=8)
                 ax.tick_params(axis="y", labelsize=8)
@@ -87,8 +99,14 @@ def metric_chart(stats: pl.DataFrame, metric: metrics.Metric, years: list[int], 
                 handles, names = ax.get_legend_handles_labels()
                 if any(v is not None for v in yoy):
                     twin = ax.twinx()
-                    twin.bar(x, [0 if v is None else v for v in yoy], width=0.5, alpha=0.35, color=YOY_COLOUR,
-                             label=f"{labels['yoy']} (%)")  # fmt: skip
+                    twin.bar(
+                        x,
+                        [0 if v is None else v for v in yoy],
+                        width=0.5,
+                        alpha=0.35,
+                        color=YOY_COLOUR,
+                        label=f"{labels['yoy']} (%)",
+                    )
                     twin.axhline(0, color=YOY_COLOUR, linewidth=0.6)
                     twin.tick_params(axis="y", labelsize=7, colors=YOY_COLOUR)
                     _lower_twin(ax, twin)

@@ -97,8 +97,9 @@ def gather(
 
 
 def _stats(engine: sa.Engine, code: str, years: list[int], quarter: int | None) -> pl.DataFrame:
-    frame = reads.monthly_kpi_series(engine, [code, regions.NATIONAL_CODE], years[0], years[-1],
-                                     [m.id for m in STAT_METRICS])  # fmt: skip
+    frame = reads.monthly_kpi_series(
+        engine, [code, regions.NATIONAL_CODE], years[0], years[-1], [m.id for m in STAT_METRICS]
+    )
     if quarter is not None:  # the report's year only up to its quarter: later months are not reported yet
         shown = list(FISCAL_MONTHS[: 3 * quarter])
         frame = frame.filter((pl.col("fiscal_year") < years[-1]) | pl.col("month").is_in(shown))

@@ -24,8 +24,13 @@ from branchkpi.tasks.report.tables import month_table
 from branchkpi.tasks.report.wording import Labels
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATUS_CLASS = {"missed": "missed", "at_risk": "at-risk", "achieved": "achieved", "on_track": "on-track",
-                "not_evaluable": "not-evaluable"}  # fmt: skip
+STATUS_CLASS = {
+    "missed": "missed",
+    "at_risk": "at-risk",
+    "achieved": "achieved",
+    "on_track": "on-track",
+    "not_evaluable": "not-evaluable",
+}
 
 
 @dataclass
@@ -59,33 +64,50 @@ def write_report(data: BranchReportData, out_dir: Path, lang: str = "ja") -> Wri
         path = chart_dir / f"{metric.id}.png"
         path.write_bytes(png)
         charts.append(path)
-        sections.append({
-            "id": metric.id, "title": metric_label(metric, labels), "unit": metric.unit,
-            "chart": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-            "chart_file": f"{chart_dir.name}/{path.name}",
-            "table": _stat_table(data, metric, labels),
-        })  # fmt: skip
+        sections.append(
+            {
+                "id": metric.id,
+                "title": metric_label(metric, labels),
+                "unit": metric.unit,
+                "chart": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                "chart_file": f"{chart_dir.name}/{path.name}",
+                "table": _stat_table(data, metric, labels),
+            }
+        )
     statuses = Counter(r["status"] for r in data.kpi_rows)
-    html = _environment().get_template("branch_report.html.j2").render(
-        t=labels, data=data, branch_label=branch_label, sections=sections,
-        title=labels.report_title(data.fiscal_year, data.quarter),
-        years=[labels.fiscal_year(y) for y in data.years],
-        fields=kpi_fields(data, labels), statuses=statuses, status_class=STATUS_CLASS,
-        ranked=[_ranked_row(r, labels) for r in data.ranked],
-        generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
-    )  # fmt: skip
+    html = (
+        _environment()
+        .get_template("branch_report.html.j2")
+        .render(
+            t=labels,
+            data=data,
+            branch_label=branch_label,
+            sections=sections,
+            title=labels.report_title(data.fiscal_year, data.quarter),
+            years=[labels.fiscal_year(y) for y in data.years],
+            fields=kpi_fields(data, labels),
+            statuses=statuses,
+            status_class=STATUS_CLASS,
+            ranked=[_ranked_row(r, labels) for r in data.ranked],
+            generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        )
+    )
     path = out_dir / f"{stem}.html"
     path.write_text(html, encoding="utf-8")
     title = f"{data.name_ja} {labels.report_title(data.fiscal_year, data.quarter)}"
-    return WrittenReport(path, charts, statuses["missed"], statuses["at_risk"], len(data.kpi_rows), data.name_romaji,
-                         title)  # fmt: skip
+    return WrittenReport(
+        path, charts, statuses["missed"], statuses["at_risk"], len(data.kpi_rows), data.name_romaji, title
+    )
 
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _metrics_present(data: BranchReportData) -> list[metrics.Metric]:
@@ -95,9 +117,14 @@ def _metrics_present(data: BranchReportData) -> list[metrics.Metric]:
 
 def _stat_table(data: BranchReportData, metric: metrics.Metric, labels: Labels) -> dict[str, Any]:
     table = month_table(data, metric)
-    rows = [{"label": labels.month(month), "total": False,
-             "cells": [(figures.number(value, metric.unit), _pct(yoy)) for value, yoy in cells]}
-            for month, cells in table.months]  # fmt: skip
+    rows = [
+        {
+            "label": labels.month(month),
+            "total": False,
+            "cells": [(figures.number(value, metric.unit), _pct(yoy)) for value, yoy in cells],
+        }
+        for month, cells in table.months
+    ]
     total_label = labels["fy_total" if table.summed else "fy_average"]
     if data.quarter:
         to_quarter = labels["quarter_to"].format(q=data.quarter)
@@ -148,10 +175,12 @@ def _kpi_line(row: dict[str, Any], labels: Labels, number: str | None = None) ->
         "actual": figures.kpi_value(row["actual"], row["unit"], labels, row["kpi_id"]),
         "actual_period": row.get("actual_period") or "",
         "previous": figures.kpi_value(row["previous"], row["unit"], labels, row["kpi_id"]),
-        "mark": row["mark"], "item_mark": row.get("item_mark") or "",
-        "status": row["status"], "status_label": labels[row["status"]],
+        "mark": row["mark"],
+        "item_mark": row.get("item_mark") or "",
+        "status": row["status"],
+        "status_label": labels[row["status"]],
         "reason": figures.reason(row, labels),
-    }  # fmt: skip
+    }
 
 
 def _ranked_row(r: Any, labels: Labels) -> dict[str, Any]:

@@ -22,13 +22,13 @@ from branchkpi.tasks.report.wording import Labels
 from branchkpi.warehouse import initiatives as uptake_reads
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATUS_CLASS = {
+STATUS_CLASS = {  # the branch report's row classes
     "missed": "missed",
     "at_risk": "at-risk",
     "achieved": "achieved",
     "on_track": "on-track",
     "not_evaluable": "not-evaluable",
-}  # fmt: skip  (the branch report's row classes)
+}
 _TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en): the words of this report only
     "title": ("国民健康保険 収納率目標と取組状況", "NHI collection-rate targets and initiative uptake"),
     "prefecture": ("県", " Prefecture"),
@@ -86,8 +86,10 @@ def gather(engine: sa.Engine, prefecture: str, fiscal_year: int) -> PrefectureRe
         data.target_setting = uptake.target_setting(engine, region.code, fiscal_year)
     data.uptake_rows = uptake.uptake_table(engine, region.code, fiscal_year)
     if not data.municipal_rows and not data.uptake_rows:
-        raise ValueError(f"nothing for {region.name_romaji} ({region.name_ja}) FY{fiscal_year} in the warehouse: "
-                         "load its municipal targets or initiative uptake files first")  # fmt: skip
+        raise ValueError(
+            f"nothing for {region.name_romaji} ({region.name_ja}) FY{fiscal_year} in the warehouse: "
+            "load its municipal targets or initiative uptake files first"
+        )
     return data
 
 
@@ -97,12 +99,23 @@ def write_prefecture_report(data: PrefectureReportData, out_dir: Path, lang: str
     out_dir.mkdir(parents=True, exist_ok=True)
     name = data.name_ja + own["prefecture"] if lang == "ja" else data.name_romaji.capitalize() + own["prefecture"]
     statuses = Counter(r["status"] for r in data.municipal_rows)
-    html = _environment().get_template("prefecture_report.html.j2").render(
-        t=labels, own=own, name=name, period=labels.fiscal_year(data.fiscal_year), data=data,
-        municipalities=[_municipal_row(r, labels) for r in data.municipal_rows], statuses=statuses,
-        status_class=STATUS_CLASS, uptake=[_uptake_row(r) for r in data.uptake_rows],
-        setting=_setting(data, own), generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
-    )  # fmt: skip
+    html = (
+        _environment()
+        .get_template("prefecture_report.html.j2")
+        .render(
+            t=labels,
+            own=own,
+            name=name,
+            period=labels.fiscal_year(data.fiscal_year),
+            data=data,
+            municipalities=[_municipal_row(r, labels) for r in data.municipal_rows],
+            statuses=statuses,
+            status_class=STATUS_CLASS,
+            uptake=[_uptake_row(r) for r in data.uptake_rows],
+            setting=_setting(data, own),
+            generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        )
+    )
     path = out_dir / f"{data.name_romaji}_FY{data.fiscal_year}_prefecture_{lang}.html"
     path.write_text(html, encoding="utf-8")
     return WrittenPrefectureReport(path, len(data.municipal_rows), statuses["missed"], len(data.uptake_rows))
@@ -110,9 +123,12 @@ def write_prefecture_report(data: PrefectureReportData, out_dir: Path, lang: str
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _percent(value: float | None, decimals: int = 2) -> str:
@@ -128,16 +144,21 @@ def _target(row: dict[str, Any], labels: Labels) -> str:
 
 
 def _municipal_row(row: dict[str, Any], labels: Labels) -> dict[str, Any]:
-    return {"name": row["unit_name"], "target": _target(row, labels), "actual": _percent(row["actual"]),
-            "actual_period": row.get("actual_period") or "", "mark": row["mark"], "status": row["status"],
-            "status_label": labels[row["status"]],
-            "reason": (row.get("reason_ja") if labels.lang == "ja" else None) or row["reason"]}  # fmt: skip
+    return {
+        "name": row["unit_name"],
+        "target": _target(row, labels),
+        "actual": _percent(row["actual"]),
+        "actual_period": row.get("actual_period") or "",
+        "mark": row["mark"],
+        "status": row["status"],
+        "status_label": labels[row["status"]],
+        "reason": (row.get("reason_ja") if labels.lang == "ja" else None) or row["reason"],
+    }
 
 
 def _uptake_row(row: dict[str, Any]) -> dict[str, Any]:
     printed = row["pct_printed"]
-    return {**row, "pct_text": _percent(row["pct"]),
-            "pct_printed_text": "—" if printed is None else f"{printed:g}%"}  # fmt: skip
+    return {**row, "pct_text": _percent(row["pct"]), "pct_printed_text": "—" if printed is None else f"{printed:g}%"}
 
 
 def _setting(data: PrefectureReportData, own: dict[str, str]) -> dict[str, Any] | None:
@@ -153,8 +174,9 @@ def _setting(data: PrefectureReportData, own: dict[str, str]) -> dict[str, Any] 
     shown: dict[str, Any] = {"printed": None, "computed": None, "agrees": None, "not_set": []}
     if printed:
         pct_printed = printed["pct_printed"]
-        shown["printed"] = figure(printed["adopted"], printed["total"],
-                                  None if pct_printed is None else f"{pct_printed:g}%")  # fmt: skip
+        shown["printed"] = figure(
+            printed["adopted"], printed["total"], None if pct_printed is None else f"{pct_printed:g}%"
+        )
     if computed:
         shown["computed"] = figure(computed.with_target, computed.municipalities, _percent(computed.pct))
         shown["not_set"] = computed.not_set

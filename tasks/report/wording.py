@@ -61,13 +61,18 @@ _TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en)
 }
 
 _COMPARATORS = {  # how a target reads after its value
-    "ge": ("以上", "or more"), "le": ("以下", "or less"), "eq": ("とする", "exactly"),
-    "count_ge": ("件以上", "or more"), "count_le": ("件以下", "or less"), "done": ("実施", "done"),
+    "ge": ("以上", "or more"),
+    "le": ("以下", "or less"),
+    "eq": ("とする", "exactly"),
+    "count_ge": ("件以上", "or more"),
+    "count_le": ("件以下", "or less"),
+    "done": ("実施", "done"),
     "single_bid_composite": ("一者応札（複合）", "single-bid composite"),
     "ge_prev_year": ("対前年度以上", "at least last year's"),
-    "gt_prev_year": ("前年度を上回る", "above last year's"), "le_prev_year": ("対前年度以下", "at most last year's"),
+    "gt_prev_year": ("前年度を上回る", "above last year's"),
+    "le_prev_year": ("対前年度以下", "at most last year's"),
     "not_set": ("未設定", "not set"),
-}  # fmt: skip
+}
 
 _MONTHS_EN = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

@@ -111,8 +111,13 @@ def _kpi_sheet(ws: Worksheet, data: BranchReportData, t: Labels) -> None:
             subs = [(None, r) for r in item.rows] + [(sub, r) for sub in item.children for r in sub.rows]
             for sub, kpi in subs:
                 name, text = figures.kpi_name(kpi, t)
-                cells = (field_name, item.label, sub.label if sub else "", f"{name}\n{text}" if text else name,
-                         figures.target_text(kpi, t))  # fmt: skip
+                cells = (
+                    field_name,
+                    item.label,
+                    sub.label if sub else "",
+                    f"{name}\n{text}" if text else name,
+                    figures.target_text(kpi, t),
+                )
                 for column, value in enumerate(cells, start=1):
                     put(ws, row, column, value).alignment = Alignment(wrap_text=True, vertical="top")
                 put(ws, row, 6, kpi["actual"], measure_format(kpi["unit"]))

@@ -40,5 +40,12 @@ def run_uptake_gate(
     uptake: pl.DataFrame, data_docs_dir: Path, gx_dir: Path, run_name: str, lang: str = "ja"
 ) -> GateResult:
     """Validate a batch's initiative uptake rows (one GX run over all of them)."""
-    return run_suite(uptake_frame(uptake), uptake_suite.UPTAKE_SUITE, uptake_suite.uptake_rules(), data_docs_dir,
-                     gx_dir, run_name, lang)  # fmt: skip
+    return run_suite(
+        uptake_frame(uptake),
+        uptake_suite.UPTAKE_SUITE,
+        uptake_suite.uptake_rules(),
+        data_docs_dir,
+        gx_dir,
+        run_name,
+        lang,
+    )

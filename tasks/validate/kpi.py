@@ -50,20 +50,54 @@ def actuals_frame(actuals: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def run_kpi_gate(targets: pl.DataFrame, actuals: pl.DataFrame, data_docs_dir: Path, gx_dir: Path,
-                 run_name: str, lang: str = "ja", structure: pl.DataFrame | None = None,
-                 uptake: pl.DataFrame | None = None) -> GateResult:  # fmt: skip
+def run_kpi_gate(
+    targets: pl.DataFrame,
+    actuals: pl.DataFrame,
+    data_docs_dir: Path,
+    gx_dir: Path,
+    run_name: str,
+    lang: str = "ja",
+    structure: pl.DataFrame | None = None,
+    uptake: pl.DataFrame | None = None,
+) -> GateResult:
     """Validate a batch's targets, actuals and plan structure (each kind present, once)."""
     gates = []
     if structure is not None and structure.height:
-        gates.append(run_suite(_with_row_id(structure), kpi_suites.STRUCTURE_SUITE, kpi_suites.structure_rules(),
-                               data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
+        gates.append(
+            run_suite(
+                _with_row_id(structure),
+                kpi_suites.STRUCTURE_SUITE,
+                kpi_suites.structure_rules(),
+                data_docs_dir,
+                gx_dir,
+                run_name,
+                lang,
+            )
+        )
     if targets.height:
-        gates.append(run_suite(targets_frame(targets), kpi_suites.TARGETS_SUITE, kpi_suites.target_rules(),
-                               data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
+        gates.append(
+            run_suite(
+                targets_frame(targets),
+                kpi_suites.TARGETS_SUITE,
+                kpi_suites.target_rules(),
+                data_docs_dir,
+                gx_dir,
+                run_name,
+                lang,
+            )
+        )
     if actuals.height:
-        gates.append(run_suite(actuals_frame(actuals), kpi_suites.ACTUALS_SUITE, kpi_suites.actual_rules(),
-                               data_docs_dir, gx_dir, run_name, lang))  # fmt: skip
+        gates.append(
+            run_suite(
+                actuals_frame(actuals),
+                kpi_suites.ACTUALS_SUITE,
+                kpi_suites.actual_rules(),
+                data_docs_dir,
+                gx_dir,
+                run_name,
+                lang,
+            )
+        )
     if uptake is not None and uptake.height:  # NHI initiative uptake (取組状況): tasks/validate/initiatives.py
         gates.append(run_uptake_gate(uptake, data_docs_dir, gx_dir, run_name, lang))
     return merge(*gates)

@@ -57,8 +57,15 @@ def receiver(request: pytest.FixtureRequest) -> Any:
 def test_bad_file_alerts_the_webhook(prefect_server: str, warehouse_url: str, receiver: Any) -> None:
     url, received = receiver
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    out = subprocess.run([BRANCHKPI, "alerts", "install", "--webhook", url, "--allow-private-urls"], env=env,
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    out = subprocess.run(
+        [BRANCHKPI, "alerts", "install", "--webhook", url, "--allow-private-urls"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "branchkpi: data-quality failure" in out.stdout
 
@@ -160,12 +167,19 @@ def test_no_input_while_due_and_a_warehouse_down_each_reach_the_webhook(
 
 @pytest.mark.parametrize(
     ("kind", "url", "slug"),
-    [("slack", "https://hooks.slack.com/services/T0000/B0000/XXXXXXXX", "slack-webhook"),
-     ("teams", "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?"
-               "api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIG", "ms-teams-webhook")],
-)  # fmt: skip
-def test_install_creates_prefects_own_block_for_slack_and_teams(prefect_server: str, kind: str, url: str,
-                                                                slug: str) -> None:  # fmt: skip
+    [
+        ("slack", "https://hooks.slack.com/services/T0000/B0000/XXXXXXXX", "slack-webhook"),
+        (
+            "teams",
+            "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?"
+            "api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIG",
+            "ms-teams-webhook",
+        ),
+    ],
+)
+def test_install_creates_prefects_own_block_for_slack_and_teams(
+    prefect_server: str, kind: str, url: str, slug: str
+) -> None:
     """--kind slack / teams save Prefect's SlackWebhook / MicrosoftTeamsWebhook block, its URL a secret.
     (--allow-private-urls only because this machine cannot resolve the public hosts.)"""
     from prefect.blocks.core import Block
@@ -202,7 +216,7 @@ def _wait_running(client: Any, flow_name: str, since: Any, other_than: Any, time
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])),
                 start_time=FlowRunFilterStartTime(after_=since),
             ),
-        )  # fmt: skip
+        )
         runs = [r for r in runs if r.id != other_than]
         if runs:
             return runs[0]
@@ -212,9 +226,14 @@ def _wait_running(client: Any, flow_name: str, since: Any, other_than: Any, time
 
 def _wait_heartbeat(client: Any, flow_run_id: Any, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    query = {"filter": {"event": {"name": ["prefect.flow-run.heartbeat"]},
-                        "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
-                        "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 1}  # fmt: skip
+    query = {
+        "filter": {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+            "occurred": {"since": "2000-01-01T00:00:00Z"},
+        },
+        "limit": 1,
+    }
     while time.monotonic() < deadline:
         if client.request("POST", "/events/filter", json=query).json().get("events"):
             return
@@ -222,8 +241,9 @@ def _wait_heartbeat(client: Any, flow_run_id: Any, timeout: float = 60) -> None:
     raise AssertionError(f"the run {flow_run_id} sent no heartbeat within {timeout} s")
 
 
-def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server: str, receiver: Any,
-                                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(
+    prefect_server: str, receiver: Any, tmp_path: Path
+) -> None:
     """SIGKILL of a process whose flow run and its subflow are Running: their heartbeats stop, the
     unresponsive-run automation marks both Crashed (the subflow is not left Running), and the Crashed
     monthly run posts (the probe's parent flow is not one of ours: no post). A deployment's run left Running past its
@@ -234,8 +254,9 @@ def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server:
     from prefect.states import Cancelled, Running
 
     url, received = receiver
-    result = _alerts("install", "--webhook", url, "--allow-private-urls", "--unresponsive-after", "40",
-                     "--long-run-after", "15")  # fmt: skip
+    result = _alerts(
+        "install", "--webhook", url, "--allow-private-urls", "--unresponsive-after", "40", "--long-run-after", "15"
+    )
     assert result.exit_code == 0, result.output
     assert "automation: branchkpi: running too long: backfill-year" in result.output
     from branchkpi.flows.automations import UNRESPONSIVE
@@ -250,8 +271,17 @@ def test_a_killed_run_and_an_overlong_run_each_reach_the_webhook(prefect_server:
         deployment = client.read_deployment_by_name("monthly-branch-stats/backfill-year")
         stuck = client.create_flow_run_from_deployment(deployment.id, state=Running(), parameters={"paths": []})
         env = {**os.environ, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30", "BRANCHKPI_HOME": str(tmp_path / "killed")}
-        probe = subprocess.Popen([sys.executable, "-m", "tests.flows.crash_probe", str(TIDY_SEED),
-                                  f"sqlite:///{tmp_path / 'killed.sqlite'}"], cwd=ROOT, env=env)  # fmt: skip
+        probe = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.flows.crash_probe",
+                str(TIDY_SEED),
+                f"sqlite:///{tmp_path / 'killed.sqlite'}",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         try:
             killed = _wait_running(client, "monthly-branch-stats", since, other_than=stuck.id)
             parent = _wait_running(client, "crash-probe", since, other_than=stuck.id)

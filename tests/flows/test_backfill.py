@@ -79,8 +79,9 @@ def test_a_bad_year_fails_alone(prefect_server: str, warehouse_url: str, tmp_pat
     assert counts(warehouse_url)["monthly_stats"] == 4 * 144
 
 
-def test_backfill_books_its_own_batch_and_moves_its_progress_year_by_year(prefect_server: str,
-                                                                        warehouse_url: str) -> None:  # fmt: skip
+def test_backfill_books_its_own_batch_and_moves_its_progress_year_by_year(
+    prefect_server: str, warehouse_url: str
+) -> None:
     """The backfill's batch is closed with what it did; its progress artifact moves as each year is
     booked (not 0 until the end); a year of warnings makes the whole backfill Warned; and "loaded"
     counts the years that really loaded rows."""
@@ -93,8 +94,9 @@ def test_backfill_books_its_own_batch_and_moves_its_progress_year_by_year(prefec
 
     def on_year(_label: str) -> None:  # the progress artifact as it stands when each year is booked
         with get_client(sync_client=True) as client:
-            (artifact,) = client.read_latest_artifacts(artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["backfill-progress"])), limit=1)  # fmt: skip
+            (artifact,) = client.read_latest_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["backfill-progress"])), limit=1
+            )
         seen.append(float(artifact.data))  # type: ignore[arg-type]
 
     progress.subscribe(on_year, channel="backfill")

@@ -82,15 +82,19 @@ def test_published_layout_loads_the_same_figures(prefect_server: str, warehouse_
     assert state.is_completed(), state.message
     assert outcome.rows_inserted == 576 and outcome.totals_loaded == 8
     from_layout = stats_values(warehouse_url)
-    printed = {r["region_code"] + r["metric"] + str(r["fiscal_year"]) + str(r["month"]): r["yoy_pct_printed"]
-               for r in rows(warehouse_url, schema.monthly_stats)}  # fmt: skip
+    printed = {
+        r["region_code"] + r["metric"] + str(r["fiscal_year"]) + str(r["month"]): r["yoy_pct_printed"]
+        for r in rows(warehouse_url, schema.monthly_stats)
+    }
 
     state, outcome = run_monthly(TIDY_SEED)
     assert state.is_completed()
     assert (outcome.rows_inserted, outcome.rows_replaced, outcome.rows_unchanged) == (0, 0, 576)
     assert stats_values(warehouse_url) == from_layout
-    again = {r["region_code"] + r["metric"] + str(r["fiscal_year"]) + str(r["month"]): r["yoy_pct_printed"]
-             for r in rows(warehouse_url, schema.monthly_stats)}  # fmt: skip
+    again = {
+        r["region_code"] + r["metric"] + str(r["fiscal_year"]) + str(r["month"]): r["yoy_pct_printed"]
+        for r in rows(warehouse_url, schema.monthly_stats)
+    }
     assert again == printed
     totals = rows(warehouse_url, schema.reported_fiscal_year_totals)
     assert {(t["region_code"], t["fiscal_year"], t["value"], t["yoy_pct_printed"]) for t in totals} >= {
@@ -111,8 +115,14 @@ def test_same_file_twice_changes_nothing(prefect_server: str, warehouse_url: str
     assert outcome.files[0].previously_loaded
     after = counts(warehouse_url)
     # only the run's own bookkeeping grows: one more batch row and its reported warnings
-    for table in ("monthly_stats", "monthly_stats_audit", "monthly_kpis", "fiscal_year_kpis", "landed_files",
-                  "reported_fiscal_year_totals"):  # fmt: skip
+    for table in (
+        "monthly_stats",
+        "monthly_stats_audit",
+        "monthly_kpis",
+        "fiscal_year_kpis",
+        "landed_files",
+        "reported_fiscal_year_totals",
+    ):
         assert after[table] == before[table], table
     assert after["ingest_batches"] == before["ingest_batches"] + 1
     assert rows(warehouse_url, schema.monthly_stats) == snapshot
@@ -145,9 +155,14 @@ def test_corrected_file_replaces_values_with_audit(prefect_server: str, warehous
     assert new_file["sha256"] != original["sha256"] and new_file["file_name"] == corrected.name
     assert entry["replaced_at"] is not None and entry["batch_id"] == outcome.batch_id
     # the KPIs follow the correction: April's YoY and FY2021's... recomputed from the new value
-    kpi = rows(warehouse_url, schema.monthly_kpis, schema.monthly_kpis.c.region_code == "35",
-               schema.monthly_kpis.c.metric == "insured_persons", schema.monthly_kpis.c.fiscal_year == 2020,
-               schema.monthly_kpis.c.month == 4)[0]  # fmt: skip
+    kpi = rows(
+        warehouse_url,
+        schema.monthly_kpis,
+        schema.monthly_kpis.c.region_code == "35",
+        schema.monthly_kpis.c.metric == "insured_persons",
+        schema.monthly_kpis.c.fiscal_year == 2020,
+        schema.monthly_kpis.c.month == 4,
+    )[0]
     assert kpi["value"] == 260600
     assert kpi["yoy_pct"] == pytest.approx((260600 / 260656 - 1) * 100)
     # both files stay archived
@@ -186,13 +201,24 @@ def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -
     engine = connect(warehouse_url)
     with engine.begin() as conn:  # make the audit insert fail inside the load's transaction
         if conn.dialect.name == "sqlite":
-            conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
-                                 "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"))  # fmt: skip
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
+                )
+            )
         else:
-            conn.execute(sa.text("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                                 "$$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$"))  # fmt: skip
-            conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit "
-                                 "FOR EACH ROW EXECUTE FUNCTION refuse()"))  # fmt: skip
+            conn.execute(
+                sa.text(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON monthly_stats_audit FOR EACH ROW EXECUTE FUNCTION refuse()"
+                )
+            )
     from branchkpi.tasks.landing import LandedFile
     from branchkpi.tasks.parse.files import parse_file
 

@@ -22,8 +22,14 @@ pytestmark = pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)  # th
 def _events(name: str, flow_run_id: Any, expected: int, timeout: float = 20) -> list[Any]:
     from prefect.client.orchestration import get_client
 
-    query = {"filter": {"event": {"name": [name]}, "related": {"id": [f"prefect.flow-run.{flow_run_id}"]},
-                        "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 50}  # fmt: skip
+    query = {
+        "filter": {
+            "event": {"name": [name]},
+            "related": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+            "occurred": {"since": "2000-01-01T00:00:00Z"},
+        },
+        "limit": 50,
+    }
     deadline, found = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
         with get_client(sync_client=True) as client:
@@ -44,8 +50,9 @@ def _check(as_of: str, warehouse_url: str) -> tuple[Any, Any]:
     return state, stats
 
 
-def test_overdue_is_announced_once_and_its_late_arrival_too(prefect_server: str, warehouse_url: str,
-                                                             tmp_path: Path) -> None:  # fmt: skip
+def test_overdue_is_announced_once_and_its_late_arrival_too(
+    prefect_server: str, warehouse_url: str, tmp_path: Path
+) -> None:
     state, _ = run_monthly(TIDY_SEED)
     assert not state.is_failed(), state.message
 

@@ -107,8 +107,11 @@ def test_the_cli_lists_the_uptake_with_the_target_setting_computed(loaded: str) 
     table = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(table) == 20 and table[0]["label_ja"] == "目標設定状況"
     assert (table[0]["adopted"], table[0]["total"], table[0]["computed_adopted"], table[0]["computed_total"]) == (
-        "20", "27", "20", "27"
-    )  # fmt: skip
+        "20",
+        "27",
+        "20",
+        "27",
+    )
 
     result = _cli("initiatives", "--prefecture", "33", "--fiscal-year", "H30", "--format", "table")
     assert result.exit_code == 0, result.output
@@ -120,14 +123,24 @@ def test_the_cli_lists_the_uptake_with_the_target_setting_computed(loaded: str) 
     assert result.exit_code == 1 and "not a prefecture" in result.output
 
 
-def test_bad_copies_are_quarantined_and_nothing_is_loaded(prefect_server: str, warehouse_url: str,
-                                                          tmp_path: Path) -> None:  # fmt: skip
+def test_bad_copies_are_quarantined_and_nothing_is_loaded(
+    prefect_server: str, warehouse_url: str, tmp_path: Path
+) -> None:
     text = ADOPTION.read_text(encoding="utf-8").splitlines(keepends=True)
     assert text[1].startswith("第4章 第2節 1 収納率目標の設定,20,27,74,")
     assert ",27,27,100," in text[2]
     bad = tmp_path / "okayama_initiative_adoption.csv"  # row 2: 20/27 printed 75; row 3: 28 of 27 adopted
-    bad.write_text("".join([text[0], text[1].replace(",20,27,74,", ",20,27,75,"),
-                            text[2].replace(",27,27,100,", ",28,27,100,"), *text[3:]]), encoding="utf-8")  # fmt: skip
+    bad.write_text(
+        "".join(
+            [
+                text[0],
+                text[1].replace(",20,27,74,", ",20,27,75,"),
+                text[2].replace(",27,27,100,", ",28,27,100,"),
+                *text[3:],
+            ]
+        ),
+        encoding="utf-8",
+    )
     unnamed = tmp_path / "initiative_adoption.csv"  # no prefecture in its name
     unnamed.write_text("".join(text), encoding="utf-8")
     before = counts(warehouse_url)
@@ -136,8 +149,10 @@ def test_bad_copies_are_quarantined_and_nothing_is_loaded(prefect_server: str, w
     after = counts(warehouse_url)
     assert after["initiative_uptake"] == after["kpi_targets"] == 0  # never half a batch
     assert after["kpi_audit"] == before["kpi_audit"]
-    found = {(q["file_name"], q["source_row"], q["column_name"], q["value_text"], q["rule"]): q
-             for q in rows(warehouse_url, schema.quarantined_rows)}  # fmt: skip
+    found = {
+        (q["file_name"], q["source_row"], q["column_name"], q["value_text"], q["rule"]): q
+        for q in rows(warehouse_url, schema.quarantined_rows)
+    }
     assert ("okayama_initiative_adoption.csv", 2, "pct_printed", "75", "pct_matches_counts") in found
     assert ("okayama_initiative_adoption.csv", 3, "adopted", "28", "adopted_within_total") in found
     reason = found[("okayama_initiative_adoption.csv", 2, "pct_printed", "75", "pct_matches_counts")]["reason"]
@@ -147,8 +162,9 @@ def test_bad_copies_are_quarantined_and_nothing_is_loaded(prefect_server: str, w
     assert "prefecture cannot be told" in refused[0]["reason"]
     assert any("initiative_adoption.csv" in str(f) and "prefecture" in str(f) for f in outcome.findings)
     files = rows(warehouse_url, schema.landed_files)
-    assert {f["file_name"] for f in files} >= {bad.name, unnamed.name} and all(f["loaded_batch_id"] is None
-                                                                               for f in files)  # fmt: skip
+    assert {f["file_name"] for f in files} >= {bad.name, unnamed.name} and all(
+        f["loaded_batch_id"] is None for f in files
+    )
 
 
 def test_the_prefecture_report(loaded: str, tmp_path: Path) -> None:
@@ -172,8 +188,9 @@ def test_the_prefecture_report(loaded: str, tmp_path: Path) -> None:
     assert "printed 20/27 municipalities (74%)" in page and "agrees" in page and "Initiative uptake" in page
     result = _cli("report", "--fiscal-year", "2018", "--out", str(tmp_path))
     assert result.exit_code == 1 and "--prefecture" in result.output
-    result = _cli("report", "--branch", "okayama", "--prefecture", "okayama", "--fiscal-year", "2018",
-                  "--out", str(tmp_path))  # fmt: skip
+    result = _cli(
+        "report", "--branch", "okayama", "--prefecture", "okayama", "--fiscal-year", "2018", "--out", str(tmp_path)
+    )
     assert result.exit_code == 1 and "without --branch" in result.output
 
 
@@ -186,8 +203,11 @@ def test_the_computed_target_setting_follows_the_targets(loaded: str) -> None:
     engine = connect(loaded)
     assert target_setting(engine, "33", 2018).with_target == 20
     with engine.begin() as conn:
-        conn.execute(sa.update(schema.reporting_units).where(schema.reporting_units.c.kind == "municipality")
-                     .values(target_setting=None))  # fmt: skip
+        conn.execute(
+            sa.update(schema.reporting_units)
+            .where(schema.reporting_units.c.kind == "municipality")
+            .values(target_setting=None)
+        )
     computed = target_setting(engine, "33", 2018)
     assert (computed.with_target, computed.municipalities) == (20, 27)
     assert target_setting(engine, "33", 2023).with_target == 2  # only two print a target for 令和5年度

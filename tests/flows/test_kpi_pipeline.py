@@ -79,7 +79,11 @@ def test_yamaguchi_fiscal_year_2020(loaded: str) -> None:
     assert table[0]["判定"] == "×" and table[0]["状況"] == "未達成"
     card = next(r for r in table if r["kpi_id"] == "card_recovery_rate")
     assert (card["KPI"], card["実績"], card["目標"], card["前年度実績"]) == (
-        "保険証回収率", "95.82%", "96.3%以上", "95.92%")  # fmt: skip
+        "保険証回収率",
+        "95.82%",
+        "96.3%以上",
+        "95.92%",
+    )
     review = next(r for r in table if r["kpi_id"] == "claim_review_reduction_rate")
     assert review["目標"] == "対前年度以上" and review["前年度実績"] == "0.281%"
     assert all(r["KPI"] and "_" not in r["KPI"] for r in table), "every KPI by its Japanese name or the plan's text"
@@ -122,7 +126,12 @@ def test_saitama_first_quarter_checkup_rate_is_at_risk(loaded: str) -> None:
     table = json.loads(table) if isinstance(table, str) else table
     row = next(r for r in table if r["kpi_id"] == "lifestyle_checkup_rate")
     assert (row["対象"], row["期間"], row["実績"], row["判定"], row["状況"]) == (
-        "埼玉支部", "平成29年度第1四半期", "10.4%", "△", "要注意")  # fmt: skip
+        "埼玉支部",
+        "平成29年度第1四半期",
+        "10.4%",
+        "△",
+        "要注意",
+    )
     checkup = next(r for r in result if r["kpi_id"] == "lifestyle_checkup_rate")
     assert (checkup["actual"], checkup["target_value"], checkup["status"], checkup["mark"]) == (
         10.4,
@@ -317,8 +326,9 @@ def test_rank_branches_by_deviation_score(loaded: str, tmp_path: Path) -> None:
     values = ranked["value"].to_list()
     assert values == sorted(values, reverse=True) and ranked["rank"].to_list()[0] == 1
     with connect(loaded).connect() as conn:
-        national = conn.execute(sa.select(sa.func.count()).select_from(schema.kpi_actuals).where(
-            schema.kpi_actuals.c.unit_key == "00")).scalar_one()  # fmt: skip
+        national = conn.execute(
+            sa.select(sa.func.count()).select_from(schema.kpi_actuals).where(schema.kpi_actuals.c.unit_key == "00")
+        ).scalar_one()
     assert national == 2  # the national reference stays out of the ranking
 
 

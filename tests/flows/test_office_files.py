@@ -21,11 +21,15 @@ def test_office_files_load_exactly(prefect_server: str, warehouse_url: str, bk_h
     assert not state.is_failed(), (state.message, [str(f) for f in outcome.findings if f.severity == "critical"])
     expected = {(a, b, c, d): v for n in LOADS for a, b, c, d, v, _ in CASES[n]["values"]}
     assert stats_values(warehouse_url) == expected
-    printed = {(r["region_code"], r["metric"], r["fiscal_year"], r["month"]): r["yoy_pct_printed"]
-               for r in rows(warehouse_url, schema.monthly_stats)}  # fmt: skip
+    printed = {
+        (r["region_code"], r["metric"], r["fiscal_year"], r["month"]): r["yoy_pct_printed"]
+        for r in rows(warehouse_url, schema.monthly_stats)
+    }
     assert printed == {(a, b, c, d): y for n in LOADS for a, b, c, d, _, y in CASES[n]["values"]}
-    totals = {(r["region_code"], r["metric"], r["fiscal_year"]): r["value"]
-              for r in rows(warehouse_url, schema.reported_fiscal_year_totals)}  # fmt: skip
+    totals = {
+        (r["region_code"], r["metric"], r["fiscal_year"]): r["value"]
+        for r in rows(warehouse_url, schema.reported_fiscal_year_totals)
+    }
     assert totals == {(a, b, c): v for n in LOADS for a, b, c, v, _ in CASES[n].get("totals", [])}
     skipped = {f.file_name: f.skipped_sheets for f in outcome.files if f.skipped_sheets}
     assert skipped == {n: CASES[n]["skipped_sheets"] for n in LOADS if "skipped_sheets" in CASES[n]}

@@ -61,8 +61,12 @@ def test_the_plan_structure_loads_and_each_kpi_gets_its_items_mark(
     assert (guidance["mark"], guidance["item_mark"], guidance["sub_item_no"]) == ("—", "△", "②")
     assert by_kpi["health_committee_members"]["mark"] == "○"  # a stock ahead of its path (2,933 by June)
     assert "前年度末 2,379 から目標 3,000 への按分" in by_kpi["health_committee_members"]["reason_ja"]
-    stored = {r["kpi_id"]: r for r in rows(warehouse_url, schema.kpi_evaluations,
-                                           schema.kpi_evaluations.c.run_id == evaluation.evaluation_id)}  # fmt: skip
+    stored = {
+        r["kpi_id"]: r
+        for r in rows(
+            warehouse_url, schema.kpi_evaluations, schema.kpi_evaluations.c.run_id == evaluation.evaluation_id
+        )
+    }
     assert stored["specific_health_guidance_rate_insured"]["item_mark"] == "△"
     assert stored["specific_health_guidance_rate_insured"]["mark"] == "—"
     assert stored["health_committee_members"]["reason_ja"].startswith("実績 2,933")
@@ -83,8 +87,9 @@ def test_the_plan_structure_loads_and_each_kpi_gets_its_items_mark(
     assert counts(warehouse_url)["kpi_plan_structure"] == 60  # nothing of the refused batch
 
 
-def test_targets_carry_their_place_in_the_xlsx_template(prefect_server: str, warehouse_url: str,
-                                                        tmp_path: Path) -> None:  # fmt: skip
+def test_targets_carry_their_place_in_the_xlsx_template(
+    prefect_server: str, warehouse_url: str, tmp_path: Path
+) -> None:
     import openpyxl
 
     from branchkpi.tasks.kpi_template import TARGET_HEADERS, write_template

@@ -17,8 +17,15 @@ def test_synthetic_files_pass_the_gate_and_evaluate(prefect_server: str, warehou
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
     out = tmp_path / "synthetic"
     branchkpi = str(Path(sys.executable).with_name("branchkpi"))
-    done = subprocess.run([branchkpi, "synth", "--fiscal-years", "2005-2006", "--out", str(out), "--municipal"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [branchkpi, "synth", "--fiscal-years", "2005-2006", "--out", str(out), "--municipal"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "rows in 7 files" in done.stdout
 
@@ -30,8 +37,15 @@ def test_synthetic_files_pass_the_gate_and_evaluate(prefect_server: str, warehou
     state = monthly_branch_stats(paths=[str(out / "monthly_stats")], return_state=True)
     assert state.is_completed() and state.name == "Completed", state.message  # no warnings either
     assert len(rows(warehouse_url, schema.monthly_stats)) == 2 * 48 * 12 * 6
-    files = [out / n for n in ("kpi_targets.csv", "kpi_actuals_quarterly.csv", "municipal_kpi_targets.csv",
-                               "municipal_kpi_actuals.csv")]  # fmt: skip
+    files = [
+        out / n
+        for n in (
+            "kpi_targets.csv",
+            "kpi_actuals_quarterly.csv",
+            "municipal_kpi_targets.csv",
+            "municipal_kpi_actuals.csv",
+        )
+    ]
     state = quarterly_kpi_actuals(paths=[str(f) for f in files], return_state=True)
     assert state.is_completed(), state.message
     assert len(rows(warehouse_url, schema.reporting_units)) == 48 + 1741

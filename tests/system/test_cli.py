@@ -68,14 +68,34 @@ def test_ingest_query_and_errors(cli_env: dict[str, str]) -> None:
     assert outputs[0].stdout == outputs[1].stdout == outputs[2].stdout
     records = json.loads(outputs[0].stdout)
     assert len(records) == 8 * 12  # 6 metrics + members + benefits per member
-    for key in ("region", "metric", "fiscal_year", "month", "value", "yoy_pct", "fytd_total", "fytd_average",
-                "fytd_yoy_pct"):  # fmt: skip
+    for key in (
+        "region",
+        "metric",
+        "fiscal_year",
+        "month",
+        "value",
+        "yoy_pct",
+        "fytd_total",
+        "fytd_average",
+        "fytd_yoy_pct",
+    ):
         assert key in records[0]
     april = next(r for r in records if r["metric"] == "insured_persons" and r["month"] == 4)
     assert april["value"] == 260511 and round(april["yoy_pct"], 1) == april["yoy_pct_printed"] == -0.1
 
-    out = run(cli_env, "query", "monthly", "--region", "yamaguchi", "--fiscal-year", "2020",
-              "--metric", "被保険者数", "--format", "csv")  # fmt: skip
+    out = run(
+        cli_env,
+        "query",
+        "monthly",
+        "--region",
+        "yamaguchi",
+        "--fiscal-year",
+        "2020",
+        "--metric",
+        "被保険者数",
+        "--format",
+        "csv",
+    )
     assert out.returncode == 0
     table = list(csv.DictReader(io.StringIO(out.stdout)))
     assert len(table) == 12 and set(records[0]) == set(table[0])
@@ -83,8 +103,19 @@ def test_ingest_query_and_errors(cli_env: dict[str, str]) -> None:
     assert float(table[-1]["fytd_total"]) == sum(float(r["value"]) for r in table)  # CSV: the full value
 
     # a terminal table: figures with thousands separators, never in exponent form (1.04075e+06)
-    out = run(cli_env, "query", "monthly", "--region", "yamaguchi", "--fiscal-year", "2020",
-              "--metric", "被保険者数", "--format", "table")  # fmt: skip
+    out = run(
+        cli_env,
+        "query",
+        "monthly",
+        "--region",
+        "yamaguchi",
+        "--fiscal-year",
+        "2020",
+        "--metric",
+        "被保険者数",
+        "--format",
+        "table",
+    )
     assert out.returncode == 0, out.stderr
     assert "e+0" not in out.stdout and "260,511" in out.stdout
     march_total = f"{sum(float(r['value']) for r in table):,.0f}"  # 3,1xx,xxx: over a million
@@ -121,9 +152,23 @@ def test_evaluate_and_rank(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert_clean(out.stderr)
     records = json.loads(out.stdout)
-    assert set(records[0]) == {"kpi_id", "target", "comparator", "actual", "previous", "status", "mark", "reason",
-                               "reason_ja", "item_mark", "group_ja", "item_no", "item_ja", "sub_item_no",
-                               "sub_item_ja"}  # fmt: skip
+    assert set(records[0]) == {
+        "kpi_id",
+        "target",
+        "comparator",
+        "actual",
+        "previous",
+        "status",
+        "mark",
+        "reason",
+        "reason_ja",
+        "item_mark",
+        "group_ja",
+        "item_no",
+        "item_ja",
+        "sub_item_no",
+        "sub_item_ja",
+    }
     assert records[0]["item_mark"] is None  # no plan structure loaded: no item
     assert records[0]["reason_ja"].startswith("実績 ") and records[0]["reason"].startswith("actual ")
     assert records[0]["mark"] == "×"  # missed ones first

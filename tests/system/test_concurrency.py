@@ -78,9 +78,8 @@ def _derived(url: str) -> dict[str, list[tuple[object, ...]]]:
         for table in (schema.monthly_kpis, schema.fiscal_year_kpis, schema.reported_fiscal_year_totals):
             columns = [c for c in table.c if c.name not in ("computed_at", "loaded_at", "batch_id", "source_file_id")]
             out[table.name] = sorted(
-                tuple(round(v, 9) if isinstance(v, float) else v for v in r)
-                for r in conn.execute(sa.select(*columns))
-            )  # fmt: skip
+                tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in conn.execute(sa.select(*columns))
+            )
     return out
 
 
@@ -120,10 +119,15 @@ def test_eight_runs_over_four_periods_equal_four_sequential_runs(
 ) -> None:
     files, reference = sequential
     sqlite = warehouse_url.startswith("sqlite")
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "BRANCHKPI_WAREHOUSE_URL": warehouse_url,
-           # SQLite: a short busy timeout and patient retries, so the held lock below turns into
-           # "busy" retries rather than silent waits
-           "BRANCHKPI_SQLITE_BUSY_MS": "200", "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["1"] * 15)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "BRANCHKPI_WAREHOUSE_URL": warehouse_url,
+        # SQLite: a short busy timeout and patient retries, so the held lock below turns into
+        # "busy" retries rather than silent waits
+        "BRANCHKPI_SQLITE_BUSY_MS": "200",
+        "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["1"] * 15),
+    }
     holder = None
     if sqlite:  # another writer holds the warehouse when the runs start
         connect(warehouse_url)

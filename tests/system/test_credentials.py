@@ -40,8 +40,13 @@ def test_secret_block_and_no_password_anywhere(
     assert good.is_completed() and bad.is_failed()
     with sa.create_engine(url).connect() as conn:  # the secret's database got the data
         assert conn.execute(sa.text("SELECT count(*) FROM monthly_stats")).scalar_one() == 576
-        dump = json.dumps([list(map(str, r)) for t in ("ingest_batches", "quarantined_rows", "landed_files")
-                           for r in conn.execute(sa.text(f"SELECT * FROM {t}"))])  # fmt: skip
+        dump = json.dumps(
+            [
+                list(map(str, r))
+                for t in ("ingest_batches", "quarantined_rows", "landed_files")
+                for r in conn.execute(sa.text(f"SELECT * FROM {t}"))
+            ]
+        )
     password = postgres.password
     assert password not in dump
     for state in (good, bad):
@@ -51,10 +56,14 @@ def test_secret_block_and_no_password_anywhere(
     assert password not in _flow_logs([good.state_details.flow_run_id, bad.state_details.flow_run_id])
 
     # an unreachable warehouse: the error names it without the password
-    env = {**os.environ, "PREFECT_API_URL": prefect_server,
-           "BRANCHKPI_WAREHOUSE_URL": url.replace(f":{postgres.port}/", ":1/")}  # fmt: skip
-    out = subprocess.run([BRANCHKPI, "query", "monthly"], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=False)  # fmt: skip
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "BRANCHKPI_WAREHOUSE_URL": url.replace(f":{postgres.port}/", ":1/"),
+    }
+    out = subprocess.run(
+        [BRANCHKPI, "query", "monthly"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 1 and out.stderr.startswith("error:")
     assert password not in out.stderr + out.stdout
 
@@ -86,13 +95,26 @@ def test_reports_read_through_a_read_only_role(
     state, _ = run_monthly(TIDY_SEED)
     assert state.is_completed()
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    grant = subprocess.run([BRANCHKPI, "warehouse", "grant-reader", READER_ROLE], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    grant = subprocess.run(
+        [BRANCHKPI, "warehouse", "grant-reader", READER_ROLE],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert grant.returncode == 0, grant.stderr
     env["BRANCHKPI_READER_URL"] = postgres.url(database, role=READER_ROLE)
-    out = subprocess.run([BRANCHKPI, "query", "monthly", "--region", "yamaguchi", "--fiscal-year", "2020",
-                          "--format", "json"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         check=False)  # fmt: skip
+    out = subprocess.run(
+        [BRANCHKPI, "query", "monthly", "--region", "yamaguchi", "--fiscal-year", "2020", "--format", "json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)) == 96
     reader = sa.create_engine(postgres.url(database, role=READER_ROLE))

@@ -17,8 +17,9 @@ def test_prefect_yaml_deploys(prefect_server: str) -> None:
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "BRANCHKPI_PROJECT_DIR": str(ROOT)}
 
     def prefect(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PREFECT, "--no-prompt", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                              timeout=300, check=False)  # fmt: skip
+        return subprocess.run(
+            [PREFECT, "--no-prompt", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        )
 
     prefect("work-pool", "create", "branchkpi", "--type", "process")
     out = prefect("deploy", "--all")

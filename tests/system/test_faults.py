@@ -35,8 +35,13 @@ def synth_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def _child_env(prefect_server: str, home: Path, url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PREFECT_API_URL": prefect_server, "BRANCHKPI_HOME": str(home),
-            "BRANCHKPI_WAREHOUSE_URL": url, **extra}  # fmt: skip
+    return {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "BRANCHKPI_HOME": str(home),
+        "BRANCHKPI_WAREHOUSE_URL": url,
+        **extra,
+    }
 
 
 # --- SIGKILL mid-run ---------------------------------------------------------------------------
@@ -122,8 +127,9 @@ def test_warehouse_down_when_the_run_starts(
 ) -> None:
     outage_postgres.pause()
     try:
-        child = ChildRun([TIDY_SEED], _child_env(prefect_server, tmp_path / "var", outage_url,
-                                                 BRANCHKPI_DB_RETRY_DELAYS="1,1"))  # fmt: skip
+        child = ChildRun(
+            [TIDY_SEED], _child_env(prefect_server, tmp_path / "var", outage_url, BRANCHKPI_DB_RETRY_DELAYS="1,1")
+        )
         state, run_id, message = child.finish()
     finally:
         outage_postgres.resume()
@@ -141,8 +147,9 @@ def test_warehouse_down_when_the_run_starts(
 def test_warehouse_lost_mid_run_then_rerun_loads_exactly_once(
     prefect_server: str, outage_postgres: PostgresServer, outage_url: str, tmp_path: Path
 ) -> None:
-    child = ChildRun([TIDY_SEED], _child_env(prefect_server, tmp_path / "var", outage_url,
-                                             BRANCHKPI_DB_RETRY_DELAYS="1,1"))  # fmt: skip
+    child = ChildRun(
+        [TIDY_SEED], _child_env(prefect_server, tmp_path / "var", outage_url, BRANCHKPI_DB_RETRY_DELAYS="1,1")
+    )
     child.wait_for("STEP quality gate")  # landed and parsed; the gate reads the warehouse, then the load
     outage_postgres.pause()
     try:
@@ -180,8 +187,9 @@ def test_warehouse_back_within_the_retries_completes_the_run(
     prefect_server: str, outage_postgres: PostgresServer, outage_url: str, tmp_path: Path
 ) -> None:
     started = datetime.now(UTC)
-    child = ChildRun([TIDY_SEED], _child_env(prefect_server, tmp_path / "var", outage_url,
-                                             BRANCHKPI_DB_RETRY_DELAYS="2,2,2,2,2,2"))  # fmt: skip
+    child = ChildRun(
+        [TIDY_SEED], _child_env(prefect_server, tmp_path / "var", outage_url, BRANCHKPI_DB_RETRY_DELAYS="2,2,2,2,2,2")
+    )
     child.wait_for("STEP quality gate")
     outage_postgres.pause()
     try:  # down until a step has met the outage and Prefect has scheduled its retry
@@ -256,8 +264,9 @@ def small_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     """var/ on a 24 MiB tmpfs of its own, with the SQLite warehouse in it."""
     home = tmp_path / "smallvar"
     home.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(home)], capture_output=True,
-                             text=True, check=False)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(home)], capture_output=True, text=True, check=False
+    )
     if mounted.returncode != 0:
         pytest.fail(f"cannot mount a tmpfs for the disk-full test (needs root): {mounted.stderr}")
     monkeypatch.setenv("BRANCHKPI_HOME", str(home))

@@ -110,8 +110,12 @@ def test_the_hostile_set_is_large_enough() -> None:
 
 
 LOADS = sorted(n for n, c in CASES.items() if c["expect"] in ("loads", "loads_with_warning"))
-REFUSED = {flow: sorted(n for n, c in CASES.items() if c["expect"] in ("quarantine", "file_error") and
-                        c.get("flow", "monthly") == flow) for flow in ("monthly", "kpi")}  # fmt: skip
+REFUSED = {
+    flow: sorted(
+        n for n, c in CASES.items() if c["expect"] in ("quarantine", "file_error") and c.get("flow", "monthly") == flow
+    )
+    for flow in ("monthly", "kpi")
+}
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
@@ -185,13 +189,19 @@ def files_under(folder: Path, skip: Path) -> set[Path]:
 
 def repo_untracked() -> set[str]:
     """New files in the repository (untracked or ignored), outside its own var/ and caches."""
-    out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     skip = ("var/", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/", ".venv/")
     return {
-        line[3:] for line in out.splitlines()
+        line[3:]
+        for line in out.splitlines()
         if line[:2] in ("??", "!!") and not line[3:].startswith(skip) and "__pycache__" not in line
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
@@ -208,8 +218,15 @@ def test_big_files_stay_within_memory_and_var(
         "BRANCHKPI_HOME": str(bk_home),
         "BRANCHKPI_WAREHOUSE_URL": warehouse_url,
     }
-    done = subprocess.run([sys.executable, "-c", CHILD, *map(str, paths)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, *map(str, paths)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])

@@ -29,9 +29,13 @@ def alive(pid: int) -> bool:
 def test_an_interrupted_session_leaves_no_database_running(sig: signal.Signals, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     env = {**os.environ, "PROBE_READY": str(ready)}
-    child = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                              "tests/system/interrupt_probe.py"], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/system/interrupt_probe.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while not ready.exists() or not ready.read_text():
         assert child.poll() is None and time.monotonic() < deadline, child.communicate()[0].decode()[-2000:]

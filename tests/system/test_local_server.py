@@ -22,14 +22,19 @@ ONE_MONTH = FIXTURES / "office_files" / "one_month_send.csv"
 
 
 def run(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BRANCHKPI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        [BRANCHKPI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def own_env(home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_", "PYTEST"))}
-    return env | {"BRANCHKPI_HOME": str(home), "BRANCHKPI_SERVER_PORT": str(port), "COLUMNS": "200",
-                  "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}  # fmt: skip
+    return env | {
+        "BRANCHKPI_HOME": str(home),
+        "BRANCHKPI_SERVER_PORT": str(port),
+        "COLUMNS": "200",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
 
 
 @pytest.fixture
@@ -43,8 +48,12 @@ def local_server(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
 
 
 def flow_run_names(port: int) -> list[str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/flow_runs/filter", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/flow_runs/filter",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return [r["name"] for r in json.load(response)]
 

@@ -141,8 +141,9 @@ def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_pat
     assert len(months) == 4
 
 
-def test_evaluate_and_monthly_runs_attach_the_report(reported: str, monkeypatch: pytest.MonkeyPatch,
-                                                     prefect_stack: PrefectStack, browser: Any) -> None:  # fmt: skip
+def test_evaluate_and_monthly_runs_attach_the_report(
+    reported: str, monkeypatch: pytest.MonkeyPatch, prefect_stack: PrefectStack, browser: Any
+) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     from branchkpi.flows.evaluate_targets import evaluate_targets

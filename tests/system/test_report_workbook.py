@@ -27,8 +27,9 @@ def invoke(*args: str) -> Any:
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
-def test_workbook_marks_equal_evaluate_for_yamaguchi_fy2020(prefect_server: str, warehouse_url: str,
-                                                            tmp_path: Path) -> None:  # fmt: skip
+def test_workbook_marks_equal_evaluate_for_yamaguchi_fy2020(
+    prefect_server: str, warehouse_url: str, tmp_path: Path
+) -> None:
     import openpyxl
 
     invoke("ingest", str(SEED / "branch_monthly_stats.csv"))

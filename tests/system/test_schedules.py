@@ -84,8 +84,9 @@ def test_every_scheduled_deployment_has_its_next_runs_in_jst(prefect_server: str
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)  # the worker writes where the parameters say
-def test_a_worker_runs_what_the_scheduler_scheduled(prefect_stack: PrefectStack, warehouse_url: str,
-                                                    tmp_path: Path) -> None:  # fmt: skip
+def test_a_worker_runs_what_the_scheduler_scheduled(
+    prefect_stack: PrefectStack, warehouse_url: str, tmp_path: Path
+) -> None:
     """A copy of the real `monthly` deployment with a schedule that fires in seconds: the scheduler
     service creates the run (we never ask for one), a worker executes it, the rows arrive."""
     landed = tmp_path / "incoming"
@@ -96,9 +97,24 @@ def test_a_worker_runs_what_the_scheduler_scheduled(prefect_stack: PrefectStack,
     log = tmp_path / "worker.log"
     env = {**prefect_stack.worker_env, "PREFECT_API_URL": prefect_stack.api_url}
     with log.open("wb") as out:
-        worker = subprocess.Popen([str(ROOT / ".venv" / "bin" / "prefect"), "worker", "start", "--pool", "branchkpi",
-                                   "--name", "schedule-check-worker", "--limit", "1"], cwd=ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        worker = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "prefect"),
+                "worker",
+                "start",
+                "--pool",
+                "branchkpi",
+                "--name",
+                "schedule-check-worker",
+                "--limit",
+                "1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         _run_the_scheduled_copy(warehouse_url, landed)
     finally:
@@ -119,12 +135,16 @@ def _run_the_scheduled_copy(warehouse_url: str, landed: Path) -> None:
     with get_client(sync_client=True) as client:
         monthly = client.read_deployment_by_name("monthly-branch-stats/monthly")
         copy_id = client.create_deployment(
-            flow_id=monthly.flow_id, name="schedule-check", entrypoint=monthly.entrypoint,
-            pull_steps=monthly.pull_steps, work_pool_name=monthly.work_pool_name,
-            work_queue_name=monthly.work_queue_name, parameter_openapi_schema=monthly.parameter_openapi_schema,
+            flow_id=monthly.flow_id,
+            name="schedule-check",
+            entrypoint=monthly.entrypoint,
+            pull_steps=monthly.pull_steps,
+            work_pool_name=monthly.work_pool_name,
+            work_queue_name=monthly.work_queue_name,
+            parameter_openapi_schema=monthly.parameter_openapi_schema,
             parameters={"period": "2021-03", "paths": [str(landed)], "warehouse_url": warehouse_url},
             schedules=[DeploymentScheduleCreate(schedule=IntervalSchedule(interval=every, anchor_date=fire_at))],
-        )  # fmt: skip
+        )
         try:
             deadline, finished, paused, runs = time.monotonic() + 300, None, False, []
             while time.monotonic() < deadline and finished is None:
@@ -155,8 +175,14 @@ def test_make_server_on_sqlite_state_schedules_and_reports_it(tmp_path: Path) ->
     env |= {"PREFECT_HOME": str(home), "BRANCHKPI_SERVER_PORT": str(port), "BRANCHKPI_HOME": str(tmp_path / "var")}
     out = tmp_path / "server.sh.log"
     with out.open("wb") as sink:
-        script = subprocess.Popen([str(ROOT / "scripts" / "server.sh"), "--no-worker"], cwd=ROOT, env=env,
-                                  stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        script = subprocess.Popen(
+            [str(ROOT / "scripts" / "server.sh"), "--no-worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 240
         while "Prefect UI:" not in out.read_text(errors="replace"):

@@ -101,8 +101,9 @@ def _events(client: Any, since: datetime) -> list[dict[str, Any]]:
 
 
 def _run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BRANCHKPI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        [BRANCHKPI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def _files_under(folder: Path) -> Iterable[Path]:
@@ -181,8 +182,10 @@ def test_password_is_nowhere_after_every_kind_of_run(
         "wrong password query": (wrong_url, "query", "monthly"),
     }
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(_run_cli, *args, env=env | {"BRANCHKPI_WAREHOUSE_URL": cli_url})
-                   for name, (cli_url, *args) in commands.items()}  # fmt: skip
+        futures = {
+            name: pool.submit(_run_cli, *args, env=env | {"BRANCHKPI_WAREHOUSE_URL": cli_url})
+            for name, (cli_url, *args) in commands.items()
+        }
     cli_runs = {name: future.result() for name, future in futures.items()}
     for name, out in cli_runs.items():
         assert out.returncode == 1, (name, out.stdout, out.stderr)
@@ -310,8 +313,11 @@ def test_sql_looking_values_are_data(
     # a header: the file is refused, the header quoted as data in the reason
     state, _ = run_monthly(*(_injected_header_file(folder, v) for v in INJECTIONS))
     assert state.is_failed()
-    reasons = {q["file_name"]: q["reason"] for q in rows(warehouse_url, schema.quarantined_rows)
-               if q["rule"] == "file_readable"}  # fmt: skip
+    reasons = {
+        q["file_name"]: q["reason"]
+        for q in rows(warehouse_url, schema.quarantined_rows)
+        if q["rule"] == "file_readable"
+    }
     for i, value in enumerate(INJECTIONS):
         assert "is not a column we know" in reasons[f"h{i}.csv"] and repr(value)[1:-1] in reasons[f"h{i}.csv"]
     landed_names = {r["file_name"] for r in rows(warehouse_url, schema.landed_files)}
@@ -321,23 +327,44 @@ def test_sql_looking_values_are_data(
     # KPI files: free text (KPI text, note, organization, as-of, municipality names) is stored verbatim
     kpi_dir = tmp_path / "kpi"
     kpi_dir.mkdir()
-    kpi_ids = ["mail_application_rate", "card_recovery_rate", "service_standard_rate", "lifestyle_checkup_rate",
-               "specific_health_guidance_rate"]  # fmt: skip
-    target_header = ["organization", "branch", "fiscal_year", "kpi_id", "kpi_text_ja", "target_value", "unit",
-                     "comparator", "target_note"]  # fmt: skip
-    targets = _write_csv(kpi_dir / "targets.csv", target_header,
-                         [[v, "yamaguchi", "2020", kpi, v, "90", "pct", "ge", v]
-                          for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)])  # fmt: skip
-    actuals = _write_csv(kpi_dir / "actuals.csv",
-                         ["branch", "fiscal_year", "period", "as_of", "kpi_id", "value", "unit", "note"],
-                         [["yamaguchi", "2020", "FY", v, kpi, "91", "pct", v]
-                          for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)])  # fmt: skip
-    municipal = _write_csv(kpi_dir / "okayama_collection_rate_targets.csv",
+    kpi_ids = [
+        "mail_application_rate",
+        "card_recovery_rate",
+        "service_standard_rate",
+        "lifestyle_checkup_rate",
+        "specific_health_guidance_rate",
+    ]
+    target_header = [
+        "organization",
+        "branch",
+        "fiscal_year",
+        "kpi_id",
+        "kpi_text_ja",
+        "target_value",
+        "unit",
+        "comparator",
+        "target_note",
+    ]
+    targets = _write_csv(
+        kpi_dir / "targets.csv",
+        target_header,
+        [[v, "yamaguchi", "2020", kpi, v, "90", "pct", "ge", v] for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)],
+    )
+    actuals = _write_csv(
+        kpi_dir / "actuals.csv",
+        ["branch", "fiscal_year", "period", "as_of", "kpi_id", "value", "unit", "note"],
+        [["yamaguchi", "2020", "FY", v, kpi, "91", "pct", v] for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)],
+    )
+    municipal = _write_csv(
+        kpi_dir / "okayama_collection_rate_targets.csv",
         ["municipality_ja", "prefecture", "fiscal_year", "target_text", "target_value", "comparator"],
-        [[v, "岡山", "2020", "94.5%以上", "94.5", "ge"] for v in INJECTIONS])  # fmt: skip
-    municipal_actuals = _write_csv(kpi_dir / "okayama_collection_rate_actuals.csv",
+        [[v, "岡山", "2020", "94.5%以上", "94.5", "ge"] for v in INJECTIONS],
+    )
+    municipal_actuals = _write_csv(
+        kpi_dir / "okayama_collection_rate_actuals.csv",
         ["municipality_ja", "prefecture", "fiscal_year", "value", "unit", "note_ja"],
-        [[v, "岡山", "2020", "95.1", "pct", v] for v in INJECTIONS])  # fmt: skip
+        [[v, "岡山", "2020", "95.1", "pct", v] for v in INJECTIONS],
+    )
     state, _ = ingest_kpi(targets, actuals, municipal, municipal_actuals)
     assert state.is_completed(), state.message
     stored_targets = rows(warehouse_url, schema.kpi_targets, schema.kpi_targets.c.unit_key == "35")
@@ -359,16 +386,22 @@ def test_sql_looking_values_are_data(
     assert {f"33:{v}" for v in INJECTIONS} | {"35"} <= evaluated
 
     # KPI files with SQL-looking keys (branch, KPI, unit, comparator, year, value): rejected, quarantined verbatim
-    bad = _write_csv(kpi_dir / "bad_targets.csv",
+    bad = _write_csv(
+        kpi_dir / "bad_targets.csv",
         ["branch", "fiscal_year", "kpi_id", "target_value", "unit", "comparator"],
-        [row for v in INJECTIONS for row in (
-            [v, "2020", "mail_application_rate", "90", "pct", "ge"],
-            ["yamaguchi", "2020", v, "90", "pct", "ge"],
-            ["yamaguchi", "2020", "card_recovery_rate", "90", v, "ge"],
-            ["yamaguchi", "2020", "service_standard_rate", "90", "pct", v],
-            ["yamaguchi", v, "lifestyle_checkup_rate", "90", "pct", "ge"],
-            ["yamaguchi", "2020", "specific_health_guidance_rate", v, "pct", "ge"],
-        )])  # fmt: skip
+        [
+            row
+            for v in INJECTIONS
+            for row in (
+                [v, "2020", "mail_application_rate", "90", "pct", "ge"],
+                ["yamaguchi", "2020", v, "90", "pct", "ge"],
+                ["yamaguchi", "2020", "card_recovery_rate", "90", v, "ge"],
+                ["yamaguchi", "2020", "service_standard_rate", "90", "pct", v],
+                ["yamaguchi", v, "lifestyle_checkup_rate", "90", "pct", "ge"],
+                ["yamaguchi", "2020", "specific_health_guidance_rate", v, "pct", "ge"],
+            )
+        ],
+    )
     state, _ = ingest_kpi(bad)
     assert state.is_failed(), state.message
     held_kpi = [q for q in rows(warehouse_url, schema.quarantined_rows) if q["file_name"] == "bad_targets.csv"]
@@ -410,7 +443,9 @@ def test_sql_looking_values_are_data(
             result = runner.invoke(app, list(args))
             assert result.exit_code == 1 and not isinstance(result.exception, Exception), (args, result.output)
             assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, (
-                args, result.stderr)  # fmt: skip
+                args,
+                result.stderr,
+            )
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
     commands = [option(INJECTIONS[i % len(INJECTIONS)]) for i, option in enumerate(options)]
     if dialect != "sqlite":
@@ -471,31 +506,43 @@ def test_markup_in_the_data_is_escaped_everywhere(
     assert good.is_completed(), good.message
     bad_files = []
     for name, text in zip(names, texts, strict=True):
-        body = [[text, "insured_persons", "2020", "4", "1", "0", text, text],
-                ["yamaguchi", text, "2020", "5", "1", "0", text, text],
-                ["yamaguchi", "insured_persons", "2020", "6", text, "0", text, text]]  # fmt: skip
+        body = [
+            [text, "insured_persons", "2020", "4", "1", "0", text, text],
+            ["yamaguchi", text, "2020", "5", "1", "0", text, text],
+            ["yamaguchi", "insured_persons", "2020", "6", text, "0", text, text],
+        ]
         bad_files.append(_write_csv(folder / f"bad {name}.csv", [*STATS_HEADER, text], body))
     bad, _ = run_monthly(*bad_files)
     assert bad.is_failed()
 
     # KPI files: markup in KPI texts, notes, and municipality (unit) names
-    seed_targets = [r for r in csv.DictReader((SEED / "kpi_plan_items.csv").open(encoding="utf-8"))
-                    if r["branch"] == "yamaguchi" and r["fiscal_year"] in ("2019", "2020")]  # fmt: skip
+    seed_targets = [
+        r
+        for r in csv.DictReader((SEED / "kpi_plan_items.csv").open(encoding="utf-8"))
+        if r["branch"] == "yamaguchi" and r["fiscal_year"] in ("2019", "2020")
+    ]
     for i, r in enumerate(seed_targets):
         r["kpi_text_ja"], r["target_note"] = texts[i % len(texts)], texts[(i + 1) % len(texts)]
     targets = _write_csv(
         folder / f"{names[1]} targets.csv", list(seed_targets[0]), [list(r.values()) for r in seed_targets]
     )
-    municipal = _write_csv(folder / "okayama_collection_rate_targets.csv",
+    municipal = _write_csv(
+        folder / "okayama_collection_rate_targets.csv",
         ["municipality_ja", "prefecture", "fiscal_year", "target_text", "target_value", "comparator"],
-        [[t, "岡山", "2020", "99.5%以上", "99.5", "ge"] for t in texts])  # fmt: skip
-    municipal_actuals = _write_csv(folder / "okayama_collection_rate_actuals.csv",
+        [[t, "岡山", "2020", "99.5%以上", "99.5", "ge"] for t in texts],
+    )
+    municipal_actuals = _write_csv(
+        folder / "okayama_collection_rate_actuals.csv",
         ["municipality_ja", "prefecture", "fiscal_year", "value", "unit", "note_ja"],
-        [[t, "岡山", "2020", "95.1", "pct", t] for t in texts])  # fmt: skip
+        [[t, "岡山", "2020", "95.1", "pct", t] for t in texts],
+    )
     kpi, _ = ingest_kpi(targets, SEED / "kpi_actuals.csv", municipal, municipal_actuals)
     assert kpi.is_completed(), kpi.message
-    bad_kpi = _write_csv(folder / f"{names[2]} bad.csv", ["branch", "fiscal_year", "kpi_id", "target_value", "unit"],
-                         [[t, "2020", t, t, t] for t in texts])  # fmt: skip
+    bad_kpi = _write_csv(
+        folder / f"{names[2]} bad.csv",
+        ["branch", "fiscal_year", "kpi_id", "target_value", "unit"],
+        [[t, "2020", t, t, t] for t in texts],
+    )
     rejected, _ = ingest_kpi(bad_kpi)
     assert rejected.is_failed()
 

@@ -58,9 +58,9 @@ def _saved_input(read: Callable[..., Any], key: str, run_id: UUID, timeout: floa
         time.sleep(0.5)
 
 
-def _answer_when_paused(warehouse_url: str, answer: dict[str, str], look: Callable[[UUID], None] | None = None) -> (
-    tuple[threading.Thread, dict[str, Any]]
-):  # fmt: skip
+def _answer_when_paused(
+    warehouse_url: str, answer: dict[str, str], look: Callable[[UUID], None] | None = None
+) -> tuple[threading.Thread, dict[str, Any]]:
     """A reviewer beside the run: waits for the pause, reads what the form shows, answers through the API."""
     from prefect.flow_runs import resume_flow_run
     from prefect.input.run_input import keyset_from_paused_state, read_flow_run_input

@@ -15,12 +15,33 @@ from ..conftest import ROOT
 
 def test_the_wheel_is_one_package_that_works_outside_the_repo(tmp_path: Path) -> None:
     source = tmp_path / "source"  # built from a copy: setuptools writes build/ into the tree it builds
-    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".*_cache", "tests"))  # fmt: skip
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".*_cache", "tests"
+        ),
+    )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
-         str(source)], capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("branchkpi-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -34,11 +55,16 @@ def test_the_wheel_is_one_package_that_works_outside_the_repo(tmp_path: Path) ->
         "branchkpi/synthetic/seed/branch_monthly_stats.csv",
         "branchkpi/synthetic/seed/kpi_actuals.csv",
     ):
-        assert data in names, data  # fmt: skip
+        assert data in names, data
 
     site = tmp_path / "site"
-    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-                                str(wheel)], capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert installed.returncode == 0, installed.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -56,8 +82,15 @@ from branchkpi.cli import app
 sys.argv = ["branchkpi", "synth", "--fiscal-years", "2020", "--out", "synthetic"]
 app()
 """
-    ran = subprocess.run([sys.executable, "-c", script, str(site), str(elsewhere / "w.sqlite")], cwd=elsewhere,
-                         env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    ran = subprocess.run(
+        [sys.executable, "-c", script, str(site), str(elsewhere / "w.sqlite")],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.splitlines()[0] == "48"  # 47 branches and 全国 from the wheel's domain catalogue
     assert (elsewhere / "synthetic" / "monthly_stats" / "monthly_stats_FY2020.csv").exists()  # seed data packaged

@@ -36,8 +36,12 @@ def second_worker(prefect_stack: PrefectStack, tmp_path_factory: pytest.TempPath
     with log.open("wb") as out:
         worker = subprocess.Popen(
             [str(BIN / "prefect"), "worker", "start", "--pool", "branchkpi", "--name", "second-worker", "--limit", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 120
     while "started!" not in log.read_text(errors="replace"):
         assert worker.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
@@ -57,8 +61,15 @@ class FannedOut:
 
 
 def backfill_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "branchkpi"), "backfill", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)  # fmt: skip
+    return subprocess.run(
+        [str(BIN / "branchkpi"), "backfill", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +83,11 @@ def fanned_out(
     url = postgres.url(postgres.create_database())
     Secret(value=url).save(WORKER_WAREHOUSE_SECRET, overwrite=True)
     env = {k: v for k, v in os.environ.items() if k != "BRANCHKPI_WAREHOUSE_URL"}
-    env |= {"PREFECT_API_URL": prefect_stack.api_url, "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
-            "BRANCHKPI_HOME": str(tmp_path_factory.mktemp("fan-out") / "var")}  # fmt: skip
+    env |= {
+        "PREFECT_API_URL": prefect_stack.api_url,
+        "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
+        "BRANCHKPI_HOME": str(tmp_path_factory.mktemp("fan-out") / "var"),
+    }
     cli = backfill_cli(env, "--from-fy", "2017", "--to-fy", "2020", "--fan-out", str(TIDY_SEED))
     batches = rows(url, schema.ingest_batches)
     parent = next(b["flow_run_id"] for b in batches if b["period"] == "FY2017-FY2020")
@@ -90,8 +104,10 @@ def worker_of_runs(run_ids: list[str], timeout: float = 30) -> dict[str, str]:
     with get_client(sync_client=True) as client:
         while set(found) < set(run_ids) and time.monotonic() < deadline:
             runs = {"id": [f"prefect.flow-run.{r}" for r in run_ids]}
-            body = {"filter": {"event": {"name": ["prefect.worker.executed-flow-run"]}, "any_resource": runs},
-                    "limit": 50}  # fmt: skip
+            body = {
+                "filter": {"event": {"name": ["prefect.worker.executed-flow-run"]}, "any_resource": runs},
+                "limit": 50,
+            }
             for event in client.request("POST", "/events/filter", json=body).json()["events"]:
                 for related in event["related"]:
                     run_id = related["prefect.resource.id"].removeprefix("prefect.flow-run.")
@@ -129,8 +145,11 @@ def test_backfill_fans_out_over_two_workers(fanned_out: FannedOut, second_worker
 
 def test_fanned_out_backfill_resumes(fanned_out: FannedOut, prefect_stack: PrefectStack, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BRANCHKPI_WAREHOUSE_URL"}
-    env |= {"PREFECT_API_URL": prefect_stack.api_url, "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
-            "BRANCHKPI_HOME": str(tmp_path / "var")}  # fmt: skip
+    env |= {
+        "PREFECT_API_URL": prefect_stack.api_url,
+        "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
+        "BRANCHKPI_HOME": str(tmp_path / "var"),
+    }
     again = backfill_cli(env, "--from-fy", "2017", "--to-fy", "2020", "--fan-out", str(TIDY_SEED))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "FY2017–FY2020: 0 loaded, 4 skipped, 0 failed" in again.stdout  # nothing was submitted
@@ -140,8 +159,12 @@ def test_fan_out_on_sqlite_names_the_warehouse(prefect_stack: PrefectStack, seco
     """A URL without a password travels as the year runs' parameter, so the workers write where the
     backfill points, whatever their own configuration says."""
     url = f"sqlite:///{tmp_path / 'var' / 'warehouse.sqlite'}"
-    env = {**os.environ, "PREFECT_API_URL": prefect_stack.api_url, "BRANCHKPI_WAREHOUSE_URL": url,
-           "BRANCHKPI_HOME": str(tmp_path / "var")}  # fmt: skip
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_stack.api_url,
+        "BRANCHKPI_WAREHOUSE_URL": url,
+        "BRANCHKPI_HOME": str(tmp_path / "var"),
+    }
     cli = backfill_cli(env, "--from-fy", "2019", "--to-fy", "2020", "--fan-out", str(TIDY_SEED), "--branch", "35")
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert {r["region_code"] for r in rows(url, schema.monthly_stats)} == {"00", "35"}

@@ -9,10 +9,24 @@ from branchkpi.flows import alerts, artifacts
 
 
 def row(unit: int, kpi: str, status: str) -> dict[str, Any]:
-    return {"unit_key": f"33:町{unit:03d}", "unit_name": f"町{unit:03d}", "kpi_id": kpi, "fiscal_year": 2020,
-            "period": "FY", "target_value": 90.0, "target_text": None, "comparator": "ge", "actual": 80.0,
-            "previous": None, "status": status, "mark": "×" if status == "missed" else "△", "reason": "r",
-            "group": "basic", "unit": "pct", "actual_period": "2021-03"}  # fmt: skip
+    return {
+        "unit_key": f"33:町{unit:03d}",
+        "unit_name": f"町{unit:03d}",
+        "kpi_id": kpi,
+        "fiscal_year": 2020,
+        "period": "FY",
+        "target_value": 90.0,
+        "target_text": None,
+        "comparator": "ge",
+        "actual": 80.0,
+        "previous": None,
+        "status": status,
+        "mark": "×" if status == "missed" else "△",
+        "reason": "r",
+        "group": "basic",
+        "unit": "pct",
+        "actual_period": "2021-03",
+    }
 
 
 def test_a_units_flagged_targets_are_one_digest_missed_first_in_plan_order() -> None:
@@ -76,16 +90,25 @@ def test_many_flagged_units_are_one_event_per_prefecture() -> None:
 
 
 def cell(unit: str, period: str = "2020-04", kind: str = "stats") -> dict[str, Any]:
-    return {"unit": unit, "unit_ja": unit, "kind": kind, "fiscal_year": 2020, "period": period,
-            "status": "missing", "due": "2020-05-22", "metrics": 0}  # fmt: skip
+    return {
+        "unit": unit,
+        "unit_ja": unit,
+        "kind": kind,
+        "fiscal_year": 2020,
+        "period": period,
+        "status": "missing",
+        "due": "2020-05-22",
+        "metrics": 0,
+    }
 
 
 def test_overdue_is_one_event_per_unit_and_period_or_one_per_period_when_many() -> None:
     few = alerts.overdue_events([cell("yamaguchi"), cell("national"), cell("33:倉敷市", "Q1", "kpi")], "run-1")
     assert [e["resource"]["prefect.resource.id"] for e in few] == [
-        "branchkpi.coverage.stats.yamaguchi.FY2020-04", "branchkpi.coverage.stats.national.FY2020-04",
+        "branchkpi.coverage.stats.yamaguchi.FY2020-04",
+        "branchkpi.coverage.stats.national.FY2020-04",
         "branchkpi.coverage.kpi.33:倉敷市.FY2020-Q1",
-    ]  # fmt: skip
+    ]
     assert few[0]["payload"]["ja"] == (
         "[branchkpi] 未着: 令和2年4月分の月報（統計）が提出期限 2020-05-22 を過ぎても届いていません\n"
         "対象: 山口支部 / 期間: 令和2年4月"
@@ -127,8 +150,9 @@ def test_alert_text_from_the_data_cannot_make_links_in_chat() -> None:
     from branchkpi.flows.alerts import quality_failed_event
 
     finding = Finding("<script>x</script>.csv", "value_is_number", "value '<b>&' is not a number", source_row=7)
-    event = quality_failed_event("b" * 36, "FY2020-04", ["<https://evil.example|山口>"],
-                                 ["<script>x</script>.csv"], [finding], None, 1)  # fmt: skip
+    event = quality_failed_event(
+        "b" * 36, "FY2020-04", ["<https://evil.example|山口>"], ["<script>x</script>.csv"], [finding], None, 1
+    )
     for lang in ("ja", "en"):
         text = event["payload"][lang]
         assert "<" not in text and ">" not in text.replace("&gt;", "")
@@ -139,10 +163,19 @@ def test_a_quality_failure_names_unit_period_files_rows_and_findings() -> None:
     from branchkpi.domain.findings import Finding
     from branchkpi.flows.alerts import quality_failed_event
 
-    findings = [Finding("negative_count.csv", "value_not_negative", "negative count or amount", source_row=7,
-                        column_name="被保険者数", value_text="-5")]  # fmt: skip
+    findings = [
+        Finding(
+            "negative_count.csv",
+            "value_not_negative",
+            "negative count or amount",
+            source_row=7,
+            column_name="被保険者数",
+            value_text="-5",
+        )
+    ]
     ja = quality_failed_event("b" * 36, "FY2020-04", ["yamaguchi"], ["negative_count.csv"], findings, None, 1)[
-        "payload"]["ja"].splitlines()  # fmt: skip
+        "payload"
+    ]["ja"].splitlines()
     assert ja[0] == "[branchkpi] データ品質エラー: 取り込みを止めました（何も登録していません）"
     assert ja[1] == "対象: 山口支部 / 期間: 令和2年4月"
     assert ja[2:4] == ["ファイル: negative_count.csv", "隔離した行: 1 行"]

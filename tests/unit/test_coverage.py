@@ -14,10 +14,13 @@ def frames(
     loaded: list[tuple[str, int, int, int]], replaced: list[tuple[str, int]]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     return (
-        pl.DataFrame(loaded or None, orient="row",
-                     schema={"region_code": pl.String, "month": pl.Int32, "metrics": pl.Int32, "warned": pl.Int32}),
+        pl.DataFrame(
+            loaded or None,
+            orient="row",
+            schema={"region_code": pl.String, "month": pl.Int32, "metrics": pl.Int32, "warned": pl.Int32},
+        ),
         pl.DataFrame(replaced or None, orient="row", schema={"region_code": pl.String, "month": pl.Int32}),
-    )  # fmt: skip
+    )
 
 
 def test_every_unit_and_month_is_in_the_grid() -> None:
@@ -56,8 +59,10 @@ def test_a_refused_batch_leaves_its_cells_quarantined_until_a_good_copy_loads() 
     )
     cells = statistics_cells(observations)
     assert [(c["unit"], c["period"]) for c in cells] == [
-        ("national", "2020-04"), ("yamaguchi", "2020-04"), ("yamaguchi", "2020-05")
-    ]  # fmt: skip
+        ("national", "2020-04"),
+        ("yamaguchi", "2020-04"),
+        ("yamaguchi", "2020-05"),
+    ]
     refused = {(c["unit"], c["period"]) for c in cells}
     loaded, replaced = frames([("35", 5, 6, 0)], [])  # May came again, good, and loaded
     rows = statistics_grid(loaded, replaced, 2020, date(2020, 7, 13), refused)
@@ -71,23 +76,36 @@ def test_a_refused_batch_leaves_its_cells_quarantined_until_a_good_copy_loads() 
 
 def _kpi_units() -> pl.DataFrame:
     return pl.DataFrame(
-        [("33:倉敷市", "municipality", "倉敷市", None, 1), ("11", "branch", "埼玉", "saitama", 12),
-         ("35", "branch", "山口", "yamaguchi", 10)],
+        [
+            ("33:倉敷市", "municipality", "倉敷市", None, 1),
+            ("11", "branch", "埼玉", "saitama", 12),
+            ("35", "branch", "山口", "yamaguchi", 10),
+        ],
         orient="row",
-        schema={"unit_key": pl.String, "kind": pl.String, "name_ja": pl.String, "name_romaji": pl.String,
-                "kpis": pl.Int32},
-    )  # fmt: skip
+        schema={
+            "unit_key": pl.String,
+            "kind": pl.String,
+            "name_ja": pl.String,
+            "name_romaji": pl.String,
+            "kpis": pl.Int32,
+        },
+    )
 
 
 def test_the_kpi_grid_has_quarters_and_the_year_as_each_unit_owes_them() -> None:
     from branchkpi.tasks.coverage import kpi_cells, kpi_grid
 
     actuals = pl.DataFrame(
-        [("11", "2017-04", "service_standard_rate", 0), ("11", "Q1", "lifestyle_checkup_rate", 0),
-         ("11", "Q2", "lifestyle_checkup_rate", 1), ("35", "Q1", "mail_application_rate", 0),
-         ("33:倉敷市", "FY", "nhi_collection_rate", 0)],
-        orient="row", schema={"unit_key": pl.String, "period": pl.String, "kpi_id": pl.String, "warned": pl.Int32},
-    )  # fmt: skip
+        [
+            ("11", "2017-04", "service_standard_rate", 0),
+            ("11", "Q1", "lifestyle_checkup_rate", 0),
+            ("11", "Q2", "lifestyle_checkup_rate", 1),
+            ("35", "Q1", "mail_application_rate", 0),
+            ("33:倉敷市", "FY", "nhi_collection_rate", 0),
+        ],
+        orient="row",
+        schema={"unit_key": pl.String, "period": pl.String, "kpi_id": pl.String, "warned": pl.Int32},
+    )
     rows = kpi_grid(_kpi_units(), actuals, {("35", "Q1")}, 2017, date(2017, 11, 1), {("yamaguchi", "Q2")})
     cell = {(r["unit"], r["period"]): r for r in rows}
     assert [r["unit"] for r in rows][:5] == ["saitama"] * 5 and rows[-1]["unit"] == "33:倉敷市"
@@ -107,8 +125,10 @@ def test_the_kpi_grid_has_quarters_and_the_year_as_each_unit_owes_them() -> None
     assert headers == ["unit", "第1四半期", "第2四半期", "第3四半期", "第4四半期", "年度"]
     kurashiki = next(r for r in table if r["unit"] == "倉敷市")
     assert (kurashiki["第1四半期"], kurashiki["年度"]) == ("", "済")  # not owed: blank
-    late = {(r["unit"], r["period"]): r["status"] for r in kpi_grid(_kpi_units(), actuals.head(0), set(), 2017,
-                                                                       date(2018, 5, 1))}  # fmt: skip
+    late = {
+        (r["unit"], r["period"]): r["status"]
+        for r in kpi_grid(_kpi_units(), actuals.head(0), set(), 2017, date(2018, 5, 1))
+    }
     assert late[("yamaguchi", "Q1")] == late[("yamaguchi", "FY")] == late[("33:倉敷市", "FY")] == "missing"
     refused = kpi_cells(
         pl.DataFrame({"reporting_unit": ["11", "33:倉敷市"], "fiscal_year": [2017, 2017], "period": ["2017-08", "FY"]})

@@ -190,9 +190,14 @@ def test_a_label_that_contains_a_metric_is_not_it(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "units", "scaled"),
-    [("被保険者数（人）", ("人",), ()), ("保険給付費（単位：百万円）", ("百万円",), ()),
-     ("被保険者数（千人）", (), ("千人",)), ("前年同月比（％）", ("%",), ()), ("保険給付費 百万円", ("百万円",), ())],
-)  # fmt: skip
+    [
+        ("被保険者数（人）", ("人",), ()),
+        ("保険給付費（単位：百万円）", ("百万円",), ()),
+        ("被保険者数（千人）", (), ("千人",)),
+        ("前年同月比（％）", ("%",), ()),
+        ("保険給付費 百万円", ("百万円",), ()),
+    ],
+)
 def test_units_in_labels(text: str, units: tuple[str, ...], scaled: tuple[str, ...]) -> None:
     label = labels.label(text)
     assert (label.units, label.scaled_units) == (units, scaled)
@@ -208,10 +213,20 @@ def test_the_synonym_table_is_the_one_the_parsers_read() -> None:
     """header_synonyms.md is both the documentation and the data: every row is read, each synonym has
     one role, and the headers the issue names are in it."""
     roles = labels.column_roles()
-    for header, role in [("対象年月", "period"), ("年月", "period"), ("期間", "period"), ("Period", "period"),
-                         ("対象月", "month"), ("月", "month"), ("区分", "region"), ("支部", "region"),
-                         ("都道府県", "region"), ("前年同月比（％）", "yoy_pct_printed"),
-                         ("対前年同月比", "yoy_pct_printed"), ("備考", "note")]:  # fmt: skip
+    for header, role in [
+        ("対象年月", "period"),
+        ("年月", "period"),
+        ("期間", "period"),
+        ("Period", "period"),
+        ("対象月", "month"),
+        ("月", "month"),
+        ("区分", "region"),
+        ("支部", "region"),
+        ("都道府県", "region"),
+        ("前年同月比（％）", "yoy_pct_printed"),
+        ("対前年同月比", "yoy_pct_printed"),
+        ("備考", "note"),
+    ]:
         assert labels.column_role(header) == role, header
     rows = labels.section("Columns")
     assert len(roles) == len({labels.key(s) for _, s in rows}) == len(rows)
@@ -219,9 +234,16 @@ def test_the_synonym_table_is_the_one_the_parsers_read() -> None:
 
 @pytest.mark.parametrize(
     ("text", "fiscal_year", "month"),
-    [("2020-04-01", 2020, 4), ("2020/04/01", 2020, 4), ("令和2年4月1日", 2020, 4), ("R3.1.31", 2020, 1),
-     ("2021-02-28", 2020, 2), ("2020-04-01 00:00:00", 2020, 4), ("H31.4.1", 2019, 4)],
-)  # fmt: skip
+    [
+        ("2020-04-01", 2020, 4),
+        ("2020/04/01", 2020, 4),
+        ("令和2年4月1日", 2020, 4),
+        ("R3.1.31", 2020, 1),
+        ("2021-02-28", 2020, 2),
+        ("2020-04-01 00:00:00", 2020, 4),
+        ("H31.4.1", 2019, 4),
+    ],
+)
 def test_periods_as_dates(text: str, fiscal_year: int, month: int) -> None:
     assert fiscal.parse_period(text) == fiscal.Period(fiscal_year, month)
 
@@ -315,11 +337,13 @@ def test_business_days_know_holidays_and_the_year_end_closure() -> None:
 
 @pytest.mark.parametrize(
     ("fiscal_year", "month", "unit", "due"),
-    [(2020, 4, None, "2020-05-19"),  # May 2020: 1, 7, 8, 11–15, 18, 19 (4–6 May are holidays)
-     (2020, 12, None, "2021-01-18"),  # after 1/1–1/3 and 成人の日 (1/11)
-     (2020, 4, "national", "2020-05-26"),  # the national 月報's own rule (15th)
-     (2020, 3, None, "2021-04-14")],  # March 2021 belongs to FY2020
-)  # fmt: skip
+    [
+        (2020, 4, None, "2020-05-19"),  # May 2020: 1, 7, 8, 11–15, 18, 19 (4–6 May are holidays)
+        (2020, 12, None, "2021-01-18"),  # after 1/1–1/3 and 成人の日 (1/11)
+        (2020, 4, "national", "2020-05-26"),  # the national 月報's own rule (15th)
+        (2020, 3, None, "2021-04-14"),
+    ],  # March 2021 belongs to FY2020
+)
 def test_statistics_are_due_by_the_nth_business_day(fiscal_year: int, month: int, unit: str | None, due: str) -> None:
     from branchkpi.domain import calendar
 

@@ -9,17 +9,22 @@ from branchkpi.tasks.freshness import compare, past_due, watched_fiscal_years
 
 
 def cell(unit: str, period: str, status: str) -> dict[str, Any]:
-    return {"kind": "stats", "unit": unit, "fiscal_year": 2020, "period": period, "status": status,
-            "due": "2020-05-22"}  # fmt: skip
+    return {"kind": "stats", "unit": unit, "fiscal_year": 2020, "period": period, "status": status, "due": "2020-05-22"}
 
 
 def test_a_cell_is_announced_overdue_once_and_arrived_late_once() -> None:
-    cells = [cell("yamaguchi", "2020-04", "missing"), cell("okayama", "2020-04", "loaded"),
-             cell("tokyo", "2020-05", "not_due"), cell("saitama", "2020-04", "quarantined")]  # fmt: skip
+    cells = [
+        cell("yamaguchi", "2020-04", "missing"),
+        cell("okayama", "2020-04", "loaded"),
+        cell("tokyo", "2020-05", "not_due"),
+        cell("saitama", "2020-04", "quarantined"),
+    ]
     new, arrived = compare(cells, {})
     assert [c["unit"] for c in new] == ["yamaguchi"] and arrived == []
-    announced: dict[tuple[Any, ...], dict[str, Any]] = {("stats", "yamaguchi", 2020, "2020-04"): {"arrived_at": None},
-                 ("stats", "saitama", 2020, "2020-04"): {"arrived_at": None}}  # fmt: skip
+    announced: dict[tuple[Any, ...], dict[str, Any]] = {
+        ("stats", "yamaguchi", 2020, "2020-04"): {"arrived_at": None},
+        ("stats", "saitama", 2020, "2020-04"): {"arrived_at": None},
+    }
     assert compare(cells, announced) == ([], [])  # announced already; a quarantined cell has not arrived
     cells[0]["status"] = "warned"
     assert compare(cells, announced)[1] == [cells[0]]

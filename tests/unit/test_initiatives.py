@@ -68,9 +68,9 @@ def test_other_kpi_headers_are_not_uptake() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("20", 20), ("２０", 20), ("20市町村", 20), (" 0 ", 0), ("20.5", None), ("", None),
-                           ("二十", None)],
-)  # fmt: skip
+    ("text", "expected"),
+    [("20", 20), ("２０", 20), ("20市町村", 20), (" 0 ", 0), ("20.5", None), ("", None), ("二十", None)],
+)
 def test_counts_as_printed(text: str, expected: int | None) -> None:
     assert initiatives.count(text) == expected
 
@@ -88,9 +88,20 @@ def _uptake(*rows: tuple[str, str, str]) -> pl.DataFrame:
 
 
 def test_the_printed_percentage_against_the_counts() -> None:
-    frame = uptake_frame(_uptake(("20", "27", "74"), ("20", "27", "75"), ("20", "27", "74.1"), ("20", "27", "74.0"),
-                                 ("1", "8", "13"), ("1", "8", "12"), ("27", "27", "100%"), ("0", "27", "0"),
-                                 ("20", "27", ""), ("20", "27", "七割")))  # fmt: skip
+    frame = uptake_frame(
+        _uptake(
+            ("20", "27", "74"),
+            ("20", "27", "75"),
+            ("20", "27", "74.1"),
+            ("20", "27", "74.0"),
+            ("1", "8", "13"),
+            ("1", "8", "12"),
+            ("27", "27", "100%"),
+            ("0", "27", "0"),
+            ("20", "27", ""),
+            ("20", "27", "七割"),
+        )
+    )
     assert frame["pct_inconsistent"].to_list() == [False, True, False, True, False, False, False, False, False, False]
     assert frame["pct_unreadable"].to_list() == [False] * 9 + [True]  # a blank printed % is not checked
     assert frame["computed_pct"][0] == "74.07"  # shown in the finding
@@ -109,11 +120,15 @@ def test_every_rule_has_its_japanese_reason() -> None:
     assert all(r.reason_ja and r.reason for r in rules)
     by_name = {r.name: r for r in rules}
     assert by_name["adopted_within_total"].kwargs == {
-        "column_A": "total", "column_B": "adopted", "or_equal": True, "ignore_row_if": "either_value_is_missing"
-    }  # fmt: skip
+        "column_A": "total",
+        "column_B": "adopted",
+        "or_equal": True,
+        "ignore_row_if": "either_value_is_missing",
+    }
     assert (by_name["pct_matches_counts"].shown_column, by_name["pct_matches_counts"].raw_column) == (
-        "pct_printed", "pct_printed_raw"
-    )  # fmt: skip
+        "pct_printed",
+        "pct_printed_raw",
+    )
 
 
 def test_the_prefecture_report_escapes_what_the_files_wrote(tmp_path: Path) -> None:
@@ -121,13 +136,30 @@ def test_the_prefecture_report_escapes_what_the_files_wrote(tmp_path: Path) -> N
     from branchkpi.tasks.report.prefecture import PrefectureReportData, write_prefecture_report
 
     hostile = "<script>alert(1)</script>"
-    municipal = {"unit_name": f"{hostile}市", "comparator": "ge", "target_text": "94.5%以上", "target_value": 94.5,
-                 "actual": 95.1, "actual_period": "FY", "status": "achieved", "mark": "○",
-                 "reason": "actual 95.1 ≥ target 94.5", "reason_ja": "実績 95.10% は目標 94.50% 以上"}  # fmt: skip
-    uptake = {"section_ja": f"第1章 {hostile}", "label_ja": "目標設定状況", "adopted": 20, "total": 27, "pct": 74.07,
-              "pct_printed": 74.0, "note": hostile}  # fmt: skip
-    data = PrefectureReportData("33", "岡山", "okayama", 2018, "e1", [municipal], [uptake],
-                                TargetSetting(19, 27, [f"{hostile}町"]))  # fmt: skip
+    municipal = {
+        "unit_name": f"{hostile}市",
+        "comparator": "ge",
+        "target_text": "94.5%以上",
+        "target_value": 94.5,
+        "actual": 95.1,
+        "actual_period": "FY",
+        "status": "achieved",
+        "mark": "○",
+        "reason": "actual 95.1 ≥ target 94.5",
+        "reason_ja": "実績 95.10% は目標 94.50% 以上",
+    }
+    uptake = {
+        "section_ja": f"第1章 {hostile}",
+        "label_ja": "目標設定状況",
+        "adopted": 20,
+        "total": 27,
+        "pct": 74.07,
+        "pct_printed": 74.0,
+        "note": hostile,
+    }
+    data = PrefectureReportData(
+        "33", "岡山", "okayama", 2018, "e1", [municipal], [uptake], TargetSetting(19, 27, [f"{hostile}町"])
+    )
     page = write_prefecture_report(data, tmp_path, "ja").html.read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;市" in page
     assert "94.5%以上" in page and "95.10%" in page and "実績 95.10% は目標 94.50% 以上" in page  # ja reason

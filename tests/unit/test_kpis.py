@@ -64,8 +64,10 @@ def test_fiscal_year_total_yoy_matches_printed_total() -> None:
         region_code=pl.col("region").map_elements(resolve_region, return_dtype=pl.String),
         fiscal_year=pl.col("fiscal_year").cast(pl.Int32),
     )
-    joined = yearly.join(printed.select("region_code", "metric", "fiscal_year", "yoy_pct_printed", printed="value"),
-                         on=["region_code", "metric", "fiscal_year"])  # fmt: skip
+    joined = yearly.join(
+        printed.select("region_code", "metric", "fiscal_year", "yoy_pct_printed", printed="value"),
+        on=["region_code", "metric", "fiscal_year"],
+    )
     checked = joined.filter(pl.col("yoy_pct").is_not_null())
     assert checked.height == 6  # FY2018–FY2020, both regions (FY2017 has no previous year here)
     for row in checked.iter_rows(named=True):
@@ -80,9 +82,11 @@ def test_fytd_share_members_and_benefits_per_member() -> None:
 
     def one(region: str, metric: str, fy: int, month: int) -> dict:
         found = kpis.filter(
-            (pl.col("region_code") == region) & (pl.col("metric") == metric)
-            & (pl.col("fiscal_year") == fy) & (pl.col("month") == month)
-        )  # fmt: skip
+            (pl.col("region_code") == region)
+            & (pl.col("metric") == metric)
+            & (pl.col("fiscal_year") == fy)
+            & (pl.col("month") == month)
+        )
         assert found.height == 1
         return found.row(0, named=True)
 

@@ -48,8 +48,11 @@ def test_every_published_seed_file_equals_the_tidy_seed() -> None:
     assert combined == key_values(tidy.observations)
     benefits = parse_path(LAYOUT_SEED / "yamaguchi_insurance_benefits.csv")
     assert benefits.reported_totals.select("fiscal_year", "value", "yoy_pct_printed").rows() == [
-        (2017, 69294.0, 2.8), (2018, 69865.0, 0.8), (2019, 71402.0, 2.2), (2020, 68710.0, -3.8),
-    ]  # fmt: skip
+        (2017, 69294.0, 2.8),
+        (2018, 69865.0, 0.8),
+        (2019, 71402.0, 2.2),
+        (2020, 68710.0, -3.8),
+    ]
 
 
 PUBLISHED_WITH_TITLES = """◆被保険者数

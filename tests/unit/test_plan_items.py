@@ -29,9 +29,20 @@ def test_an_items_status_follows_the_documented_rule(statuses: list[str], expect
 
 
 def _row(kpi_id: str, status: str, item: str, sub: str | None = None, position: int = 0) -> dict[str, Any]:
-    return {"unit_key": "11", "unit_name": "saitama", "fiscal_year": 2017, "period": "Q1", "kpi_id": kpi_id,
-            "status": status, "group_ja": "3 保健事業", "item_no": "(7)", "item_ja": item,
-            "sub_item_no": "①" if sub else None, "sub_item_ja": sub, "position": position}  # fmt: skip
+    return {
+        "unit_key": "11",
+        "unit_name": "saitama",
+        "fiscal_year": 2017,
+        "period": "Q1",
+        "kpi_id": kpi_id,
+        "status": status,
+        "group_ja": "3 保健事業",
+        "item_no": "(7)",
+        "item_ja": item,
+        "sub_item_no": "①" if sub else None,
+        "sub_item_ja": sub,
+        "position": position,
+    }
 
 
 def test_item_and_sub_item_marks_and_each_kpis_item_mark() -> None:
@@ -82,8 +93,9 @@ LAST_MARCH = Measurement(2379, "count")
 def test_a_stock_is_judged_against_the_path_from_last_years_end(
     actual: float, months: int, previous: Measurement | None, status: str
 ) -> None:
-    judgement = judge_in_year(MEMBERS, Measurement(actual, "count"), months, cumulative=False,
-                              previous_year_end=previous, stock=True)  # fmt: skip
+    judgement = judge_in_year(
+        MEMBERS, Measurement(actual, "count"), months, cumulative=False, previous_year_end=previous, stock=True
+    )
     assert judgement.status == status, judgement.reason
     if previous is not None:
         assert judgement.threshold == pytest.approx(stock_path(3000, 2379, months))

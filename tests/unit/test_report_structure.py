@@ -27,11 +27,27 @@ def kpi_row(kpi_id: str, mark: str = "○", item: tuple[Any, ...] | None = None,
     status = {"○": "achieved", "×": "missed", "△": "at_risk", "—": "not_evaluable"}[mark]
     keys = ("group_ja", "item_no", "item_ja", "sub_item_no", "sub_item_ja", "item_mark")
     place = dict(zip(keys, item or (None,) * 6, strict=True))
-    return {"unit_key": "35", "fiscal_year": 2020, "period": "FY", "kpi_id": kpi_id, "group": "基盤的保険者機能",
-            "comparator": "ge", "target_value": 96.3, "target_text": None, "unit": "pct", "actual": 95.82,
-            "actual_period": "FY", "previous": 96.0, "status": status, "mark": mark,
-            "reason": "actual 95.82 not ≥ target 96.3", "reason_ja": "実績 95.82% は目標 96.30% 以上に届かず",
-            "kpi_text_ja": None, **place, **extra}  # fmt: skip
+    return {
+        "unit_key": "35",
+        "fiscal_year": 2020,
+        "period": "FY",
+        "kpi_id": kpi_id,
+        "group": "基盤的保険者機能",
+        "comparator": "ge",
+        "target_value": 96.3,
+        "target_text": None,
+        "unit": "pct",
+        "actual": 95.82,
+        "actual_period": "FY",
+        "previous": 96.0,
+        "status": status,
+        "mark": mark,
+        "reason": "actual 95.82 not ≥ target 96.3",
+        "reason_ja": "実績 95.82% は目標 96.30% 以上に届かず",
+        "kpi_text_ja": None,
+        **place,
+        **extra,
+    }
 
 
 def yamaguchi_rows() -> list[dict[str, Any]]:
@@ -52,10 +68,16 @@ def yamaguchi_rows() -> list[dict[str, Any]]:
 
 
 def report_data(rows: list[dict[str, Any]], quarter: int | None = None) -> BranchReportData:
-    stats = pl.DataFrame({
-        "metric": ["insured_persons"] * 3, "region_code": ["35"] * 3, "fiscal_year": [2019, 2020, 2020],
-        "month": [4, 4, 5], "value": [260700.0, 260511.0, 261020.0], "yoy_pct": [0.3, -0.1, 0.2],
-    })  # fmt: skip
+    stats = pl.DataFrame(
+        {
+            "metric": ["insured_persons"] * 3,
+            "region_code": ["35"] * 3,
+            "fiscal_year": [2019, 2020, 2020],
+            "month": [4, 4, 5],
+            "value": [260700.0, 260511.0, 261020.0],
+            "yoy_pct": [0.3, -0.1, 0.2],
+        }
+    )
     data = BranchReportData("35", "山口", "yamaguchi", 2020, quarter, [2019, 2020], stats)
     data.kpi_rows = rows
     data.ranked = [RankedKpi("lifestyle_checkup_rate", 52.6, 61.23, 4, 47)]
@@ -105,9 +127,12 @@ def test_html_lines_carry_headings_marks_and_reasons_in_the_reports_language() -
     ja = kpi_fields(report_data(yamaguchi_rows()), Labels("ja"))
     lines = ja[0]["lines"]
     assert [(line["kind"], line.get("label") or line["name"]) for line in lines] == [
-        ("item", "サービス水準の向上"), ("kpi", "① サービススタンダード"), ("kpi", "② 郵送化率"),
-        ("item", "柔道整復施術療養費の適正化の推進"), ("kpi", "柔道整復"),
-    ]  # fmt: skip
+        ("item", "サービス水準の向上"),
+        ("kpi", "① サービススタンダード"),
+        ("kpi", "② 郵送化率"),
+        ("item", "柔道整復施術療養費の適正化の推進"),
+        ("kpi", "柔道整復"),
+    ]
     assert (lines[0]["mark"], lines[3]["mark"], lines[2]["item_mark"]) == ("×", "○", "×")
     assert lines[2]["reason"] == "実績 95.82% は目標 96.30% 以上に届かず"
     assert ja[2]["name"] == "戦略的保険者機能（計画の項目が未登録）"
@@ -191,8 +216,16 @@ def test_workbook_in_english_and_a_quarter(tmp_path: Path) -> None:
 
 def test_workbook_text_from_data_is_never_a_formula(tmp_path: Path) -> None:
     hostile = ["=1+2", "+81", "-2+3", "@SUM(A1)", '=HYPERLINK("http://x")']
-    rows = [kpi_row("a_kpi_of_the_file", "×", (hostile[0], None, hostile[2], None, hostile[3], "×"),
-                    kpi_text_ja=hostile[4], target_text=hostile[1], reason_ja="x\x00y")]  # fmt: skip
+    rows = [
+        kpi_row(
+            "a_kpi_of_the_file",
+            "×",
+            (hostile[0], None, hostile[2], None, hostile[3], "×"),
+            kpi_text_ja=hostile[4],
+            target_text=hostile[1],
+            reason_ja="x\x00y",
+        )
+    ]
     path = write_workbook(report_data(rows), tmp_path)
     book = openpyxl.load_workbook(path)
     everything = [c for ws in book.worksheets for c in cells(ws)]

@@ -19,16 +19,41 @@ from branchkpi.flows.evaluate_targets import run_scope, unit_slug
 
 def judged(**over: Any) -> dict[str, Any]:
     """Yamaguchi's FY2020 card recovery rate as the evaluation judged it (95.82 < 96.30)."""
-    return {"unit_key": "35", "unit_name": "yamaguchi", "fiscal_year": 2020, "period": "FY",
-            "kpi_id": "card_recovery_rate", "group": "基盤的保険者機能", "comparator": "ge", "target_value": 96.3,
-            "target_text": None, "unit": "pct", "actual": 95.82, "actual_period": "FY", "previous": 95.92,
-            "status": "missed", "mark": "×", "reason": "actual 95.82 not ≥ target 96.3"} | over  # fmt: skip
+    return {
+        "unit_key": "35",
+        "unit_name": "yamaguchi",
+        "fiscal_year": 2020,
+        "period": "FY",
+        "kpi_id": "card_recovery_rate",
+        "group": "基盤的保険者機能",
+        "comparator": "ge",
+        "target_value": 96.3,
+        "target_text": None,
+        "unit": "pct",
+        "actual": 95.82,
+        "actual_period": "FY",
+        "previous": 95.92,
+        "status": "missed",
+        "mark": "×",
+        "reason": "actual 95.82 not ≥ target 96.3",
+    } | over
 
 
-MONTH_ROW = {"region": "yamaguchi", "region_ja": "山口", "metric": "insured_persons", "fiscal_year": 2020, "month": 3,
-             "value": 15419118.0, "yoy_pct": -0.1234, "yoy_pct_printed": -0.1, "fytd_months": 12,
-             "fytd_total": 1.04075e6, "fytd_average": 290305.17, "fytd_yoy_pct": 0.31,
-             "share_of_national_pct": 1.6895}  # fmt: skip
+MONTH_ROW = {
+    "region": "yamaguchi",
+    "region_ja": "山口",
+    "metric": "insured_persons",
+    "fiscal_year": 2020,
+    "month": 3,
+    "value": 15419118.0,
+    "yoy_pct": -0.1234,
+    "yoy_pct_printed": -0.1,
+    "fytd_months": 12,
+    "fytd_total": 1.04075e6,
+    "fytd_average": 290305.17,
+    "fytd_yoy_pct": 0.31,
+    "share_of_national_pct": 1.6895,
+}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +113,12 @@ def test_the_evaluation_table_names_the_unit_kpi_and_target_in_words() -> None:
     row = evaluation_row(judged(), None, "ja")
     assert list(row)[:5] == ["対象", "期間", "KPI", "実績", "判定"]
     assert (row["対象"], row["期間"], row["KPI"], row["実績"], row["判定"]) == (
-        "山口支部", "令和2年度", "保険証回収率", "95.82%", "×")  # fmt: skip
+        "山口支部",
+        "令和2年度",
+        "保険証回収率",
+        "95.82%",
+        "×",
+    )
     assert row["目標"] == "96.3%以上" and row["前年度実績"] == "95.92%" and row["状況"] == "未達成"
     assert row["kpi_id"] == "card_recovery_rate" and list(row)[-1] == "status_id"
     quarter = evaluation_row(judged(period="Q1", status="at_risk", mark="△"), None, "ja")
@@ -119,8 +149,16 @@ def test_a_kpi_without_a_catalogue_name_reads_as_the_plans_sentence() -> None:
 
 
 def test_the_evaluation_summary_shows_japanese_text_not_ids() -> None:
-    rows = [judged(), judged(kpi_id="claim_review_reduction_rate", comparator="ge_prev_year", target_value=None,
-                             actual=0.27, previous=0.281)]  # fmt: skip
+    rows = [
+        judged(),
+        judged(
+            kpi_id="claim_review_reduction_rate",
+            comparator="ge_prev_year",
+            target_value=None,
+            actual=0.27,
+            previous=0.281,
+        ),
+    ]
     ja = artifacts.evaluation_summary(rows, "FY2020", "run-1")
     assert ja.startswith("# KPI の評価 令和2年度") and "目標 2 件: ○ 0、× 2" in ja
     assert "| 山口支部 | 保険証回収率 | 96.3%以上 | 95.82% | × |" in ja
@@ -141,13 +179,27 @@ def test_run_names_carry_the_branch_not_its_jis_code() -> None:
 def _report(tmp_path: Path, chart_bytes: int) -> tuple[SimpleNamespace, SimpleNamespace]:
     chart = tmp_path / "insured_persons.png"
     chart.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * chart_bytes)
-    written = SimpleNamespace(title="山口 令和2年度 事業実績", charts=[chart], name_romaji="yamaguchi",
-                              html=tmp_path / "yamaguchi_FY2020_ja.html")  # fmt: skip
+    written = SimpleNamespace(
+        title="山口 令和2年度 事業実績",
+        charts=[chart],
+        name_romaji="yamaguchi",
+        html=tmp_path / "yamaguchi_FY2020_ja.html",
+    )
     ranked = [SimpleNamespace(kpi_id="card_recovery_rate", value=95.82, deviation_score=48.26, rank=30, branches=47)]
-    data = SimpleNamespace(kpi_rows=[judged(kpi_text_ja=None), judged(kpi_id="service_standard_rate", actual=100.0,
-                                                                      status="achieved", mark="○", target_value=100.0,
-                                                                      comparator="eq")],
-                           ranked=ranked)  # fmt: skip
+    data = SimpleNamespace(
+        kpi_rows=[
+            judged(kpi_text_ja=None),
+            judged(
+                kpi_id="service_standard_rate",
+                actual=100.0,
+                status="achieved",
+                mark="○",
+                target_value=100.0,
+                comparator="eq",
+            ),
+        ],
+        ranked=ranked,
+    )
     return written, data
 
 

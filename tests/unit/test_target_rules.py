@@ -29,11 +29,17 @@ def count(value: float) -> Measurement:
 @pytest.mark.parametrize(
     ("comparator", "target", "actual", "status"),
     [
-        ("ge", 96.9, 96.9, "achieved"), ("ge", 96.9, 96.91, "achieved"), ("ge", 96.9, 96.89, "missed"),
-        ("le", 0.5, 0.5, "achieved"), ("le", 0.5, 0.49, "achieved"), ("le", 0.5, 0.51, "missed"),
-        ("eq", 100, 100, "achieved"), ("eq", 100, 99.99, "missed"), ("eq", 100, 100.01, "missed"),
+        ("ge", 96.9, 96.9, "achieved"),
+        ("ge", 96.9, 96.91, "achieved"),
+        ("ge", 96.9, 96.89, "missed"),
+        ("le", 0.5, 0.5, "achieved"),
+        ("le", 0.5, 0.49, "achieved"),
+        ("le", 0.5, 0.51, "missed"),
+        ("eq", 100, 100, "achieved"),
+        ("eq", 100, 99.99, "missed"),
+        ("eq", 100, 100.01, "missed"),
     ],
-)  # fmt: skip
+)
 def test_value_comparators(comparator: str, target: float, actual: float, status: str) -> None:
     judgement = judge(Target("k", comparator, PCT, target), pct(actual))
     assert judgement.status == status
@@ -48,14 +54,17 @@ def test_float_noise_at_the_target_is_equal() -> None:
 @pytest.mark.parametrize(
     ("comparator", "previous", "actual", "status"),
     [
-        ("ge_prev_year", 80.0, 80.0, "achieved"), ("ge_prev_year", 80.0, 80.1, "achieved"),
+        ("ge_prev_year", 80.0, 80.0, "achieved"),
+        ("ge_prev_year", 80.0, 80.1, "achieved"),
         ("ge_prev_year", 80.0, 79.9, "missed"),
-        ("le_prev_year", 0.8, 0.8, "achieved"), ("le_prev_year", 0.8, 0.7, "achieved"),
+        ("le_prev_year", 0.8, 0.8, "achieved"),
+        ("le_prev_year", 0.8, 0.7, "achieved"),
         ("le_prev_year", 0.8, 0.9, "missed"),
-        ("gt_prev_year", 2223, 2223, "missed"), ("gt_prev_year", 2223, 2224, "achieved"),
+        ("gt_prev_year", 2223, 2223, "missed"),
+        ("gt_prev_year", 2223, 2224, "achieved"),
         ("gt_prev_year", 2223, 2222, "missed"),
     ],
-)  # fmt: skip
+)
 def test_previous_year_comparators(comparator: str, previous: float, actual: float, status: str) -> None:
     unit = "count" if comparator == "gt_prev_year" else PCT
     judgement = judge(Target("k", comparator, unit), Measurement(actual, unit), Measurement(previous, unit))
@@ -73,9 +82,15 @@ def test_missing_previous_year_is_not_evaluable(comparator: str) -> None:
 
 @pytest.mark.parametrize(
     ("comparator", "target", "actual", "status"),
-    [("count_ge", 2900, 2900, "achieved"), ("count_ge", 2900, 2899, "missed"), ("count_ge", 2900, 2901, "achieved"),
-     ("count_le", 1, 1, "achieved"), ("count_le", 1, 2, "missed"), ("count_le", 1, 0, "achieved")],
-)  # fmt: skip
+    [
+        ("count_ge", 2900, 2900, "achieved"),
+        ("count_ge", 2900, 2899, "missed"),
+        ("count_ge", 2900, 2901, "achieved"),
+        ("count_le", 1, 1, "achieved"),
+        ("count_le", 1, 2, "missed"),
+        ("count_le", 1, 0, "achieved"),
+    ],
+)
 def test_count_thresholds(comparator: str, target: float, actual: float, status: str) -> None:
     assert judge(Target("k", comparator, "count", target), count(actual)).status == status
 
