@@ -63,3 +63,22 @@ def test_nothing_imports_the_top_level_folders_bare() -> None:
     assert offenders == []
     assert BARE.search("from tasks.parse import x") and BARE.search("import warehouse\n")
     assert not BARE.search("from branchkpi.tasks import steps")
+
+
+FMT_MARKER = re.compile(r"#\s*fmt:\s*(skip|off)\b(.*)$")
+MAX_FMT_MARKERS = 10
+
+
+def test_the_formatter_owns_the_layout() -> None:
+    """`ruff format` owns every line: a marker only around a literal table whose alignment carries
+    meaning, at most a handful in the tree, each with its reason on the same line."""
+    markers = [
+        (f"{path.relative_to(ROOT)}:{number}", match.group(2).strip(" -:()"))
+        for folder in (*PACKAGE_FOLDERS, "tests", "bench", "scripts")
+        for path in (ROOT / folder).rglob("*.py")
+        if not path.is_symlink() and ".venv" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if (match := FMT_MARKER.search(line)) and "FMT_MARKER" not in line
+    ]
+    assert len(markers) <= MAX_FMT_MARKERS, markers
+    assert [place for place, reason in markers if not reason] == []
