@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 SUPERUSER = "postgres"
 
@@ -192,10 +193,11 @@ class Cluster:
         password = stored.get(owner) or secrets.token_urlsafe(18)
         with self.admin() as conn:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone()
-            verb = "ALTER" if exists else "CREATE"
-            conn.execute(f"{verb} ROLE \"{owner}\" LOGIN PASSWORD '{password}'")
+            # DDL takes no bind parameters: the names and the password are quoted by psycopg.sql
+            role = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}")
+            conn.execute(role.format(sql.Identifier(owner), sql.Literal(password)))
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
         if stored.get(owner) != password:
             self._secrets.write_text(json.dumps(stored | {owner: password}))
         return password
