@@ -239,8 +239,9 @@ def _evaluate_all(
 
 def _unit_line(row: dict[str, Any], lang: str) -> dict[str, Any]:
     from branchkpi.flows.alert_text import period_text, unit_text
+    from branchkpi.flows.artifact_text import as_lang
 
-    words = "en" if lang == "en" else "ja"
+    words = as_lang(lang)
     period = row["period"]
     if period == "FY":
         period = "年度" if words == "ja" else "FY"

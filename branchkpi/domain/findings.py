@@ -73,9 +73,10 @@ class Finding:
             return self.reason
         if self.reason_ja:
             return self.reason_ja
-        ja, detail = RULE_JA.get(self.rule) or RULE_JA.get(_rule_family(self.rule), (None, True))
-        if ja is None:
+        worded = RULE_JA.get(self.rule) or RULE_JA.get(_rule_family(self.rule))
+        if worded is None:
             return self.reason
+        ja, detail = worded
         return f"{ja}（{self.reason}）" if detail and self.reason else ja
 
     def where(self, lang: Lang) -> str:
