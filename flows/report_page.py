@@ -96,7 +96,9 @@ def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> l
         f"— {marks['not_evaluable']}"
     )
     # one HTML block (no blank line inside: markdown ends an HTML block at one), cells escaped
-    heads = "".join(f'<th class="border p-2 text-left">{html.escape(text(k, lang))}</th>' for k in KPI_COLUMNS)
+    heads = "".join(
+        f'<th class="border p-2 text-left"{_KEEP.get(k, "")}>{html.escape(text(k, lang))}</th>' for k in KPI_COLUMNS
+    )
     out = [summary, "", '<table class="branch-report-kpis" cellpadding="6">', f"<thead><tr>{heads}</tr></thead>"]
     out.append("<tbody>")
     for r in rows:  # in the plan's order, as the report prints them
@@ -107,7 +109,7 @@ def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> l
             ("mark", r["mark"]),
             ("", target_words(r, lang)),
             ("num", figures.kpi_figure(kpi_id, unit, r["previous"], lang)),
-            ("", status_word(r["status"], lang)),
+            ("status", status_word(r["status"], lang)),
             ("", reason_text(r, lang)),
         ]
         tds = "".join(_td(kind, value) for kind, value in cells)
@@ -116,10 +118,15 @@ def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> l
     return out
 
 
+# short columns kept on one line (a figure, a mark, 未達成); the KPI, target and reason wrap
+_KEEP = {k: " nowrap" for k in ("actual", "mark", "previous", "status")}
+
+
 def _td(kind: str, value: str) -> str:
     """A cell: text escaped (a KPI text holding <script> stays text), figures right, marks centred."""
     align = {"num": "right", "mark": "center"}.get(kind, "left")
-    return f'<td class="border p-2" align="{align}">{html.escape(str(value), quote=False)}</td>'
+    keep = " nowrap" if kind in ("num", "mark", "status") else ""
+    return f'<td class="border p-2" align="{align}"{keep}>{html.escape(str(value), quote=False)}</td>'
 
 
 def _ranked_table(ranked: list[Any], lang: Lang) -> list[str]:
