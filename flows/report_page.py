@@ -123,10 +123,12 @@ _KEEP = {k: " nowrap" for k in ("actual", "mark", "previous", "status")}
 
 
 def _td(kind: str, value: str) -> str:
-    """A cell: text escaped (a KPI text holding <script> stays text), figures right, marks centred."""
+    """A cell: text escaped (a KPI text holding <script> stays text) on one line (a blank line would end
+    the HTML block), figures right, marks centred."""
     align = {"num": "right", "mark": "center"}.get(kind, "left")
     keep = " nowrap" if kind in ("num", "mark", "status") else ""
-    return f'<td class="border p-2" align="{align}"{keep}>{html.escape(str(value), quote=False)}</td>'
+    text = " ".join(str(value).split())
+    return f'<td class="border p-2" align="{align}"{keep}>{html.escape(text, quote=False)}</td>'
 
 
 def _ranked_table(ranked: list[Any], lang: Lang) -> list[str]:
