@@ -31,6 +31,7 @@ from branchkpi.flows.artifact_text import (
     target_words,
     text,
 )
+from branchkpi.tasks.kpi_replacements import replacement_line
 from branchkpi.tasks.outcome import BatchOutcome
 
 FLAGGED = ("missed", "at_risk")
@@ -94,10 +95,24 @@ def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics
             note = f.error or ("loaded before" if f.previously_loaded else "")
             if f.skipped_sheets:
                 note += f" sheets without a table, skipped: {', '.join(f.skipped_sheets)}"
+            if f.empty_sheets:
+                note += f" no rows: {', '.join(f.empty_sheets)}"
             lines.append(
                 f"| {cell(f.file_name)} | {cell(f.layout)} | {cell(f.encoding)} | {f.rows} | "
                 f"{code(f.sha256[:12])} | {cell(note)} |"
             )
+        lines.append("")
+    if outcome.replacements:  # a KPI file's row replaced a stored target, actual or place (kpi_audit keeps the old)
+        shown_replacements = outcome.replacements[:MAX_FINDINGS_SHOWN]
+        lines += [
+            f"## Replaced (置き換え) ({len(outcome.replacements)}; first {len(shown_replacements)})",
+            "",
+            "| row replaced | what changed (old → new) |",
+            "|---|---|",
+        ]
+        for r in shown_replacements:
+            where, _, changed = replacement_line(r).partition(": ")
+            lines.append(f"| {cell(where)} | {cell(changed)} |")
         lines.append("")
     failed_rules = [r for r in outcome.rule_summary if not r["success"]]
     if failed_rules:

@@ -64,7 +64,8 @@ def _ingest(
         batch, outcome.files = steps.parse_kpi(landed)
         landed = [f.without_content() for f in landed]  # parsed: the bytes are in the archive
         outcome.rows_landed, outcome.units = batch.rows, batch.raw_units
-        gate = steps.kpi_quality_gate(batch, cfg, _run_name())
+        batch, loaded_actuals = steps.kpi_gate_inputs(url, batch)
+        gate = steps.kpi_quality_gate(batch, cfg, _run_name(), loaded_actuals)
         outcome.record_gate(batch.findings, gate)
         if require_approval and outcome.only_warned:
             sign_off.ask(outcome, cfg.approval_timeout)

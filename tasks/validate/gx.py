@@ -239,6 +239,7 @@ def _row_finding(rule: Rule, row: dict[str, Any]) -> Finding:
         source_row=row["source_row"],
         column_name=column,
         value_text=None if raw is None else str(raw),
+        sheet=row.get("sheet") or row.get("sheet_name"),  # a workbook's sheet, when the frame has one
     )
 
 
