@@ -17,13 +17,17 @@ WORDINGS = frame_schema(schema.kpi_targets, "unit_key", "fiscal_year", "kpi_id",
 LOADED_ACTUALS = frame_schema(schema.kpi_actuals, "unit_key", "fiscal_year", "period", "kpi_id", "unit", "value")
 
 
-def _units(column: sa.ColumnElement[str], unit_keys: list[str]) -> list[sa.ColumnElement[bool]]:
+def _units(column: sa.ColumnElement[str], unit_keys: list[str] | None) -> list[sa.ColumnElement[bool]]:
+    """The filter by unit: none for None (every unit) or for very many units."""
+    if unit_keys is None:
+        return []
     keys = sorted({k for k in unit_keys if k})
     return [column.in_(keys)] if len(keys) <= _MAX_UNITS_FILTERED else []
 
 
-def loaded_wordings(engine: sa.Engine, unit_keys: list[str]) -> pl.DataFrame:
-    """unit_key, fiscal_year, kpi_id, kpi_text_ja of every loaded target of these units with a wording."""
+def loaded_wordings(engine: sa.Engine, unit_keys: list[str] | None) -> pl.DataFrame:
+    """unit_key, fiscal_year, kpi_id, kpi_text_ja of every loaded target of these units (None: all) with a
+    wording."""
     t = schema.kpi_targets
     with engine.connect() as conn:
         rows = conn.execute(
@@ -34,7 +38,7 @@ def loaded_wordings(engine: sa.Engine, unit_keys: list[str]) -> pl.DataFrame:
     return from_rows(rows, WORDINGS)
 
 
-def loaded_actuals(engine: sa.Engine, unit_keys: list[str], fiscal_years: list[int]) -> pl.DataFrame:
+def loaded_actuals(engine: sa.Engine, unit_keys: list[str] | None, fiscal_years: list[int]) -> pl.DataFrame:
     """unit_key, fiscal_year, period, kpi_id, unit, value of the loaded actuals of these units in these
     fiscal years."""
     a = schema.kpi_actuals

@@ -42,11 +42,11 @@ PCT_RANGES: dict[str, tuple[float, float]] = {
     "lifestyle_checkup_rate": (15.0, 95.0),  # 51.9, 52.6; targets 49.9–61.0
     "employer_checkup_data_rate": (1.0, 80.0),  # 11.2, 14.7; targets 10.0–22.2
     "dependent_specific_checkup_rate": (5.0, 90.0),  # 23.3, 24.4; targets 30.1–43.2
-    "specific_health_guidance_rate": (1.0, 90.0),  # 16.7, 19.6; target 22.4
-    "specific_health_guidance_rate_insured": (1.0, 90.0),  # 16.9, 19.9; targets 8.7–23.0
-    "specific_health_guidance_rate_dependents": (1.0, 90.0),  # 11.2, 14.0; targets 4.2–10.2
-    "specific_health_guidance_rate_insured_in_house": (1.0, 90.0),  # 11.3, 14.5
-    "specific_health_guidance_rate_insured_outsourced": (1.0, 90.0),  # 5.4, 5.6
+    "specific_health_guidance_rate": (1.0, 60.0),  # 16.7, 19.6; target 22.4
+    "specific_health_guidance_rate_insured": (1.0, 60.0),  # 16.9, 19.9; targets 8.7–23.0
+    "specific_health_guidance_rate_dependents": (1.0, 60.0),  # 11.2, 14.0; targets 4.2–10.2
+    "specific_health_guidance_rate_insured_in_house": (1.0, 60.0),  # 11.3, 14.5
+    "specific_health_guidance_rate_insured_outsourced": (1.0, 60.0),  # 5.4, 5.6
     "treatment_after_referral_rate": (1.0, 80.0),  # 9.0, 9.6; targets 11.8, 12.9
     "generic_drug_share": (40.0, 100.0),  # 79.9, 80.6; targets 72.3–80.7
     "regional_conference_participation_rate": (0.0, 100.0),  # 62.5 (5 of 8 meetings): any share

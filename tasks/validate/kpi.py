@@ -55,8 +55,8 @@ def _unit_expected() -> pl.Expr:
     return pl.col("kpi_id").replace_strict(_UNIT_OF, default=None, return_dtype=pl.String).alias("unit_expected")
 
 
-def _figures(actuals: pl.DataFrame, figures: pl.DataFrame | None) -> pl.DataFrame:
-    return kpi_context.figures(actuals, figures if figures is not None else _NO_FIGURES)
+def _figures(actuals: pl.DataFrame, figures: pl.DataFrame | None, compared: pl.DataFrame) -> pl.DataFrame:
+    return kpi_context.figures(actuals, figures if figures is not None else _NO_FIGURES, compared["part"])
 
 
 _NO_FIGURES = pl.DataFrame(
@@ -89,7 +89,7 @@ def targets_frame(
         ).then(pl.col("target_value")),
     )
     frame = kpi_context.with_plausible_range(frame, "target_value", pl.lit(False), needs_value)
-    previous = _figures(actuals if actuals is not None else _empty_actuals_like(targets), loaded_actuals)
+    previous = _figures(actuals if actuals is not None else _empty_actuals_like(targets), loaded_actuals, targets)
     frame = kpi_context.with_previous(frame, previous, "target_value", pl.lit(12, pl.Int32))
     frame = frame.with_columns(scale_jump=pl.col("scale_jump") & needs_value)
     return kpi_context.with_stated_years(frame)
@@ -130,7 +130,7 @@ def actuals_frame(
         unit_disagrees=(pl.col("value_unit").is_not_null() & (pl.col("unit") != pl.col("value_unit"))).fill_null(False),
     )
     frame = kpi_context.with_plausible_range(frame, "value", index.fill_null(12) < 12, pl.lit(True))
-    frame = kpi_context.with_previous(frame, _figures(actuals, loaded_actuals), "value", index)
+    frame = kpi_context.with_previous(frame, _figures(actuals, loaded_actuals, actuals), "value", index)
     frame = kpi_context.headed(frame, headers or {}, {"年度": "fiscal_year", "期間": "period"})
     frame = kpi_context.with_stated_years(frame, pl.col("h_期間"))
     frame = kpi_context.with_as_of_agreement(frame, pl.col("h_年度"), pl.col("h_期間"))

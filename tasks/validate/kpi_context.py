@@ -35,9 +35,10 @@ def period_index(period: pl.Expr) -> pl.Expr:
     )
 
 
-def figures(batch_actuals: pl.DataFrame, loaded: pl.DataFrame) -> pl.DataFrame:
+def figures(batch_actuals: pl.DataFrame, loaded: pl.DataFrame, parts: pl.Series | None = None) -> pl.DataFrame:
     """Every figure a batch row may be compared with: the batch's own (per part) and the warehouse's
-    where the batch does not replace them (part, unit_key, fiscal_year, period, kpi_id, unit, value, index)."""
+    where the batch does not replace them (part, unit_key, fiscal_year, period, kpi_id, unit, value, index),
+    for the parts of the actuals and `parts` (those of the rows compared: a batch of targets only)."""
     own = batch_actuals.filter(
         pl.all_horizontal(pl.col("reporting_unit", "fiscal_year", "period", "kpi_id", "value").is_not_null())
     )
@@ -50,8 +51,9 @@ def figures(batch_actuals: pl.DataFrame, loaded: pl.DataFrame) -> pl.DataFrame:
         unit="unit",
         value="value",
     )
-    parts = batch_actuals.select("part").unique()
-    stored = loaded.join(parts, how="cross").join(own, on=FIGURE_KEY, how="anti").select(own.columns)
+    every = batch_actuals["part"] if parts is None else pl.concat([batch_actuals["part"], parts.cast(pl.Int32)])
+    parts_frame = every.unique().to_frame("part")
+    stored = loaded.join(parts_frame, how="cross").join(own, on=FIGURE_KEY, how="anti").select(own.columns)
     return pl.concat([stored, own]).with_columns(index=period_index(pl.col("period")), is_fy=pl.col("period") == "FY")
 
 
