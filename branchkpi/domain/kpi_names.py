@@ -26,9 +26,9 @@ from typing import Literal
 
 from branchkpi.domain import kpis
 
-# The catalogue's Japanese names of each KPI, exact: the short name the reports print (the catalogue's
-# first phrase) and the longer names of the plans. Every name's normal form belongs to one KPI only
-# (tests/unit/test_kpi_names.py).
+# The catalogue's Japanese names of each KPI, exact, beside the short name the reports print (the
+# catalogue's first phrase, added by catalogue_names): the names the plans and offices write. Every name's
+# normal form belongs to one KPI only (tests/unit/test_kpi_names.py).
 NAMES_JA: dict[str, tuple[str, ...]] = {
     "service_standard_rate": (
         "サービススタンダードの達成状況",
@@ -178,7 +178,8 @@ class Naming:
 
 
 def display_name(kpi_id: str) -> str:
-    names = NAMES_JA.get(kpi_id)
+    """The KPI's short Japanese name (保険証回収率), or its id where it has none."""
+    names = catalogue_names().get(kpi_id)
     return names[0] if names else kpi_id
 
 
@@ -226,9 +227,18 @@ class KpiNames:
 _CATALOGUE_KEYS: dict[str, set[str]] = {}
 
 
+def catalogue_names() -> dict[str, tuple[str, ...]]:
+    """Every KPI's exact names: the short name the reports print (its first phrase in the catalogue,
+    branchkpi.domain.kpis) and those of NAMES_JA."""
+    out = {k.id: k.phrases[:1] for k in kpis.CATALOGUE}
+    for kpi_id, names in NAMES_JA.items():
+        out[kpi_id] = tuple(dict.fromkeys((*out.get(kpi_id, ()), *names)))
+    return out
+
+
 def _catalogue_keys() -> dict[str, set[str]]:
     if not _CATALOGUE_KEYS:
-        for kpi_id, names in NAMES_JA.items():
+        for kpi_id, names in catalogue_names().items():
             for name in names:
                 _CATALOGUE_KEYS.setdefault(wording_key(name), set()).add(kpi_id)
     return _CATALOGUE_KEYS

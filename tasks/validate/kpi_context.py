@@ -101,12 +101,18 @@ def with_previous(frame: pl.DataFrame, figures: pl.DataFrame, value: str, index:
 
 
 def with_plausible_range(frame: pl.DataFrame, value: str, in_year: pl.Expr, checked: pl.Expr) -> pl.DataFrame:
-    """implausible: a percentage KPI's figure outside its range (branchkpi.domain.kpi_ranges; a flow's
-    lower end is 0 during the year), with the range and the likely cause as text."""
+    """implausible: a percentage KPI's figure inside 0–100 but outside its range (branchkpi.domain.kpi_ranges;
+    a flow's lower end is 0 during the year), with the range and the likely cause as text."""
     catalogue_low = pl.col("kpi_id").replace_strict(_LOW, default=None, return_dtype=pl.Float64)
     low = pl.when(in_year & pl.col("kpi_id").is_in(_FLOWS)).then(pl.lit(0.0)).otherwise(catalogue_low)
     high = pl.col("kpi_id").replace_strict(_HIGH, default=None, return_dtype=pl.Float64)
-    outside = checked & (pl.col("unit") == "pct") & ((pl.col(value) < low) | (pl.col(value) > high))
+    # outside 0–100 is percentage_in_range's finding already: one finding per mistake
+    outside = (
+        checked
+        & (pl.col("unit") == "pct")
+        & pl.col(value).is_between(0, 100)
+        & ((pl.col(value) < low) | (pl.col(value) > high))
+    )
     fraction = pl.lit("a fraction for a percentage? write 95.82, or format the cell as %")
     hint = pl.when(pl.col(value) < low).then(fraction).otherwise(pl.lit("a lost decimal point?"))
     name = pl.col("kpi_id").replace_strict({k: display_name(k) for k in PCT_RANGES}, default="", return_dtype=pl.String)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 import sys
 import tempfile
@@ -84,8 +83,7 @@ def originals() -> list[tuple[str, bytes]]:
 def prepared_warehouse(workdir: Path) -> Any:
     """A warehouse of its own in `workdir` holding the seed's KPI files, loaded as `ingest` loads them
     (landed, parsed, gated, loaded), without Prefect."""
-    os.environ["BRANCHKPI_HOME"] = str(workdir)
-    from branchkpi.config import settings
+    from branchkpi.config import Settings
     from branchkpi.tasks.landing import land_files
     from branchkpi.tasks.parse.batch import parse_kpi_files
     from branchkpi.tasks.validate import kpi as gate
@@ -94,7 +92,7 @@ def prepared_warehouse(workdir: Path) -> Any:
 
     engine = connect(f"sqlite:///{workdir / 'warehouse.sqlite'}")
     batch_id = batches.start_batch(engine, None, None)
-    files = land_files([SEED / n for n in SEED_FILES], batch_id, engine, settings())
+    files = land_files([SEED / n for n in SEED_FILES], batch_id, engine, Settings(home=workdir, yoy_warn_pct=10.0))
     batch, _ = parse_kpi_files(files)
     batch, loaded = gate.gate_inputs(batch, engine)
     result = gate.run_kpi_gate(
@@ -124,8 +122,12 @@ def prepared_warehouse(workdir: Path) -> Any:
 
 @dataclass
 class Checked:
+    """What one file was refused for: its critical findings (`rule row N` in `critical`), or the fault
+    that crashed a reader on it."""
+
     critical: list[str]
     fault: str | None = None
+    findings: list[Any] = field(default_factory=list)
 
 
 def check(files: list[tuple[str, bytes]], engine: Any, workdir: Path) -> tuple[list[Checked], Any]:
@@ -169,6 +171,7 @@ def check(files: list[tuple[str, bytes]], engine: Any, workdir: Path) -> tuple[l
     for finding in batch.findings + result.findings:
         if finding.severity == "critical" and finding.file_id is not None:
             results[finding.file_id - first_id].critical.append(f"{finding.rule} row {finding.source_row}")
+            results[finding.file_id - first_id].findings.append(finding)
     return results, batch
 
 
