@@ -62,28 +62,42 @@ def with_previous(frame: pl.DataFrame, figures: pl.DataFrame, value: str, index:
     the same unit: at the same point of the year for a flow (check-ups accumulate; a target, index 12,
     against the previous year's closing figure only), the year's last figure for a level or stock.
     scale_factor: value ÷ previous where that is a scale error."""
-    rows = frame.select("row_id", "part", "reporting_unit", "fiscal_year", "kpi_id", "unit", _index=index)
-    candidates = rows.join(
-        figures.rename({"unit_key": "reporting_unit", "fiscal_year": "previous_year", "value": "previous_value"}),
-        left_on=["part", "reporting_unit", "kpi_id", "unit", pl.col("fiscal_year") - 1],
-        right_on=["part", "reporting_unit", "kpi_id", "unit", "previous_year"],
-        how="inner",
-    ).filter(
-        ~pl.col("kpi_id").is_in(_FLOWS)
-        | (pl.col("index") == pl.col("_index"))
-        | ((pl.col("index") < pl.col("_index")) & (pl.col("_index") < 12))
+    key = ["part", "reporting_unit", "kpi_id", "unit", "previous_year"]
+    rows = frame.select(
+        "row_id", "part", "reporting_unit", "kpi_id", "unit", previous_year=pl.col("fiscal_year") - 1, _index=index
     )
-    previous = (
-        candidates.sort("index", "is_fy")
-        .group_by("row_id")
-        .agg(pl.col("previous_value").last(), pl.col("period").last().alias("_period"), pl.col("fiscal_year").first())
-        .select(
-            "row_id",
-            "previous_value",
-            previous_text=pl.format(
-                "FY{} {} {}", pl.col("fiscal_year") - 1, pl.col("_period"), pl.col("previous_value")
-            ),
+    # one figure per point of a year (FY beating March and Q4 at the year's end), in the order of the year
+    figures = (
+        figures.rename({"unit_key": "reporting_unit", "fiscal_year": "previous_year", "value": "previous_value"})
+        .sort("index", "is_fy")
+        .unique([*key, "index"], keep="last", maintain_order=True)
+        .select(*key, "index", "previous_value", _period="period")
+    )
+    flow = pl.col("kpi_id").is_in(_FLOWS)
+    year_end = figures.group_by(key, maintain_order=True).last().drop("index")
+    levels = rows.filter(~flow).join(year_end, on=key, how="left")
+    closing = figures.filter(pl.col("index") == 12).drop("index")
+    flows_at_end = rows.filter(flow & (pl.col("_index") == 12)).join(closing, on=key, how="left")
+    # in the year, a flow against the previous year's latest figure up to the same point
+    flows_in_year = (
+        rows.filter(flow & (pl.col("_index") < 12))
+        .sort("_index")
+        .join_asof(
+            figures.sort("index"),
+            left_on="_index",
+            right_on="index",
+            by=key,
+            strategy="backward",
+            check_sortedness=False,
         )
+        .drop("index")
+    )
+    previous = pl.concat([levels, flows_at_end, flows_in_year], how="diagonal_relaxed").select(
+        "row_id",
+        "previous_value",
+        previous_text=pl.when(pl.col("previous_value").is_not_null()).then(
+            pl.format("FY{} {} {}", pl.col("previous_year"), pl.col("_period"), pl.col("previous_value"))
+        ),
     )
     out = frame.join(previous, on="row_id", how="left")
     ratio = pl.col(value) / pl.col("previous_value")
