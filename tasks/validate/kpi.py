@@ -55,27 +55,27 @@ def _unit_expected() -> pl.Expr:
     return pl.col("kpi_id").replace_strict(_UNIT_OF, default=None, return_dtype=pl.String).alias("unit_expected")
 
 
-def _figures(actuals: pl.DataFrame, figures: pl.DataFrame | None, compared: pl.DataFrame) -> pl.DataFrame:
-    return kpi_context.figures(actuals, figures if figures is not None else _NO_FIGURES, compared["part"])
+def _figures(actuals: pl.DataFrame, loaded: pl.DataFrame | None, compared: pl.DataFrame) -> pl.DataFrame:
+    stored = loaded if loaded is not None else pl.DataFrame(schema=kpi_reads.LOADED_ACTUALS)
+    return kpi_context.figures(actuals, stored, compared["part"])
 
 
-_NO_FIGURES = pl.DataFrame(
-    schema={
-        "unit_key": pl.String,
-        "fiscal_year": pl.Int32,
-        "period": pl.String,
-        "kpi_id": pl.String,
-        "unit": pl.String,
-        "value": pl.Float64,
-    }
-)
+# a batch without actuals: nothing of its own to compare a target with
+_NO_ACTUALS = {
+    "part": pl.Int32,
+    "reporting_unit": pl.String,
+    "fiscal_year": pl.Int32,
+    "period": pl.String,
+    "kpi_id": pl.String,
+    "unit": pl.String,
+    "value": pl.Float64,
+}
 
 
 def targets_frame(
     targets: pl.DataFrame,
     actuals: pl.DataFrame | None = None,
     loaded_actuals: pl.DataFrame | None = None,
-    headers: dict[tuple[int, str], dict[str, str]] | None = None,
 ) -> pl.DataFrame:
     """The targets with the columns the suite checks: the unit the catalogue expects, whether a value
     is needed, the percentage to check against 0–100 and the KPI's range, its previous actual, and the
@@ -89,24 +89,11 @@ def targets_frame(
         ).then(pl.col("target_value")),
     )
     frame = kpi_context.with_plausible_range(frame, "target_value", pl.lit(False), needs_value)
-    previous = _figures(actuals if actuals is not None else _empty_actuals_like(targets), loaded_actuals, targets)
+    own = actuals if actuals is not None else pl.DataFrame(schema=_NO_ACTUALS)
+    previous = _figures(own, loaded_actuals, targets)
     frame = kpi_context.with_previous(frame, previous, "target_value", pl.lit(12, pl.Int32))
     frame = frame.with_columns(scale_jump=pl.col("scale_jump") & needs_value)
     return kpi_context.with_stated_years(frame)
-
-
-def _empty_actuals_like(targets: pl.DataFrame) -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "part": pl.Int32,
-            "reporting_unit": pl.String,
-            "fiscal_year": pl.Int32,
-            "period": pl.String,
-            "kpi_id": pl.String,
-            "unit": pl.String,
-            "value": pl.Float64,
-        }
-    )
 
 
 def actuals_frame(
@@ -156,7 +143,7 @@ def run_kpi_gate(
     if structure is not None and structure.height:
         suites.append((_with_row_id(structure), kpi_suites.STRUCTURE_SUITE, kpi_suites.structure_rules()))
     if targets.height:
-        frame = targets_frame(targets, actuals, loaded_actuals, headers)
+        frame = targets_frame(targets, actuals, loaded_actuals)
         suites.append((frame, kpi_suites.TARGETS_SUITE, kpi_suites.target_rules()))
     if actuals.height:
         frame = actuals_frame(actuals, loaded_actuals, headers)

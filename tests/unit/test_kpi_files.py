@@ -94,7 +94,7 @@ def test_kpi_file_reads_exactly(name: str) -> None:
             if rule not in ("percentage_in_range", "period_readable", "kpi_known"):
                 assert checked.filter(flagged.fill_null(False)).height == 0, rule
     if batch.targets.height:
-        checked = targets_frame(batch.targets, batch.actuals, LOADED, batch.headers)
+        checked = targets_frame(batch.targets, batch.actuals, LOADED)
         assert checked.filter(pl.col("implausible") | pl.col("scale_jump")).height == 0
 
 
@@ -105,7 +105,7 @@ def test_kpi_file_row_is_flagged(name: str) -> None:
     frame = (
         actuals_frame(batch.actuals, LOADED, batch.headers)
         if batch.actuals.height
-        else targets_frame(batch.targets, batch.actuals, LOADED, batch.headers)
+        else targets_frame(batch.targets, batch.actuals, LOADED)
     )
     flagged = frame.filter(FLAGGED_BY[case["rule"]].fill_null(False))
     assert case["row"] in flagged["source_row"].to_list(), frame.row(0, named=True)
