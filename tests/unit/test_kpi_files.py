@@ -178,6 +178,8 @@ def test_a_cover_sheet_and_notes_under_the_table(tmp_path: Path) -> None:
         ["注1 郵送化率は申請書の郵送分"],
         ["(注) 数値は令和3年5月時点"],
         ["*暫定値"],
+        ["出典：全国健康保険協会 山口支部"],
+        ["資料：事業報告"],
     ):
         sheet.append(row)
     sheet.merge_cells("A4:H4")  # a note merged across the row reads in every cell of it
