@@ -19,7 +19,7 @@ from branchkpi.tasks.validate import kpi_context
 from branchkpi.tasks.validate.gx import GateResult, merge, run_suite
 from branchkpi.tasks.validate.initiatives import run_uptake_gate
 from branchkpi.tasks.validate.kpi_names import NAMING_COLUMNS, resolve_names
-from branchkpi.warehouse import kpi_context as kpi_reads
+from branchkpi.warehouse import kpi_gate_reads as kpi_reads
 
 _NEEDS_VALUE = ["ge", "le", "eq", "count_ge", "count_le", "single_bid_composite"]
 _UNIT_OF = {k.id: k.unit for k in kpis.CATALOGUE}
@@ -138,7 +138,7 @@ def run_kpi_gate(
 ) -> GateResult:
     """Validate a batch's targets, actuals and plan structure (each kind present, once). `loaded_actuals`:
     the warehouse's actuals of the batch's units and years and the year before
-    (warehouse.kpi_context.loaded_actuals); `headers`: the files' headers, so findings name them."""
+    (warehouse.kpi_gate_reads.loaded_actuals); `headers`: the files' headers, so findings name them."""
     suites = []
     if structure is not None and structure.height:
         suites.append((_with_row_id(structure), kpi_suites.STRUCTURE_SUITE, kpi_suites.structure_rules()))

@@ -24,7 +24,7 @@ NAMING_COLUMNS = {"kpi_id_named": pl.String, "kpi_naming": pl.String, "kpi_text_
 def resolve_names(batch: ParsedKpiBatch, loaded_wordings: pl.DataFrame) -> ParsedKpiBatch:
     """The batch with each row's KPI resolved (kpi_id) and, for the gate, why a text named none
     (kpi_naming: the candidates) and where an id and its wording disagree (kpi_text_conflict).
-    `loaded_wordings`: unit_key, kpi_id, kpi_text_ja of the warehouse's targets (warehouse.kpi_context)."""
+    `loaded_wordings`: unit_key, kpi_id, kpi_text_ja of the warehouse's targets (warehouse.kpi_gate_reads)."""
     loaded = _pairs(loaded_wordings.rename({"unit_key": "reporting_unit"}))
     own = _pairs(batch.targets.filter(pl.col("kpi_id").is_not_null()))
 

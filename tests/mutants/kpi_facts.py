@@ -12,7 +12,7 @@ import polars as pl
 from branchkpi.domain import kpis
 from branchkpi.domain.kpi_periods import stated_fiscal_years
 from branchkpi.tasks.parse.kpi_cells import figure_unit
-from branchkpi.warehouse import kpi_context
+from branchkpi.warehouse import kpi_gate_reads
 from tests.mutants.kpi_mutations import (
     Doc,
     Editor,
@@ -34,7 +34,7 @@ Figures = dict[tuple[str, str, str, int], list[tuple[int, str, float]]]
 
 def figures_of(resolved: Any, part: int, engine: Any) -> Figures:
     """What a row of this original is compared with: the warehouse's actuals, the original's own over them."""
-    loaded = kpi_context.loaded_actuals(engine, None, list(range(1989, 2101)))
+    loaded = kpi_gate_reads.loaded_actuals(engine, None, list(range(1989, 2101)))
     own = resolved.actuals.filter(
         (pl.col("part") == part) & pl.col("value").is_not_null() & pl.col("kpi_id").is_not_null()
     ).rename({"reporting_unit": "unit_key"})
@@ -51,7 +51,7 @@ def figures_of(resolved: Any, part: int, engine: Any) -> Figures:
 def oracle_of(resolved: Any, part: int, engine: Any) -> Oracle:
     wordings: dict[str, list[tuple[str, str]]] = {}
     for unit, text, kpi_id in (
-        kpi_context.loaded_wordings(engine, None).select("unit_key", "kpi_text_ja", "kpi_id").rows()
+        kpi_gate_reads.loaded_wordings(engine, None).select("unit_key", "kpi_text_ja", "kpi_id").rows()
     ):
         wordings.setdefault(unit, []).append((text, kpi_id))
     return Oracle(figures_of(resolved, part, engine), wordings)
