@@ -116,11 +116,13 @@ def period_text(fiscal_year: int, period: str) -> str:
 
 @dataclass(frozen=True)
 class AsOf:
-    """A 時点: the calendar month it falls in (`year_end_of`: a fiscal year's end, 年度末)."""
+    """A 時点: the calendar month it falls in; the fiscal year it names (令和2年度末); whether it is a
+    month's first day (令和3年4月1日現在: the end of the month before, or the month as Excel stores one)."""
 
     year: int
     month: int
     stated_fiscal_year: int | None = None  # 令和2年度末 states its fiscal year
+    first_day: bool = False
 
     @property
     def label(self) -> str:
@@ -163,15 +165,18 @@ def parse_as_of(text: object, fiscal_year: int | None = None) -> AsOf | None:
         raise ValueError(f"month out of range 1-12 in 時点 {text!r}")
     if day is not None and not 1 <= int(day) <= calendar.monthrange(year, month)[1]:
         raise ValueError(f"no such day in 時点 {text!r}")
-    return AsOf(year, month)
+    return AsOf(year, month, first_day=day is not None and int(day) == 1)
 
 
 def as_of_within(fiscal_year: int, period: str, as_of: AsOf) -> bool:
-    """Whether a 時点 lies inside the row's period (and, for 年度末 of a named year, that year is the row's)."""
+    """Whether a 時点 lies inside the row's period (and, for 年度末 of a named year, that year is the row's).
+    A month's first day also counts as the end of the month before (4月1日現在 closes March)."""
     if as_of.stated_fiscal_year is not None and as_of.stated_fiscal_year != fiscal_year:
         return False
     first, last = period_months(fiscal_year, period)
-    return first <= (as_of.year, as_of.month) <= last
+    month = (as_of.year, as_of.month)
+    before = (as_of.year - 1, 12) if as_of.month == 1 else (as_of.year, as_of.month - 1)
+    return first <= month <= last or (as_of.first_day and first <= before <= last)
 
 
 _STATED_FY = re.compile(

@@ -114,6 +114,7 @@ ACTUAL_COLUMNS: dict[str, Any] = {
     "period_fiscal_year": pl.Int32,  # the fiscal year the 期間 states (令和2年度第1四半期)
     "as_of_month": pl.String,  # the month of the 時点 (YYYY-MM)
     "as_of_fiscal_year": pl.Int32,  # the fiscal year the 時点 names (令和2年度末)
+    "as_of_first_day": pl.Boolean,  # the 時点 is a month's first day (4月1日現在)
     "as_of_unreadable": pl.Boolean,
     "value_unit": pl.String,  # the unit the figure's own cell says (95.82%, 2,933人)
     "kpi_text_ja": pl.String,  # a wording column beside the KPI id (checked against it, not stored)
@@ -361,7 +362,12 @@ def _actuals(cells: pl.DataFrame) -> pl.DataFrame:
     mapped = map_distinct(
         mapped,
         ["cell_as_of", "fiscal_year"],
-        {"as_of_month": pl.String, "as_of_fiscal_year": pl.Int32, "as_of_unreadable": pl.Boolean},
+        {
+            "as_of_month": pl.String,
+            "as_of_fiscal_year": pl.Int32,
+            "as_of_first_day": pl.Boolean,
+            "as_of_unreadable": pl.Boolean,
+        },
         as_of_fields,
     )
     mapped = map_distinct(mapped, ["cell_value"], {"value": pl.Float64}, number)

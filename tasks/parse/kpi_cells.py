@@ -348,15 +348,21 @@ def period_fields(text: str, fiscal_year: int | None) -> dict[str, Any]:
 
 
 def as_of_fields(text: str, fiscal_year: int | None) -> dict[str, Any]:
-    """時点 → the calendar month it falls in (YYYY-MM), the fiscal year it names (令和2年度末), and
-    whether a 時点 was written that holds no date."""
+    """時点 → the calendar month it falls in (YYYY-MM), the fiscal year it names (令和2年度末), whether it
+    is a month's first day (4月1日現在), and whether a 時点 was written that holds no date."""
+    none = {"as_of_month": None, "as_of_fiscal_year": None, "as_of_first_day": False}
     try:
         read = parse_as_of(text, fiscal_year)
     except ValueError:
-        return {"as_of_month": None, "as_of_fiscal_year": None, "as_of_unreadable": True}
+        return none | {"as_of_unreadable": True}
     if read is None:
-        return {"as_of_month": None, "as_of_fiscal_year": None, "as_of_unreadable": False}
-    return {"as_of_month": read.label, "as_of_fiscal_year": read.stated_fiscal_year, "as_of_unreadable": False}
+        return none | {"as_of_unreadable": False}
+    return {
+        "as_of_month": read.label,
+        "as_of_fiscal_year": read.stated_fiscal_year,
+        "as_of_first_day": read.first_day,
+        "as_of_unreadable": False,
+    }
 
 
 _FIGURE_UNITS = (("%", "pct"), ("事業所", "count"), ("人", "count"), ("件", "count"), ("名", "count"), ("円", "yen"))

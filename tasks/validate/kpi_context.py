@@ -154,17 +154,19 @@ def with_as_of_agreement(frame: pl.DataFrame, fiscal_year_header: pl.Expr, perio
     """as_of_conflict: a 時点 outside the row's period (its fiscal year for FY, the quarter's months, the
     month), naming the 年度 and 期間 cells it contradicts."""
 
-    def outside(fiscal_year: int | None, period: str | None, month: str | None, named: int | None) -> str | None:
+    def outside(
+        fiscal_year: int | None, period: str | None, month: str | None, named: int | None, first_day: bool | None
+    ) -> str | None:
         if fiscal_year is None or period is None or month is None:
             return None
         year, m = (int(p) for p in month.split("-"))
-        if as_of_within(fiscal_year, period, AsOf(year, m, named)):
+        if as_of_within(fiscal_year, period, AsOf(year, m, named, bool(first_day))):
             return None
         return period_text(fiscal_year, period)
 
     mapped = map_distinct(
         frame,
-        ["fiscal_year", "period", "as_of_month", "as_of_fiscal_year"],
+        ["fiscal_year", "period", "as_of_month", "as_of_fiscal_year", "as_of_first_day"],
         {"_as_of_outside": pl.String},
         outside,
     )

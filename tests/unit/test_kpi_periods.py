@@ -107,6 +107,11 @@ def test_as_of_inside_the_period() -> None:
     assert as_of_within(2017, "Q1", AsOf(2017, 6)) and not as_of_within(2017, "Q1", AsOf(2017, 9))
     assert as_of_within(2020, "2020-09", AsOf(2020, 9)) and not as_of_within(2020, "2020-09", AsOf(2020, 10))
     assert not as_of_within(2020, "FY", AsOf(2020, 3, 2019))  # 令和元年度末 for a 令和2年度 figure
+    # a month's first day closes the month before too: 令和3年4月1日現在 is the end of 令和2年度
+    assert as_of_within(2020, "FY", parse_as_of("令和3年4月1日現在", 2020))  # type: ignore[arg-type]
+    assert as_of_within(2020, "2020-04", parse_as_of("2020-04-01", 2020))  # type: ignore[arg-type]  # an Excel month
+    assert not as_of_within(2020, "FY", parse_as_of("令和3年4月2日", 2020))  # type: ignore[arg-type]
+    assert as_of_within(2019, "Q4", parse_as_of("2020-04-01", 2019))  # type: ignore[arg-type]
     assert parse_as_of("", 2020) is None and parse_as_of("-", 2020) is None
 
 
