@@ -52,7 +52,7 @@ def test_office_typed_kpi_files_load_exactly(loaded: str) -> None:
     replaced = [r for r in outcome.replacements if r["key"].get("unit_key") == "10"]
     assert replaced and all(r["table"] == "kpi_targets" for r in replaced)
     summary = artifacts(state.state_details.flow_run_id)["kpi-actuals-summary"]["data"]
-    assert "## Replaced (置き換え)" in summary and "plan text (計画の文言)" in summary
+    assert "## 置き換え" in summary and "計画の文言" in summary  # the summary in the report language (ja)
 
 
 def test_office_typed_kpi_files_refused_load_nothing(loaded: str) -> None:
@@ -105,4 +105,4 @@ def test_a_template_row_replacing_a_targets_plan_text_and_place_says_so(loaded: 
     audited = rows(loaded, schema.kpi_audit)
     assert {a["table_name"] for a in audited} >= {"kpi_targets", "kpi_plan_structure"}
     summary = artifacts(state.state_details.flow_run_id)["kpi-actuals-summary"]["data"]
-    assert "place in the plan (項目)" in summary
+    assert "計画上の位置（項目）" in summary
