@@ -147,15 +147,6 @@ def decimals_of(kpi_id: str | None, unit: str | None = None) -> int:
     return DEFAULT_DECIMALS.get(unit or "", 0)
 
 
-def resolve_kpi(text: object) -> str | None:
-    """The KPI a text names exactly: its id or one of the catalogue's Japanese names
-    (branchkpi.domain.kpi_names, where the rule is; a plan's own wording resolves there too, against
-    the unit's loaded targets). A text that only contains a name names nothing."""
-    from branchkpi.domain.kpi_names import resolve_exact  # kpi_names builds on this catalogue
-
-    return resolve_exact(text)
-
-
 # the figure may carry thousands separators (1,100事業所以上, 3,000人以上)
 _TARGET_RE = re.compile(
     r"^(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*"

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from branchkpi.domain import kpis
+from branchkpi.domain import kpi_names, kpis
 from branchkpi.domain.findings import Finding
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.parse import initiatives
@@ -281,7 +281,7 @@ def parse_kpi_file(landed: LandedFile) -> ParsedKpiFile:
         # by id or a catalogue name here; a plan's wording resolves against the unit's loaded targets in
         # the gate's step (tasks/validate/kpi_names.py), which knows the warehouse
         cells = map_distinct(
-            cells, ["kpi_raw"], {"kpi_id": pl.String}, lambda raw: kpis.resolve_kpi(raw) if raw else None
+            cells, ["kpi_raw"], {"kpi_id": pl.String}, lambda raw: kpi_names.resolve_exact(raw) if raw else None
         )
         if kind == "plan_structure" or (kind == "targets" and "item_ja" in roles):
             structure.append(_structure(cells, own_note=kind == "plan_structure"))

@@ -119,5 +119,5 @@ def test_a_part_of_a_name_or_wording_names_none() -> None:
         named = plan("yamaguchi").resolve(text)
         assert named.kpi_id is None and named.how == "partial" and named.candidates, text
     assert "card_recovery_rate" in plan("yamaguchi").resolve("保険証回収率を96.30%以上とする").candidates
-    assert kpis.resolve_kpi("保険証回収率を96.30%以上とする") is None  # no substring guess anywhere
-    assert kpis.resolve_kpi("generic_drug_share") == "generic_drug_share"
+    assert resolve_exact("保険証回収率を96.30%以上とする") is None  # no substring guess anywhere
+    assert resolve_exact("generic_drug_share") == "generic_drug_share"
