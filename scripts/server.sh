@@ -21,6 +21,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 # the scheduler creates runs up to this far ahead (Prefect's default, 100 days, leaves the annual
 # evaluation of 30 June without a visible next run for most of the year)
 export PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME=${PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME:-P400D}
+# and keeps at least this far ahead in the API (Prefect's default, 1 hour, shows only the next 3 runs):
+# the calendar's runs of the next three months are in the UI's Upcoming tab and `branchkpi schedules`
+export PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME=${PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME:-P120D}
 export PREFECT_API_URL=http://127.0.0.1:$PORT/api
 export PREFECT_UI_API_URL=$PREFECT_API_URL   # the UI must call this port, not 4200
 export PREFECT_UI_URL=http://127.0.0.1:$PORT

@@ -44,6 +44,16 @@ class PrefectStack:
     worker_env: dict[str, str]  # the environment of the script's worker, for more workers like it
     server_log: Path  # the Prefect server's own log: its services (scheduler, triggers, …) report there
 
+    @property
+    def landing_dir(self) -> Path:
+        """The landing folder of the script's worker, which the script's landing sensor watches."""
+        return Path(self.worker_env["BRANCHKPI_HOME"]) / "landing"
+
+    @property
+    def watcher_log(self) -> Path:
+        """The landing sensor's log (`branchkpi watch`, started by the script beside the worker)."""
+        return Path(self.worker_env["PREFECT_HOME"]) / "watcher.log"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -56,7 +66,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresSe
     """The session's one Prefect server, started exactly as `make server` starts it (scripts/server.sh):
     a real `prefect server start` with the UI on a free loopback port, its state in the session's
     PostgreSQL (the several-workers setup of the README), the work pool, `prefect deploy --all`, and
-    one worker (one run at a time, so a second worker gets work)."""
+    one worker (one run at a time, so a second worker gets work) with the landing sensor beside it."""
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_API_", "PREFECT_UI_"))}
