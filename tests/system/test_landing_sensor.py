@@ -272,15 +272,15 @@ def test_a_restarted_watcher_announces_what_came_meanwhile_and_nothing_twice(
 def test_status_shows_what_is_in_what_is_late_and_what_runs_next(
     prefect_stack: PrefectStack, sensor_warehouse: str
 ) -> None:
-    """`branchkpi status` over a warehouse holding the seed (山口 and 全国), on the session's server, with
-    a copy of a loaded file waiting in landing (the watcher leaves it: already loaded)."""
+    """`branchkpi status` over a warehouse holding the seed (山口 and 全国) that the landing sensor's run
+    loaded, on the session's server, with a copy of the loaded file waiting in landing (the watcher
+    leaves it: already loaded)."""
     import json
 
-    from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
-
-    state = monthly_branch_stats(paths=[str(TIDY_SEED)], warehouse_url=sensor_warehouse, return_state=True)
-    assert not state.is_failed(), state.message
     landing = prefect_stack.landing_dir
+    since = datetime.now(UTC)
+    shutil.copy(TIDY_SEED, landing / TIDY_SEED.name)
+    (run,) = wait_finished("monthly-branch-stats/monthly", since, landing)
     shutil.copy(TIDY_SEED, landing / "again.csv")
     wait_log(prefect_stack.watcher_log, "not announced: again.csv (already loaded", timeout=30)
     env = {
@@ -308,7 +308,8 @@ def test_status_shows_what_is_in_what_is_late_and_what_runs_next(
     assert len(stats) == 12 and {p["status"] for p in stats} == {"overdue"}
     assert (stats[0]["period"], stats[0]["arrived"], stats[0]["expected"]) == ("2020-04", 2, 48)
     monthly = next(d for d in data["deployments"] if d["name"] == "monthly-branch-stats/monthly")
-    assert monthly["last"]["state"] and monthly["next"]["period"].startswith("FY") and monthly["next"]["role"]
+    assert monthly["last"]["run"] == run.name and monthly["last"]["state"] == "Warned"
+    assert monthly["next"]["period"].startswith("FY") and monthly["next"]["role"] in ("due", "pickup")
     (waiting,) = data["waiting"]
     assert waiting["name"] == "again.csv" and waiting["kind"] == "statistics" and waiting["loaded_batch"]
 
