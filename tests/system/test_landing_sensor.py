@@ -28,11 +28,8 @@ from branchkpi.tasks.landing import is_landable
 from branchkpi.warehouse import schema
 
 from ..conftest import FIXTURES, ROOT, TIDY_SEED, WORKER_WAREHOUSE_SECRET, PrefectStack
-from ..flows import test_alerts
-from ..helpers import counts, rows
-
-# the real HTTP webhook receiver of the alert tests (a fixture is known here by this name)
-webhook_receiver = test_alerts.receiver
+from ..flows.test_alerts import wait_for
+from ..helpers import Receiver, counts, rows
 
 EVENT = "branchkpi.landing.file-arrived"
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
@@ -42,6 +39,17 @@ def _clear(folder: Path) -> None:
     for path in folder.glob("*") if folder.is_dir() else []:
         if path.is_file() and is_landable(path):
             path.unlink()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Receiver]:
+    """A real HTTP receiver for the alerts; the automations removed afterwards."""
+    hook = Receiver()
+    yield hook
+    from branchkpi.flows.automations import uninstall
+
+    uninstall()
+    hook.close()
 
 
 @pytest.fixture
@@ -193,17 +201,21 @@ def test_a_file_written_slowly_is_ingested_once_and_whole(
 
 
 def test_a_bad_file_makes_one_failed_run_and_one_alert(
-    prefect_stack: PrefectStack, sensor_warehouse: str, webhook_receiver: Any
+    prefect_stack: PrefectStack, sensor_warehouse: str, webhook: Receiver
 ) -> None:
-    url, received = webhook_receiver
-    result = test_alerts._alerts("install", "--webhook", url, "--allow-private-urls")
+    from typer.testing import CliRunner
+
+    from branchkpi.cli import app
+
+    received = webhook.received
+    result = CliRunner().invoke(app, ["alerts", "install", "--webhook", webhook.url, "--allow-private-urls"])
     assert result.exit_code == 0, result.output
     landing = prefect_stack.landing_dir
     since = datetime.now(UTC)
     shutil.copy(FIXTURES / "bad_inputs" / "negative_count.csv", landing / "negative_count.csv")
     (run,) = wait_finished("monthly-branch-stats/monthly", since, landing)
     assert run.state.is_failed(), run.state
-    test_alerts.wait_for(received, 1)
+    wait_for(received, 1)
     time.sleep(5)  # a second alert has its chance to come
     assert len(received) == 1, [m["text"] for m in received]
     text = received[0]["text"]
