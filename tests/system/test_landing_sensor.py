@@ -1,11 +1,12 @@
 """The landing sensor for real: the session's server with its worker and the watcher `scripts/server.sh`
 starts beside it (`branchkpi watch` on the worker's landing folder). A file copied into landing is
 loaded by a run of `monthly` that the deployment's trigger started, within 60 s; three files copied
-within seconds are one run; a file written slowly in chunks is ingested once, whole; a copy of a loaded
-file makes no run; a bad file makes one failed run and one alert; a watcher stopped and started again
-announces what arrived meanwhile and nothing twice; a second watcher on the same folder stands by. The
-runs on the worker write into the warehouse of the workers' Secret block, which each test points at a
-new SQLite file."""
+within seconds are one run; KPI files go to `quarterly-actuals`; a file written slowly in chunks is
+ingested once, whole; a copy of a loaded file makes no run; a bad file makes one failed run and one
+alert; a watcher stopped and started again announces what arrived meanwhile and nothing twice; a
+second watcher on the same folder stands by; `branchkpi status` shows what is in, what is late and
+what runs next. The runs on the worker write into the warehouse of the workers' Secret block, which
+each test points at a new SQLite file."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import pytest
 from branchkpi.tasks.landing import is_landable
 from branchkpi.warehouse import schema
 
-from ..conftest import FIXTURES, ROOT, TIDY_SEED, WORKER_WAREHOUSE_SECRET, PrefectStack
+from ..conftest import FIXTURES, ROOT, SEED, TIDY_SEED, WORKER_WAREHOUSE_SECRET, PrefectStack
 from ..flows.test_alerts import wait_for
 from ..helpers import Receiver, counts, rows
 
@@ -171,6 +172,24 @@ def test_three_files_copied_within_seconds_are_one_run(
     (batch,) = rows(sensor_warehouse, schema.ingest_batches)
     assert batch["files"] == 3 and batch["flow_run_id"] == str(run.id)
     assert counts(sensor_warehouse)["monthly_stats"] == 3 * 144
+
+
+def test_kpi_files_start_the_quarterly_actuals_run(
+    prefect_stack: PrefectStack, sensor_warehouse: str, tmp_path: Path
+) -> None:
+    """A send of KPI files (plan targets and actuals) goes to `quarterly-actuals`, not to `monthly`."""
+    landing = prefect_stack.landing_dir
+    since = datetime.now(UTC)
+    for name in ("kpi_plan_items.csv", "kpi_actuals.csv"):
+        shutil.copy(SEED / name, landing / name)
+    (run,) = wait_finished("quarterly-kpi-actuals/quarterly-actuals", since, landing)
+    assert run.state.is_completed(), run.state
+    assert sorted(Path(p).name for p in run.parameters["paths"]) == ["kpi_actuals.csv", "kpi_plan_items.csv"]
+    loaded = counts(sensor_warehouse)
+    assert loaded["kpi_targets"] > 0 and loaded["kpi_actuals"] > 0
+    assert sensor_runs("monthly-branch-stats/monthly", since, landing) == []
+    (event,) = [e for e in arrival_events(since) if e["payload"]["paths"] == run.parameters["paths"]]
+    assert event["resource"]["branchkpi.landing.kind"] == "kpi" and len(event["related"]) == 2
 
 
 def test_a_file_written_slowly_is_ingested_once_and_whole(

@@ -93,6 +93,27 @@ def test_every_scheduled_deployment_has_its_next_runs_in_jst(prefect_server: str
     assert_schedules_alive(wait_for_schedules(timeout=60), now)
 
 
+def test_schedules_apply_puts_the_calendar_on_the_server(prefect_server: str) -> None:
+    """`branchkpi schedules apply` (after an edit of the calendar; monthly in production) replaces the
+    calendar deployments' schedules with the calendar's, and the scheduler makes their runs again."""
+    from typer.testing import CliRunner
+
+    from branchkpi.cli import app
+    from branchkpi.flows.schedules import read_schedules
+
+    result = CliRunner().invoke(app, ["schedules", "apply"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(
+        re.fullmatch(
+            r"monthly-branch-stats/monthly: \d+ runs from the reporting calendar; next .* 18:00 JST 令和.*分 .*", x
+        )
+        for x in lines
+    ), lines
+    assert len([x for x in lines if "runs from the reporting calendar" in x]) == 4
+    assert_schedules_alive(read_schedules(), datetime.now(UTC))
+
+
 def test_upcoming_monthly_runs_fall_on_the_calendars_due_business_days(prefect_server: str) -> None:
     """The scheduled runs of `monthly` in the API, for the next three months' statistics, on exactly
     the days worked out by hand (HAND_MONTHLY); each run says which month it is for."""

@@ -264,3 +264,23 @@ def test_the_schedules_command_names_the_period_of_each_run() -> None:
     assert NextRun(due, "FY2026-11", "due").describe("ja") == "令和8年11月分 提出期限"
     assert NextRun(due, "FY2026-Q3", "pickup").describe("en") == "for FY2026-Q3 (pickup)"
     assert NextRun(due).describe("ja") == ""
+
+
+def test_schedules_plan_prints_the_run_days_without_a_server() -> None:
+    from typer.testing import CliRunner
+
+    from branchkpi.cli import app
+
+    result = CliRunner().invoke(app, ["schedules", "plan", "--from", "2026-12-02", "--days", "20"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "令和8年11月  (期限 2026-12-14, 2026-12-21)"
+    assert lines[1] == "  2026-12-14 (月) 18:00 JST  提出期限" and lines[2] == "  2026-12-15 (火) 18:00 JST  追加取込"
+    assert "  2026-12-21 (月) 18:00 JST  提出期限" in lines  # 全国's due day
+    assert lines[-1] == "  2026-12-22 (火) 18:00 JST  追加取込" and len(lines) == 1 + 7  # to the 20th day
+    result = CliRunner().invoke(
+        app, ["schedules", "plan", "--deployment", "annual-evaluation", "--from", "2026-04-01", "--lang", "en"]
+    )
+    assert result.exit_code == 0 and result.output.splitlines()[0] == "FY2025  (due 2026-04-21)"
+    result = CliRunner().invoke(app, ["schedules", "plan", "--deployment", "backfill"])
+    assert result.exit_code == 1 and "one of monthly" in result.output
