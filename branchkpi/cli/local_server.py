@@ -173,6 +173,7 @@ class _Supervisor:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        self.helper.wait()
 
     def rotation(self) -> None:
         while self.child and self.child.poll() is None:

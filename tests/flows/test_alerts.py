@@ -58,9 +58,10 @@ def test_bad_file_alerts_the_webhook(prefect_server: str, warehouse_url: str, re
     text = received[0]["text"]
     lines = text.splitlines()
     assert lines[0] == "[branchkpi] データ品質エラー: 取り込みを止めました（何も登録していません）"
-    assert lines[1] == f"対象: 山口支部 / 期間: {period_text(outcome.period, 'ja')}"
+    # 期間 is the bad row's month (September's negative count), not the batch's last month
+    assert outcome.period == "FY2020-03" and lines[1] == f"対象: 山口支部 / 期間: {period_text('FY2020-09', 'ja')}"
     assert "ファイル: negative_count.csv" in text and f"隔離した行: {outcome.rows_quarantined} 行" in text
-    assert "value_not_negative" in text and "row 7" in text
+    assert "value_not_negative" in text and "negative_count.csv、7行目" in text  # the finding in Japanese
     assert lines[-1] == f"実行: {prefect_stack_ui(prefect_server)}/runs/flow-run/{state.state_details.flow_run_id}"
 
 

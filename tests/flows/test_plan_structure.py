@@ -60,7 +60,7 @@ def test_the_plan_structure_loads_and_each_kpi_gets_its_items_mark(
     guidance = by_kpi["specific_health_guidance_rate_insured"]  # no actual yet: —, its sub-item's △
     assert (guidance["mark"], guidance["item_mark"], guidance["sub_item_no"]) == ("—", "△", "②")
     assert by_kpi["health_committee_members"]["mark"] == "○"  # a stock ahead of its path (2,933 by June)
-    assert "前年度末 2,379 から目標 3,000 への按分" in by_kpi["health_committee_members"]["reason_ja"]
+    assert "前年度末 2,379人 から目標 3,000人 への按分" in by_kpi["health_committee_members"]["reason_ja"]
     stored = {
         r["kpi_id"]: r
         for r in rows(
