@@ -83,6 +83,12 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "file_heads": ("ファイル|形式|文字コード|行数|sha256|備考", "file|layout|encoding|rows|sha256|note"),
     "loaded_before": ("登録済み（同じ内容）", "loaded before"),
     "skipped_sheets": ("表のないシートを読み飛ばした: {sheets}", "sheets without a table, skipped: {sheets}"),
+    "empty_sheets": ("見出しだけで行のないシート: {sheets}", "no rows: {sheets}"),
+    "replaced_title": (
+        "置き換え {n} 件（最初の {shown} 件。前の値は kpi_audit に残っています）",
+        "Replaced (置き換え) ({n}; first {shown}; the old values are in kpi_audit)",
+    ),
+    "replaced_heads": ("置き換えた行|変わった項目（前 → 後）", "row replaced|what changed (old → new)"),
     "rules_failed": ("満たされなかった検査", "Expectations not met"),
     "rule_heads": ("検査|重大度|行数|意味", "rule|severity|rows|meaning"),
     "findings": ("指摘 {n} 件（最初の {shown} 件）", "Findings ({n}; first {shown})"),

@@ -33,6 +33,7 @@ from branchkpi.flows.artifact_text import (
     target_words,
     text,
 )
+from branchkpi.tasks.kpi_replacements import replacement_line
 from branchkpi.tasks.outcome import BatchOutcome
 
 FLAGGED = ("missed", "at_risk")
@@ -118,10 +119,23 @@ def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics
             note = f.error or (t("loaded_before") if f.previously_loaded else "")
             if f.skipped_sheets:
                 note += " " + t("skipped_sheets", sheets=", ".join(f.skipped_sheets))
+            if f.empty_sheets:
+                note += " " + t("empty_sheets", sheets=", ".join(f.empty_sheets))
             lines.append(
                 f"| {cell(f.file_name)} | {cell(f.layout)} | {cell(f.encoding)} | {f.rows} | "
                 f"{code(f.sha256[:12])} | {cell(note.strip())} |"
             )
+        lines.append("")
+    if outcome.replacements:  # a KPI file's row replaced a stored target, actual or place (kpi_audit keeps the old)
+        shown_replacements = outcome.replacements[:MAX_FINDINGS_SHOWN]
+        lines += [
+            f"## {t('replaced_title', n=len(outcome.replacements), shown=len(shown_replacements))}",
+            "",
+            *heads("replaced_heads"),
+        ]
+        for r in shown_replacements:
+            replaced_row, _, changed = replacement_line(r, lang).partition(": ")
+            lines.append(f"| {cell(replaced_row)} | {cell(changed)} |")
         lines.append("")
     failed_rules = [r for r in outcome.rule_summary if not r["success"]]
     if failed_rules:

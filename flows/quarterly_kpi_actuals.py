@@ -129,7 +129,8 @@ def _ingest(
         if name != _run_name():
             lifecycle.rename_run(name)
         outcome.period = outcome.period or loaded_period(batch)
-        gate = steps.kpi_quality_gate(batch, cfg, name)
+        batch, loaded_actuals = steps.kpi_gate_inputs(url, batch)
+        gate = steps.kpi_quality_gate(batch, cfg, name, loaded_actuals)
         outcome.record_gate(batch.findings, gate)
         if require_approval and outcome.only_warned:
             sign_off.ask(outcome, cfg.approval_timeout)

@@ -79,7 +79,7 @@ def artifacts(flow_run_id: object) -> dict[str, Any]:
 
 class Receiver:
     """A local webhook receiver (the alerts' HTTP endpoint): each POST's JSON body with the moment it
-    arrived; answers `status`."""
+    arrived (wall clock, to compare with an event's time); answers `status`."""
 
     def __init__(self, status: int = 200) -> None:
         import json
@@ -95,7 +95,7 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 outer.received.append(json.loads(self.rfile.read(length) or b"{}"))
-                outer.arrived.append(time.monotonic())
+                outer.arrived.append(time.time())
                 self.send_response(status)
                 self.end_headers()
 

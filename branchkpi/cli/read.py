@@ -86,11 +86,11 @@ def rank(
     """Deviation score (偏差値 = 50 + 10·(x − mean)/sd) and rank of every branch for a KPI."""
 
     def body() -> None:
-        from branchkpi.domain import fiscal, kpis
+        from branchkpi.domain import fiscal, kpi_names, kpis
         from branchkpi.tasks.rank import rank_branches
         from branchkpi.warehouse.engine import connect_reader
 
-        kpi_id = kpis.resolve_kpi(kpi)
+        kpi_id = kpi_names.resolve_exact(kpi)
         if kpi_id is None:
             raise CliError(f"unknown KPI {kpi!r}: one of {', '.join(k.id for k in kpis.CATALOGUE if k.ranked)}")
         try:

@@ -147,22 +147,11 @@ def decimals_of(kpi_id: str | None, unit: str | None = None) -> int:
     return DEFAULT_DECIMALS.get(unit or "", 0)
 
 
-def resolve_kpi(text: object) -> str | None:
-    """A KPI id, or the id named by a plan's Japanese KPI text (the longest matching phrase wins)."""
-    if text is None:
-        return None
-    raw = unicodedata.normalize("NFKC", str(text)).strip()
-    if raw.lower() in BY_ID:
-        return raw.lower()
-    best: tuple[int, str] | None = None
-    for kpi in CATALOGUE:
-        for phrase in kpi.phrases:
-            if unicodedata.normalize("NFKC", phrase) in raw and (best is None or len(phrase) > best[0]):
-                best = (len(phrase), kpi.id)
-    return best[1] if best else None
-
-
-_TARGET_RE = re.compile(r"^(?P<num>[0-9.]+)\s*(?P<unit>%|％|件|人|名|円|事業所)?\s*(?P<cmp>以上|以下|超|未満)?$")
+# the figure may carry thousands separators (1,100事業所以上, 3,000人以上)
+_TARGET_RE = re.compile(
+    r"^(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*"
+    r"(?P<unit>%|％|件|人|名|円|事業所|所|社)?\s*(?P<cmp>以上|以下|超|未満)?$"
+)
 
 
 def parse_target_text(text: str) -> tuple[str, float | None, str | None]:
@@ -170,21 +159,23 @@ def parse_target_text(text: str) -> tuple[str, float | None, str | None]:
 
     `94.5%以上` → ge 94.5 pct; `91.2%` (no 以上) → ge (plain rates are minimums); `20%以下` → le;
     `前年度収納率を上回る` / `拡大を図る` → gt_prev_year; `対前年度以上` → ge_prev_year;
-    `対前年度以下` → le_prev_year; `【未設定】` / `未設定` / empty → not_set."""
-    s = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
+    `対前年度以下` → le_prev_year; `【未設定】` / `未設定` / empty → not_set; `100%とする` → eq;
+    `実施する` → done. Counts may carry separators and their unit word: `1,100事業所以上`, `3,000人以上`."""
+    s = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "").rstrip("。")
     if not s or "未設定" in s:
         return "not_set", None, None
+    if s in ("実施", "実施する") or s.endswith("を実施する"):  # a qualitative KPI: done when carried out
+        return "done", None, None
     if "上回る" in s or "拡大" in s:
         return "gt_prev_year", None, None
     if "前年" in s and "以上" in s:
         return "ge_prev_year", None, None
     if "前年" in s and ("以下" in s or "下回る" in s):
         return "le_prev_year", None, None
-    m = _TARGET_RE.match(s)
+    stated = s.endswith("とする")  # 100%とする: exactly (eq), unless 以上 / 以下 says otherwise
+    m = _TARGET_RE.match(s.removesuffix("とする"))
     if not m:
         raise ValueError(f"target not understood: {text!r} (e.g. 94.5%以上, 20%以下, 前年度を上回る, 【未設定】)")
-    unit = {"%": "pct", "件": "count", "人": "count", "名": "count", "事業所": "count", "円": "yen"}.get(
-        m["unit"] or ""
-    )
-    comparator = {"以下": "le", "未満": "le", "以上": "ge", "超": "ge"}.get(m["cmp"] or "", "ge")
-    return comparator, float(m["num"]), unit
+    unit = {"%": "pct", "件": "count", "人": "count", "名": "count", "事業所": "count", "所": "count", "社": "count"}
+    comparator = {"以下": "le", "未満": "le", "以上": "ge", "超": "ge"}.get(m["cmp"] or "", "eq" if stated else "ge")
+    return comparator, float(m["num"].replace(",", "")), {**unit, "円": "yen"}.get(m["unit"] or "")

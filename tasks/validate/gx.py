@@ -245,6 +245,15 @@ _DETAIL_JA = {
     "adopted": "取組市町村数",
     "computed_pct": "計算した割合",
     "unit_expected": "KPI の単位",
+    # the KPI files' rules (expectations/kpi.py)
+    "kpi_naming": "候補",
+    "kpi_text_conflict": "文言の指す KPI",
+    "plausible_range": "妥当な範囲",
+    "scale_factor": "前年度の実績との比",
+    "fiscal_year_conflict": "年度を示すほかの箇所",
+    "as_of_conflict": "年度と期間",
+    "value_unit": "数値のセルの単位",
+    "unit": "単位の列",
 }
 
 
@@ -300,6 +309,7 @@ def _row_finding(rule: Rule, row: dict[str, Any]) -> Finding:
         source_row=row["source_row"],
         column_name=column,
         value_text=None if raw is None else str(raw),
+        sheet=row.get("sheet") or row.get("sheet_name"),  # a workbook's sheet, when the frame has one
         reason_ja=reason_ja,
         period=_row_period(row),
     )

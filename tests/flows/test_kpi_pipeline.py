@@ -340,11 +340,14 @@ def test_filled_xlsx_template_loads_like_the_csv(prefect_server: str, warehouse_
     path = write_template(tmp_path)
     book = openpyxl.load_workbook(path)
     targets, actuals = book["目標"], book["実績"]
-    targets.append(["山口", "R2", "郵送化率", "92.5%以上", "", ""])  # the KPI by its Japanese text
-    targets.append(["35", "2020", "pr_understanding_rate", "対前年度以上", "", ""])
+    targets.append(["山口", "R2", "郵送化率", "", "92.5%以上", ""])  # the KPI by its catalogue name
+    targets.append(["35", "2020", "pr_understanding_rate", "", "対前年度以上", ""])
+    targets.append(["山口", "令和2年度", "card_recovery_rate", "", "96.30%以上", "%"])
     actuals.append(["yamaguchi", "令和2年度", "FY", "mail_application_rate", "92.8%", "", "", ""])
     actuals.append(["山口", "令和元年度", "通年", "pr_understanding_rate", 46.7, "%", "", ""])
     actuals.append(["山口", "令和2年度", "FY", "pr_understanding_rate", 41.3, "％", "", ""])
+    actuals.append(["山口", "令和2年度", "FY", "card_recovery_rate", 0.9582, "%", "令和3年3月末", ""])
+    actuals["E5"].number_format = "0.00%"  # a fraction in a cell of Excel's % format: 95.82 %
     book.save(path)
     state, _ = ingest_kpi(path)
     assert state.is_completed(), state.message
