@@ -62,6 +62,16 @@ class PrefectStack:
             data["api_url"], data["ui_url"], Path(data["worker_log"]), data["worker_env"], Path(data["server_log"])
         )
 
+    @property
+    def landing_dir(self) -> Path:
+        """The landing folder of the script's worker, which the script's landing sensor watches."""
+        return Path(self.worker_env["BRANCHKPI_HOME"]) / "landing"
+
+    @property
+    def watcher_log(self) -> Path:
+        """The landing sensor's log (`branchkpi watch`, started by the script beside the worker)."""
+        return Path(self.worker_env["PREFECT_HOME"]) / "watcher.log"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -78,7 +88,7 @@ def started_stack(home: Path, postgres: PostgresServer) -> Iterator[PrefectStack
     """A Prefect server started exactly as `make server` starts it (scripts/server.sh): a real server
     with the UI on a free loopback port, its state in the session's PostgreSQL (the several-workers
     setup of the README), the work pool, `prefect deploy --all`, and one worker (one run at a time, so
-    a second worker gets work)."""
+    a second worker gets work) with the landing sensor beside it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_API_", "PREFECT_UI_"))}
     env |= {

@@ -113,6 +113,8 @@ def server_environment(port: int, where: Paths, state: StateDatabase) -> dict[st
         "PREFECT_UI_URL": f"http://127.0.0.1:{port}",
     }
     env.setdefault("PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME", "P400D")
+    # and at least 120 days of the reporting calendar's runs in the API (Prefect keeps 3 by default)
+    env.setdefault("PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME", "P120D")
     if state.url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = state.url
     return env
