@@ -25,6 +25,7 @@ from branchkpi.cli.worker import descendants, kill_and_wait
 from . import interrupts
 from .interrupts import forget, on_interrupt
 from .postgres import APP_ROLE, PostgresServer
+from .server_log import service_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "sample" / "seed"
@@ -138,8 +139,14 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
     try:
         with started_stack(tmp_path_factory.mktemp("prefect-home"), postgres) as stack:
             yield from _in_process(stack)
+            # last of the session: whatever the tests did to the server (hundreds of runs, killed
+            # processes, automations, UI pages), its services (scheduler, late runs, foreman, triggers,
+            # event persister …) logged no error: the next incompatibility of Prefect fails here
+            errors = service_errors(stack.server_log)
     except RuntimeError as exc:
         pytest.fail(str(exc))
+    assert stack.server_log.stat().st_size > 0
+    assert not errors, "the session's Prefect server logged errors:\n" + "\n".join(errors[:30])
 
 
 def _in_process(stack: PrefectStack) -> Iterator[PrefectStack]:
@@ -171,15 +178,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked session_end run after all others (they read what the whole session left behind);
-    a unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
+    """A unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
     for item in items:
         if Path(str(item.path)).is_relative_to(UNIT):
             wanted = SERVICES & set(getattr(item, "fixturenames", ()))
             if wanted:
                 raise pytest.UsageError(f"{item.nodeid} is in the unit tier but uses {sorted(wanted)}: move it")
-    last = [item for item in items if item.get_closest_marker("session_end")]
-    items[:] = [item for item in items if not item.get_closest_marker("session_end")] + last
 
 
 def _drain_to_server() -> None:

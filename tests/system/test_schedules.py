@@ -21,6 +21,7 @@ import pytest
 
 from ..conftest import ROOT, TIDY_SEED, PrefectStack, free_port
 from ..helpers import counts, run_monthly
+from ..server_log import service_errors
 
 JST = ZoneInfo("Asia/Tokyo")
 # the deployments whose schedule is the reporting calendar's (branchkpi.domain.run_days), by name
@@ -30,7 +31,6 @@ CALENDAR = {
     "evaluate-targets/annual-evaluation": "annual-evaluation",
     "freshness/freshness": "freshness",
 }
-SERVICE_ERROR = re.compile(r"\|\s*(ERROR|CRITICAL)\s*\||Traceback \(most recent call last\)")
 
 # The monthly deployment's runs worked out by hand from a Japanese calendar: for each month's statistics
 # the business days from the branches' due day (the 10th business day of the next month) through 全国's
@@ -78,12 +78,6 @@ def assert_schedules_alive(found: list, now: datetime) -> None:  # type: ignore[
         for at in entry.next_runs:
             assert at.utcoffset() == timedelta(hours=9) and at.weekday() < 5
     assert not by_name["backfill/backfill"].scheduled  # manual deployments have no schedule
-
-
-def service_errors(log: Path) -> list[str]:
-    """Lines of a Prefect server log where one of its services logged an error or a traceback."""
-    lines = log.read_text(errors="replace").splitlines()
-    return [line for line in lines if SERVICE_ERROR.search(line)]
 
 
 def test_every_scheduled_deployment_has_its_next_runs_in_jst(prefect_server: str) -> None:
@@ -364,24 +358,3 @@ def test_make_server_on_sqlite_state_schedules_and_reports_it(tmp_path: Path) ->
     finally:
         os.killpg(script.pid, signal.SIGTERM)
         script.wait(timeout=30)
-
-
-@pytest.mark.session_end
-def test_the_session_server_logged_no_service_error(prefect_stack: PrefectStack) -> None:
-    """Last of the session: whatever the tests did to the session's server (hundreds of runs, killed
-    processes, automations, UI pages), its services (scheduler, late runs, foreman, triggers, event
-    persister …) logged no error. The next incompatibility of Prefect with a dependency fails here."""
-    errors = service_errors(prefect_stack.server_log)
-    assert prefect_stack.server_log.stat().st_size > 0
-    assert not errors, "\n".join(errors[:30])
-
-
-def test_service_errors_are_recognised(tmp_path: Path) -> None:
-    log = tmp_path / "server.log"
-    log.write_text(
-        "06:25:47.225 | INFO    | prefect.server - started\n"
-        "06:25:47.225 | ERROR   | docket.dependencies - ↩ [    95ms] schedule_recent_deployments()\n"
-        "Traceback (most recent call last):\n"
-        "06:25:48.000 | WARNING | uvicorn - slow\n"
-    )
-    assert len(service_errors(log)) == 2
