@@ -122,13 +122,23 @@ def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> l
 _KEEP = {k: " nowrap" for k in ("actual", "mark", "previous", "status")}
 
 
+# characters a markdown renderer might still read inside the block (a link `[x](javascript:…)`,
+# emphasis, code): written as character references, which read the same and mean nothing
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "[]()!*_`|\\"})
+
+
+def _inert(text: str) -> str:
+    """Text as it reads, and nothing more: HTML-escaped, its markdown characters as references."""
+    return html.escape(text, quote=False).translate(_MARKDOWN)
+
+
 def _td(kind: str, value: str) -> str:
     """A cell: text escaped (a KPI text holding <script> stays text) on one line (a blank line would end
     the HTML block), figures right, marks centred."""
     align = {"num": "right", "mark": "center"}.get(kind, "left")
     keep = " nowrap" if kind in ("num", "mark", "status") else ""
     text = " ".join(str(value).split())
-    return f'<td class="border p-2" align="{align}"{keep}>{html.escape(text, quote=False)}</td>'
+    return f'<td class="border p-2" align="{align}"{keep}>{_inert(text)}</td>'
 
 
 def _ranked_table(ranked: list[Any], lang: Lang) -> list[str]:

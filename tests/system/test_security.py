@@ -327,6 +327,15 @@ def test_sql_looking_values_are_data(
     # KPI files: free text (KPI text, note, organization, as-of, municipality names) is stored verbatim
     kpi_dir = tmp_path / "kpi"
     kpi_dir.mkdir()
+    # a target and (one point above) an actual inside each KPI's plausible range (domain.kpi_ranges):
+    # what is checked here is the text around them
+    plausible = {
+        "mail_application_rate": 92,
+        "card_recovery_rate": 96,
+        "service_standard_rate": 95,
+        "lifestyle_checkup_rate": 52,
+        "specific_health_guidance_rate": 20,
+    }
     kpi_ids = [
         "mail_application_rate",
         "card_recovery_rate",
@@ -348,12 +357,18 @@ def test_sql_looking_values_are_data(
     targets = _write_csv(
         kpi_dir / "targets.csv",
         target_header,
-        [[v, "yamaguchi", "2020", kpi, v, "90", "pct", "ge", v] for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)],
+        [
+            [v, "yamaguchi", "2020", kpi, v, str(plausible[kpi]), "pct", "ge", v]
+            for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)
+        ],
     )
     actuals = _write_csv(
         kpi_dir / "actuals.csv",
         ["branch", "fiscal_year", "period", "as_of", "kpi_id", "value", "unit", "note"],
-        [["yamaguchi", "2020", "FY", v, kpi, "91", "pct", v] for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)],
+        [
+            ["yamaguchi", "2020", "FY", v, kpi, str(plausible[kpi] + 1), "pct", v]
+            for v, kpi in zip(INJECTIONS, kpi_ids, strict=True)
+        ],
     )
     municipal = _write_csv(
         kpi_dir / "okayama_collection_rate_targets.csv",
@@ -394,7 +409,8 @@ def test_sql_looking_values_are_data(
             for v in INJECTIONS
             for row in (
                 [v, "2020", "mail_application_rate", "90", "pct", "ge"],
-                ["yamaguchi", "2020", v, "90", "pct", "ge"],
+                # 群馬: the injections are 山口's plan wordings now (loaded above), which name its KPIs exactly
+                ["gunma", "2020", v, "90", "pct", "ge"],
                 ["yamaguchi", "2020", "card_recovery_rate", "90", v, "ge"],
                 ["yamaguchi", "2020", "service_standard_rate", "90", "pct", v],
                 ["yamaguchi", v, "lifestyle_checkup_rate", "90", "pct", "ge"],
