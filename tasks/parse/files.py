@@ -73,7 +73,10 @@ def parse_file(landed: LandedFile) -> ParsedFile:
         if not any(any(c.strip() for c in r) for r in head):
             raise FileParseError("the file has no data rows")
         if published_header_index(head) is not None:
-            parts.append(_parse_rows(csv_rows(text, delimiter), landed, context="", encoding=encoding))
+            rows = csv_rows(text, delimiter)
+            parsed = parse_published(rows, landed, "", None, from_text=True)
+            parsed.encoding = encoding
+            parts.append(parsed)
         else:
             parts.append(parse_tidy_csv(text, delimiter, head, landed, encoding))
     return ParsedFile(
