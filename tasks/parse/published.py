@@ -228,8 +228,8 @@ class _Table:
                 )
         obs = pl.DataFrame(records, schema=OBSERVATION_SCHEMA) if records else empty_observations()
         tot = pl.DataFrame(totals, schema=TOTALS_SCHEMA) if totals else empty_totals()
-        obs, obs_findings = apply_units(obs, ctx.units(), {}, self.landed, self.sheet)
-        tot, tot_findings = apply_units(tot, ctx.units(), {}, self.landed, self.sheet)
+        obs, obs_findings = apply_units(obs, ctx.units(), {}, self.landed, self.sheet, None, "", {metric})
+        tot, tot_findings = apply_units(tot, ctx.units(), {}, self.landed, self.sheet, None, "", {metric})
         self.findings += obs_findings + tot_findings
         keys = ["region_code", "metric", "fiscal_year", "source_row", "source_column", "value_raw"]
         rows = pl.concat(

@@ -57,14 +57,16 @@ def apply_units(
     sheet: str | None,
     unit_cells: pl.Series | None = None,
     unit_header: str = "",
+    table_metrics: set[str] | None = None,
 ) -> tuple[pl.DataFrame, list[Finding]]:
     """`frame`: a table's long rows (metric, value_raw, value, source_column, source_row); the units of
-    the table's lines, of its columns (by source_column) and, from a unit column, of each row. Returns
-    the rows with their values in the stored unit, less the cells refused (with their findings)."""
+    the table's lines, of its columns (by source_column) and, from a unit column, of each row;
+    `table_metrics` the metrics of the whole table when `frame` is a part of it (its 合計 column).
+    Returns the rows with their values in the stored unit, less the cells refused (with findings)."""
     if frame.height == 0:
         return frame, []
     present = set(frame["metric"].drop_nulls().unique().to_list())
-    table = _factors(table_units, present, "table")
+    table = {m: st for m, st in _factors(table_units, table_metrics or present, "table").items() if m in present}
     rows: list[tuple[str, str, float, str]] = []  # (source_column, metric, factor, place)
     for column, statements in column_units.items():
         in_column = set(frame.filter(pl.col("source_column") == column)["metric"].drop_nulls().unique().to_list())

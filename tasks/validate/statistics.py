@@ -15,6 +15,7 @@ from branchkpi.domain.findings import Finding
 from branchkpi.domain.regions import BRANCHES, NATIONAL_CODE
 from branchkpi.expectations import monthly_stats
 from branchkpi.tasks.parse.observations import Headers
+from branchkpi.tasks.validate import plausibility
 from branchkpi.tasks.validate.gx import GateResult, run_suite
 from branchkpi.warehouse import frames, reads
 
@@ -34,10 +35,18 @@ def _existing_stats(engine: sa.Engine, fiscal_years: list[int]) -> pl.DataFrame:
 def validation_frame(
     observations: pl.DataFrame, engine: sa.Engine, as_of_fiscal_year: int | None = None
 ) -> pl.DataFrame:
-    """The batch rows with row_id and the context columns the suite checks."""
+    """The batch rows with row_id and the context columns the suite checks, the warehouse's figures
+    around the batch's fiscal years read once."""
+    fiscal_years = observations["fiscal_year"].drop_nulls().unique().to_list()
+    return frame_with_context(observations, _existing_stats(engine, fiscal_years), as_of_fiscal_year)
+
+
+def frame_with_context(
+    observations: pl.DataFrame, existing: pl.DataFrame, as_of_fiscal_year: int | None = None
+) -> pl.DataFrame:
+    """validation_frame on the stored figures given as a frame (region_code, metric, fiscal_year, month,
+    value): a pure function of the batch and its history."""
     batch = observations.with_row_index("row_id").with_columns(pl.col("row_id").cast(pl.Int64))
-    fiscal_years = batch["fiscal_year"].drop_nulls().unique().to_list()
-    existing = _existing_stats(engine, fiscal_years)
     usable = batch.filter(pl.all_horizontal(pl.col(*KEY, "value").is_not_null())).select(*KEY, "value")
     usable = usable.unique(subset=KEY, keep="last")
     combined = pl.concat([existing.join(usable, on=KEY, how="anti"), usable], how="vertical")
@@ -109,12 +118,19 @@ def validation_frame(
                 (pl.col("value") / pl.col("_prev_value") - 1) * 100
             ),
             benefits_to_medical_cost_ratio=pl.col("benefits_to_medical_cost_ratio").fill_nan(None),
+            # every row of a key counted, the batch's own copies (two rows for one month: both named)
+            copies_in_batch=pl.when(pl.all_horizontal(pl.col(*KEY).is_not_null()))
+            .then(pl.len().over(KEY))
+            .otherwise(1)
+            .cast(pl.Int64),
         )
         .with_columns(yoy_printed_excess=_yoy_printed_excess())
         .drop("_prev_value")
         .sort("row_id")
     )
-    return frame
+    frame = plausibility.range_columns(frame)
+    frame = plausibility.ratio_columns(frame, combined)
+    return plausibility.scale_jump_columns(frame, batch, existing).sort("row_id")
 
 
 def _branch_sums(combined: pl.DataFrame, capped: list[str], batch: pl.DataFrame) -> pl.DataFrame:
