@@ -64,7 +64,9 @@ def apply_units(
     `table_metrics` the metrics of the whole table when `frame` is a part of it (its 合計 column).
     Returns the rows with their values in the stored unit, less the cells refused (with findings)."""
     if frame.height == 0:
-        return frame, []
+        return (
+            frame if "printed_unit" in frame.columns else frame.with_columns(printed_unit=pl.lit(None, pl.Float64))
+        ), []
     present = set(frame["metric"].drop_nulls().unique().to_list())
     table = {m: st for m, st in _factors(table_units, table_metrics or present, "table").items() if m in present}
     rows: list[tuple[str, str, float, str]] = []  # (source_column, metric, factor, place)
@@ -95,7 +97,12 @@ def apply_units(
         out = out.with_columns(_unit=unit_cells)
     out, findings = _cell_units(out, landed, sheet, unit_header if unit_cells is not None else None)
     value = pl.when(pl.col("_cf").is_not_null()).then(pl.col("_cv") * pl.col("_cf")).otherwise(pl.col("value"))
-    out = out.with_columns(value=(value * pl.col("_f").fill_null(1.0)).round(_DECIMALS))
+    factor = pl.coalesce("_cf", "_f", pl.lit(1.0))
+    decimals = pl.col("value_raw").str.extract(r"[.．]([0-9０-９]+)[^0-9０-９]*$", 1).str.len_chars().fill_null(0)
+    out = out.with_columns(
+        value=(value * pl.col("_f").fill_null(1.0)).round(_DECIMALS),
+        printed_unit=(factor * (10.0 ** (-decimals.cast(pl.Float64)))).round(_DECIMALS),
+    )
     return out.sort("_r").drop("_r", "_f", "_at", "_cf", "_cv", "_unit", strict=False), findings
 
 

@@ -262,6 +262,7 @@ def _parse_tidy_frame(
         value_raw=pl.col("value_raw"),
         value=pl.col("value"),
         yoy_pct_printed=yoy if yoy is not None else pl.lit(None, pl.Float64),
+        printed_unit=pl.col("printed_unit"),
     )
     return ParsedFile(observations, annual, findings, layout="tidy", headers={(landed.id, sheet): headers})
 

@@ -75,6 +75,7 @@ def tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding],
         fiscal_year=pl.col("fiscal_year").cast(pl.Int32),
         value=value,
         yoy_pct_printed=yoy if yoy is not None else pl.lit(None, pl.Float64),
+        printed_unit=pl.col("printed_unit") if "printed_unit" in long.columns else pl.lit(1.0),
         _raw=pl.struct("region_raw", "metric_raw", "fiscal_year_raw", "value_raw", "source_column"),
     )
     bad = totals.filter(pl.any_horizontal(pl.col("region_code", "metric", "fiscal_year", "value").is_null()))

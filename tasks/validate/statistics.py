@@ -47,9 +47,13 @@ def frame_with_context(
     """validation_frame on the stored figures given as a frame (region_code, metric, fiscal_year, month,
     value): a pure function of the batch and its history."""
     batch = observations.with_row_index("row_id").with_columns(pl.col("row_id").cast(pl.Int64))
-    usable = batch.filter(pl.all_horizontal(pl.col(*KEY, "value").is_not_null())).select(*KEY, "value")
+    if "printed_unit" not in batch.columns:
+        batch = batch.with_columns(printed_unit=pl.lit(1.0))
+    batch = batch.with_columns(pl.col("printed_unit").fill_null(1.0))
+    usable = batch.filter(pl.all_horizontal(pl.col(*KEY, "value").is_not_null())).select(*KEY, "value", "printed_unit")
     usable = usable.unique(subset=KEY, keep="last")
-    combined = pl.concat([existing.join(usable, on=KEY, how="anti"), usable], how="vertical")
+    stored = existing.select(*KEY, "value").with_columns(printed_unit=pl.lit(1.0))
+    combined = pl.concat([stored.join(usable, on=KEY, how="anti"), usable], how="vertical")
 
     fy_months = combined.group_by("region_code", "metric", "fiscal_year").agg(
         pl.col("month").n_unique().alias("_months")
@@ -99,6 +103,7 @@ def frame_with_context(
         (pl.col("fiscal_year") + 1).alias("fiscal_year"),
         "month",
         pl.col("value").alias("_prev_value"),
+        pl.col("printed_unit").alias("_prev_unit"),
     )
 
     branch_sums = _branch_sums(combined, capped, batch)
@@ -125,7 +130,7 @@ def frame_with_context(
             .cast(pl.Int64),
         )
         .with_columns(yoy_printed_excess=_yoy_printed_excess())
-        .drop("_prev_value")
+        .drop("_prev_value", "_prev_unit")
         .sort("row_id")
     )
     frame = plausibility.range_columns(frame)
@@ -140,14 +145,23 @@ def _branch_sums(combined: pl.DataFrame, capped: list[str], batch: pl.DataFrame)
     that answer for it: the batch's 全国 row, or, when 全国 came earlier, the batch's branch rows."""
     group = ["metric", "fiscal_year", "month"]
     rows = combined.filter(pl.col("metric").is_in(capped))
-    national = rows.filter(pl.col("region_code") == NATIONAL_CODE).select(*group, pl.col("value").alias("_national"))
+    national = rows.filter(pl.col("region_code") == NATIONAL_CODE).select(
+        *group, pl.col("value").alias("_national"), pl.col("printed_unit").alias("_national_unit")
+    )
     sums = (
         rows.filter(pl.col("region_code") != NATIONAL_CODE)
         .group_by(group)
-        .agg(pl.col("value").sum().alias("branches_sum"), pl.col("region_code").n_unique().alias("_branches"))
+        .agg(
+            pl.col("value").sum().alias("branches_sum"),
+            pl.col("region_code").n_unique().alias("_branches"),
+            (0.5 * pl.col("printed_unit")).sum().alias("_rounding"),
+        )
         .filter(pl.col("_branches") == len(BRANCHES))
         .join(national, on=group)
-        .with_columns(national_sum_excess=(pl.col("_national") - pl.col("branches_sum")).abs() - BRANCH_SUM_TOLERANCE)
+        .with_columns(
+            national_sum_excess=(pl.col("_national") - pl.col("branches_sum")).abs()
+            - pl.max_horizontal(pl.lit(BRANCH_SUM_TOLERANCE), pl.col("_rounding") + 0.5 * pl.col("_national_unit"))
+        )
     )
     in_batch = batch.filter(pl.col("metric").is_in(capped)).select(*KEY).drop_nulls().unique()
     national_in_batch = in_batch.filter(pl.col("region_code") == NATIONAL_CODE).select(group)
@@ -166,9 +180,12 @@ def _yoy_printed_excess() -> pl.Expr:
     difference of half a unit of that precision (0.05 point) passes, plus what the rounding of the two
     printed figures (±0.5 each) can move the ratio: 100 · 0.5 · (1/prev + value/prev²). The known
     half-way cases of the real series (≤ 0.052 point) pass; a figure typed wrong with its printed YoY
-    copied right does not (260,511 typed 206,511: 20.8 points)."""
+    copied right does not (260,511 typed 206,511: 20.8 points). A figure printed in a larger unit (千人)
+    is rounded to that unit's last printed digit (its printed_unit): the rounding scales with it."""
     value, prev = pl.col("value"), pl.col("_prev_value")
-    rounding = 100 * 0.5 * (1 / prev + value / (prev * prev))
+    # a figure printed in 千人 to one decimal is rounded to 100 persons: its printed_unit
+    unit = pl.max_horizontal(pl.col("printed_unit"), pl.col("_prev_unit").fill_null(1.0))
+    rounding = 100 * 0.5 * unit * (1 / prev + value / (prev * prev))
     gap = (pl.col("yoy_pct_computed") - pl.col("yoy_pct_printed")).abs()
     return pl.when(prev > 0).then(gap - YOY_PRINTED_PRECISION / 2 - rounding - 1e-9)
 

@@ -33,22 +33,39 @@ def frame_with_months(
 ) -> pl.DataFrame:
     """validation_frame on the stored months given as a frame: a pure function of the batch and history."""
     totals = reported_totals.with_row_index("row_id").with_columns(pl.col("row_id").cast(pl.Int64))
-    batch = observations.select(*MONTH_KEY, "value").drop_nulls().unique(subset=MONTH_KEY, keep="last")
+    unit = pl.col("printed_unit").fill_null(1.0) if "printed_unit" in observations.columns else pl.lit(1.0)
+    batch = (
+        observations.select(*MONTH_KEY, "value", unit.alias("printed_unit"))
+        .drop_nulls()
+        .unique(subset=MONTH_KEY, keep="last")
+    )
+    if stored is not None:
+        stored = stored.select(*MONTH_KEY, "value").with_columns(printed_unit=pl.lit(1.0))
     months = batch if stored is None else pl.concat([stored.join(batch, on=MONTH_KEY, how="anti"), batch])
     per_year = months.group_by(GROUP).agg(
-        months_in=pl.col("month").n_unique(), months_sum=pl.col("value").sum(), months_mean=pl.col("value").mean()
+        months_in=pl.col("month").n_unique(),
+        months_sum=pl.col("value").sum(),
+        months_mean=pl.col("value").mean(),
+        _months_rounding=pl.col("printed_unit").sum(),  # × 0.5 below: each month rounded to its last digit
     )
     summed = [m.id for m in metrics.METRICS if m.aggregation == "sum"]
     complete = pl.col("months_in") == MONTHS
     rounding = printed_totals.ROUNDING
+    own = pl.col("printed_unit").fill_null(1.0) if "printed_unit" in totals.columns else pl.lit(1.0)
     totals = plausibility.range_columns(totals, fiscal_year_figures=True)
-    return totals.join(per_year, on=GROUP, how="left").with_columns(
-        printed_sum_excess=pl.when(complete & pl.col("metric").is_in(summed)).then(
-            (pl.col("value") - pl.col("months_sum")).abs() - rounding * (MONTHS + 1) - 1e-9
-        ),
-        printed_mean_excess=pl.when(complete & ~pl.col("metric").is_in(summed)).then(
-            (pl.col("value") - pl.col("months_mean")).abs() - 2 * rounding - 1e-9
-        ),
+    return (
+        totals.join(per_year, on=GROUP, how="left")
+        .with_columns(
+            printed_sum_excess=pl.when(complete & pl.col("metric").is_in(summed)).then(
+                (pl.col("value") - pl.col("months_sum")).abs() - rounding * (pl.col("_months_rounding") + own) - 1e-9
+            ),
+            printed_mean_excess=pl.when(complete & ~pl.col("metric").is_in(summed)).then(
+                (pl.col("value") - pl.col("months_mean")).abs()
+                - rounding * (pl.col("_months_rounding") / MONTHS + own)
+                - 1e-9
+            ),
+        )
+        .drop("_months_rounding")
     )
 
 
