@@ -181,7 +181,8 @@ class _Table:
         header = [str(c) for c in self.rows[self.header]]
         number = self.header + 1
         width = shape.width_of(self.rows, self.header, number)
-        shape.check_rows(self.rows[number : self.end], 0, width, self.from_text, first_row=number + 1)
+        written = len(self.rows[self.header])
+        shape.check_rows(self.rows[number : self.end], 0, width, self.from_text, number + 1, written)
         body = range(number, self.end)
         notes = [context.classify_line([str(c) for c in self.rows[r]], r + 1) for r in body]
         lines = lines + [n for n in notes if n.kind == "note"]

@@ -6,6 +6,7 @@ under five headers because `275,034` was written without quotes."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -38,26 +39,29 @@ def _cause(cells: list[str], more: bool) -> str:
     return "a cell missing: a column shifted by one?"
 
 
-def check_rows(rows: Sequence[Sequence[str]], start: int, width: int, from_text: bool, first_row: int = 1) -> None:
+def check_rows(
+    rows: Sequence[Sequence[str]], start: int, width: int, from_text: bool, first_row: int = 1, written: int = 0
+) -> None:
     """Refuse the file at the first data row from `start` whose cells do not fit a header `width`
-    columns wide (up to its last filled cell). A text file's row must have at least `width` cells and
-    nothing filled beyond (trailing empty cells are no figure); a sheet's row, whose cells the sheet pads,
-    nothing filled beyond. Rows are numbered as the file numbers them."""
+    columns wide (up to its last filled cell; `written`: its cells as written, trailing empty ones too).
+    A text file's row has as many cells as the header as written, or as the file's other rows (an export
+    that pads every row alike), never fewer than `width`, and nothing filled beyond; a sheet's row, whose
+    cells the sheet pads, nothing filled beyond. Rows are numbered as the file numbers them."""
+    data = [(i, [str(c) for c in rows[i]]) for i in range(start, len(rows)) if not is_line(rows[i])]
+    common = Counter(len(cells) for _, cells in data).most_common(1)[0][0] if data else width
     bad: list[tuple[int, list[str], bool]] = []
-    for i in range(start, len(rows)):
-        cells = [str(c) for c in rows[i]]
-        if is_line(cells):
-            continue
+    for i, cells in data:
         beyond = [c for c in cells[width:] if c.strip()]
-        short = from_text and len(cells) < width
-        if beyond or short:
-            bad.append((i + first_row, cells, bool(beyond)))
+        odd = from_text and (len(cells) < width or len(cells) not in (written or width, common))
+        if beyond or odd:
+            bad.append((i + first_row, cells, bool(beyond) or len(cells) > width))
     if not bad:
         return
     row, cells, more = bad[0]
     if from_text:
         shown = " | ".join(c.strip() for c in cells)
-        message = f"row {row} has {len(cells)} cells under a header of {width} ({shown}): {_cause(cells, more)}"
+        expected = max(width, written or width) if len(cells) > width else width
+        message = f"row {row} has {len(cells)} cells under a header of {expected} ({shown}): {_cause(cells, more)}"
     else:
         col = next(j for j in range(width, len(cells)) if cells[j].strip())
         message = (

@@ -76,7 +76,7 @@ def parse_tidy_rows(
     first, end = header_block(rows, start)
     width = shape.width_of(rows, first, end)
     columns = match_columns(rows, first, end)[:width]
-    shape.check_rows(rows, end, width, from_text)
+    shape.check_rows(rows, end, width, from_text, written=max(len(rows[i]) for i in range(first, end)))
     lines = [context.classify_line(rows[i], i + 1) for i in range(first)]
     body: list[list[str]] = []
     numbers_: list[int] = []
@@ -181,6 +181,7 @@ def _parse_tidy_frame(
     if (metric_col is not None or metric) and "value" not in col and not metric_columns:
         raise FileParseError("missing required column 'value' (値)")
 
+    findings += _rows_without_figures(frame, roles, metric_columns, landed, sheet)
     # Long layout or one column per metric → long rows with value_raw/metric_raw/source_column.
     keep: dict[str, Any] = {
         "source_row": pl.col("source_row"),
@@ -265,6 +266,53 @@ def _parse_tidy_frame(
         printed_unit=pl.col("printed_unit"),
     )
     return ParsedFile(observations, annual, findings, layout="tidy", headers={(landed.id, sheet): headers})
+
+
+def _rows_without_figures(
+    frame: pl.DataFrame,
+    roles: dict[str, HeaderColumn],
+    metric_columns: list[HeaderColumn],
+    landed: LandedFile,
+    sheet: str | None,
+) -> list[Finding]:
+    """A row with no figure is a month not yet filled in (`山口 | 2021-03 |`) and loads nothing; but one
+    whose other cells do not read as their columns (a number under 年月), or that holds a 前年同月比 or
+    a unit without its figure, lost a figure to a shifted column: a critical finding naming the cell."""
+    figures = [f"c{c.index}" for c in metric_columns] + ([f"c{roles['value'].index}"] if "value" in roles else [])
+    if not figures:
+        return []
+    empty = frame.filter(pl.all_horizontal(pl.col(c).fill_null("").str.strip_chars() == "" for c in figures))
+    findings: list[Finding] = []
+    for role, column in roles.items():
+        if role in ("note", "value") or empty.height == 0:
+            continue
+        cells = empty[f"c{column.index}"].fill_null("")
+        filled = cells.str.strip_chars() != ""
+        if role in ("yoy_pct_printed", "unit"):
+            wrong = filled
+            why = f"holds {column.written} but no figure"
+        else:
+            read = _ROLE_KEYS.get(role, labels.key)
+
+            def unreadable(text: Any, read: Callable[[Any], Any] = read) -> bool:
+                return read(text) is None
+
+            wrong = filled & map_unique(cells, unreadable, pl.Boolean).fill_null(True)
+            why = f"has no figure, and its {column.written} does not read as one"
+        for row, text in empty.filter(wrong).select("source_row", f"c{column.index}").head(100).iter_rows():
+            findings.append(
+                Finding(
+                    landed.file_name,
+                    "row_without_figure",
+                    f"the row {why}: a column shifted by one?",
+                    file_id=landed.id,
+                    source_row=row,
+                    column_name=column.written,
+                    value_text=text,
+                    sheet=sheet,
+                )
+            )
+    return findings
 
 
 def _column_units(metric_columns: list[HeaderColumn], roles: dict[str, HeaderColumn]) -> dict[str, list[Statement]]:

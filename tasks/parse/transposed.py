@@ -93,7 +93,7 @@ def parse_transposed(
         raise FileParseError("no transposed table (months across, metrics or regions down) found")
     header = [str(c).strip() for c in rows[start]]
     width = shape.width_of(rows, start, start + 1)
-    shape.check_rows(rows, start + 1, width, from_text)
+    shape.check_rows(rows, start + 1, width, from_text, written=len(rows[start]))
     first = next(j for j, c in enumerate(header) if j > 0 and _column_kind(c) in ("month", "period"))
     body = [i for i in range(start + 1, len(rows)) if not shape.is_line(rows[i])]
     lines = [context.classify_line(rows[i], i + 1) for i in range(start)]
@@ -152,6 +152,7 @@ class _Reader:
             if labels_ and _is_yoy(labels_[0]):  # the printed YoY of the figure row above
                 for rec in previous:
                     rec["yoy_pct_printed"] = number_or_none(row[rec["_col"]], allow_negative_zero=True)
+                self._yoy_without_figure(i, row, previous)
                 continue
             previous = []
             found = {kind: self._label(row, kind) for kind in ("region", "metric", "fiscal_year", "unit")}
@@ -208,6 +209,25 @@ class _Reader:
         )
         check_table(both, self.ctx, self._describe())
         return obs, tot
+
+    def _yoy_without_figure(self, i: int, row: list[str], above: list[dict[str, Any]]) -> None:
+        """A 前年同月比 printed under a month whose figure is blank lost its figure (a row shifted)."""
+        figures = {rec["_col"] for rec in above}
+        for j in range(self.first, len(self.header)):
+            if row[j] and not numbers.is_blank(row[j]) and j not in figures and _column_kind(self.header[j]) != "skip":
+                self.findings.append(
+                    Finding(
+                        self.landed.file_name,
+                        "row_without_figure",
+                        f"a 前年同月比 under {self.header[j]} whose figure above is blank: "
+                        "a row shifted by one column?",
+                        file_id=self.landed.id,
+                        source_row=i + 1,
+                        column_name=self.header[j],
+                        value_text=row[j],
+                        sheet=self.sheet,
+                    )
+                )
 
     def _fiscal_year(self, fy_raw: str | None, j: int) -> tuple[int | None, str]:
         period = _period_label(self.header[j])
