@@ -162,6 +162,9 @@ def _parse_tidy_frame(
 ) -> ParsedFile:
     """`frame` holds the body as strings in columns c0..cN and source_row; `columns` their headers."""
     roles, metric_columns, more, findings = _roles(columns, landed, sheet)
+    for english, japanese in (("region", "region_ja"), ("metric", "metric_ja")):  # `yamaguchi` beside `山口`
+        if english in roles and japanese in roles:
+            more.setdefault(english, []).append(roles[japanese])
     _same_as_first(frame, roles, more)
     col = {role: f"c{c.index}" for role, c in roles.items()}
     written = {role: c.written for role, c in roles.items()}

@@ -101,6 +101,7 @@ def _month_index(fiscal_year: pl.Expr, month: pl.Expr) -> pl.Expr:
 def scale_jump_columns(frame: pl.DataFrame, batch: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
     """scale_jump (value ÷ the reference, when only a scale or typing error explains it) and
     scale_jump_reference (which figure it was compared with)."""
+    existing = existing.select(*KEY, "value")
     stored = existing.select(*KEY, pl.col("value").alias("_ref"))
     in_batch = batch.select(*KEY, "value").drop_nulls().unique(subset=KEY, keep="last")
     history = pl.concat(
