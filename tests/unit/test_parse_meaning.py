@@ -165,7 +165,8 @@ def test_a_unit_that_fits_nothing_or_contradicts_refuses_the_file(text: str, rea
 
 
 def test_a_unit_column_is_read_row_by_row() -> None:
-    text = "region,metric,fiscal_year,month,value,unit\n35,insured_persons,2020,4,260.5,千人\n35,dependents,2020,4,176000,kg\n"
+    text = "region,metric,fiscal_year,month,value,unit\n35,insured_persons,2020,4,260.5,千人\n"
+    text += "35,dependents,2020,4,176000,kg\n"
     parsed, _ = parse("u.csv", text)
     assert values(parsed) == {("35", "insured_persons", 2020, 4): 260_500}
     [finding] = [f for f in parsed.findings if f.rule == "unit_fits_metric"]
