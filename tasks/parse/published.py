@@ -43,7 +43,10 @@ def is_month_label(cell: str) -> bool:
 
 
 def fiscal_year_label(cell: str) -> int | None:
+    """The fiscal year a heading names (`2年度`, `R2`, `2020年度`, `令和2年度（人）` with its unit aside)."""
     s = unicodedata.normalize("NFKC", cell).strip()
+    if labels.label(s).units:
+        s = re.sub(r"[(\[【][^)\]】]*[)\]】]", "", s).strip()
     if "年度" not in s and not re.fullmatch(r"(?i)(fy)?\s*[0-9]{4}", s) and not re.fullmatch(r"(?i)[rh][0-9]+", s):
         return None
     return fiscal_year_or_none(s)
@@ -67,7 +70,7 @@ def _is_total_label(cell: str) -> bool:
 
 def _is_yoy_header(cell: str) -> bool:
     key = header_key(cell)
-    return "前年" in key or key in {"yoy", "yoy%", "yoypct"}
+    return "前年" in key or key in {"yoy", "yoy%", "yoypct"} or labels.column_role(cell) == "yoy_pct_printed"
 
 
 def _table_metric(ctx: TableContext, sheet: str, name: str, where: str) -> str:
@@ -186,8 +189,14 @@ class _Table:
         body = range(number, self.end)
         notes = [context.classify_line([str(c) for c in self.rows[r]], r + 1) for r in body]
         lines = lines + [n for n in notes if n.kind == "note"]
-        ctx = context.build(self.landed.file_name, sheet_name or self.sheet, lines)
-        top_left = regions.resolve_region(header[0])
+        corner = context.Line(
+            number,
+            "title",
+            tuple(s for s in context.text_statements(header[0], f"A{number} {header[0]!r}") if s.what == "unit"),
+        )
+        ctx = context.build(self.landed.file_name, sheet_name or self.sheet, [*lines, corner])
+        named = regions.regions_named_in(header[0])
+        top_left = regions.resolve_region(header[0]) or (named[0] if len(named) == 1 else None)
         stated = ctx.region()
         region = top_left or (stated.value if stated else None)
         if region is None:
@@ -229,8 +238,15 @@ class _Table:
                 )
         obs = pl.DataFrame(records, schema=OBSERVATION_SCHEMA) if records else empty_observations()
         tot = pl.DataFrame(totals, schema=TOTALS_SCHEMA) if totals else empty_totals()
-        obs, obs_findings = apply_units(obs, ctx.units(), {}, self.landed, self.sheet, None, "", {metric})
-        tot, tot_findings = apply_units(tot, ctx.units(), {}, self.landed, self.sheet, None, "", {metric})
+        headed = {
+            label: [
+                context.Statement("unit", u, f"heading {column_letter(col)}{number} {label!r}")
+                for u in labels.label(label).units
+            ]
+            for col, label, _, _ in columns
+        }
+        obs, obs_findings = apply_units(obs, ctx.units(), headed, self.landed, self.sheet, None, "", {metric})
+        tot, tot_findings = apply_units(tot, ctx.units(), headed, self.landed, self.sheet, None, "", {metric})
         self.findings += obs_findings + tot_findings
         keys = ["region_code", "metric", "fiscal_year", "source_row", "source_column", "value_raw"]
         rows = pl.concat(

@@ -68,13 +68,12 @@ def range_columns(frame: pl.DataFrame, fiscal_year_figures: bool = False) -> pl.
     )
 
 
-def ratio_columns(frame: pl.DataFrame, combined: pl.DataFrame) -> pl.DataFrame:
+def ratio_columns(frame: pl.DataFrame, combined: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     """ratio_<id> for every RATIOS entry, from the region's month in the batch and warehouse together,
-    on the batch rows of the metrics the ratio is made of."""
+    on the batch rows of the metrics the ratio is made of (`by`: columns telling batches apart)."""
     needed = sorted({m for r in metrics.RATIOS for m in r.metrics})
-    wide = combined.filter(pl.col("metric").is_in(needed)).pivot(
-        on="metric", index=["region_code", "fiscal_year", "month"], values="value"
-    )
+    month = ["region_code", "fiscal_year", "month", *(by or [])]
+    wide = combined.filter(pl.col("metric").is_in(needed)).pivot(on="metric", index=month, values="value")
     for m in needed:
         if m not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.Float64).alias(m))
@@ -82,12 +81,10 @@ def ratio_columns(frame: pl.DataFrame, combined: pl.DataFrame) -> pl.DataFrame:
         denominator = pl.sum_horizontal(*(pl.col(d) for d in ratio.denominators))
         known = pl.all_horizontal(*(pl.col(m).is_not_null() for m in ratio.metrics)) & (denominator > 0)
         values = wide.select(
-            "region_code",
-            "fiscal_year",
-            "month",
+            *month,
             pl.when(known).then(pl.col(ratio.numerator) * ratio.scale / denominator).alias(f"ratio_{ratio.id}"),
         )
-        frame = frame.join(values, on=["region_code", "fiscal_year", "month"], how="left").with_columns(
+        frame = frame.join(values, on=month, how="left").with_columns(
             pl.when(pl.col("metric").is_in(ratio.metrics)).then(pl.col(f"ratio_{ratio.id}")).alias(f"ratio_{ratio.id}")
         )
     return frame
@@ -98,30 +95,35 @@ def _month_index(fiscal_year: pl.Expr, month: pl.Expr) -> pl.Expr:
     return fiscal_year.cast(pl.Int64) * 12 + (month.cast(pl.Int64) - 4) % 12
 
 
-def scale_jump_columns(frame: pl.DataFrame, batch: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
+def scale_jump_columns(
+    frame: pl.DataFrame, batch: pl.DataFrame, existing: pl.DataFrame, by: list[str] | None = None
+) -> pl.DataFrame:
     """scale_jump (value ÷ the reference, when only a scale or typing error explains it) and
-    scale_jump_reference (which figure it was compared with)."""
-    existing = existing.select(*KEY, "value")
-    stored = existing.select(*KEY, pl.col("value").alias("_ref"))
-    in_batch = batch.select(*KEY, "value").drop_nulls().unique(subset=KEY, keep="last")
+    scale_jump_reference (which figure it was compared with); `by`: columns telling batches apart."""
+    by = by or []
+    key = [*KEY, *by]
+    existing = existing.select(*key, "value")
+    stored = existing.select(*key, pl.col("value").alias("_ref"))
+    in_batch = batch.select(*key, "value").drop_nulls().unique(subset=key, keep="last")
     history = pl.concat(
         [
-            existing.join(in_batch, on=KEY, how="anti").with_columns(_src=pl.lit("stored")),
+            existing.join(in_batch, on=key, how="anti").with_columns(_src=pl.lit("stored")),
             in_batch.with_columns(_src=pl.lit("batch")),
         ],
         how="vertical",
     ).select(
         "region_code",
         "metric",
+        *by,
         _month_index(pl.col("fiscal_year"), pl.col("month")).alias("_t"),
         pl.col("fiscal_year").alias("_rfy"),
         pl.col("month").alias("_rm"),
         pl.col("value").alias("_ref"),
         "_src",
     )
-    rows = frame.select("row_id", *KEY, "value").with_columns(_t=_month_index(pl.col("fiscal_year"), pl.col("month")))
+    rows = frame.select("row_id", *key, "value").with_columns(_t=_month_index(pl.col("fiscal_year"), pl.col("month")))
     refs = [
-        rows.join(stored, on=KEY, how="inner").select(
+        rows.join(stored, on=key, how="inner").select(
             "row_id",
             "value",
             "_ref",
@@ -130,7 +132,7 @@ def scale_jump_columns(frame: pl.DataFrame, batch: pl.DataFrame, existing: pl.Da
         )
     ]
     for shift, what in ((-1, "the month before"), (1, "the month after"), (-12, "a year before"), (12, "a year after")):
-        joined = rows.with_columns(_t=pl.col("_t") + shift).join(history, on=["region_code", "metric", "_t"])
+        joined = rows.with_columns(_t=pl.col("_t") + shift).join(history, on=["region_code", "metric", "_t", *by])
         refs.append(
             joined.select(
                 "row_id",

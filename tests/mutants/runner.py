@@ -57,19 +57,32 @@ def real_series() -> pl.DataFrame:
 
 
 def check(cases: list[Case], workdir: Path | None = None) -> list[Outcome]:
-    """Every case parsed, then the gate's two suites run once each over all the cases' frames."""
+    """Every case parsed, its rows told apart by `_case`; one validation frame for all of them (each
+    case against its own history: `frame_with_context(..., batches=("_case",))`), the printed totals'
+    frame per case, and the gate's two suites run once each over them."""
     outcomes: list[Outcome] = []
-    monthly: list[pl.DataFrame] = []
+    observations: list[pl.DataFrame] = []
+    histories: list[pl.DataFrame] = []
     printed: list[pl.DataFrame] = []
-    empty = frames.empty(frames.STATISTICS)
     for i, case in enumerate(cases):
         parsed, reports = parse_statistics([landed(i, case.name, case.content)])
         outcomes.append(Outcome(parsed, reports[0].error, list(parsed.findings)))
-        history = real_series() if case.history else empty
         if parsed.observations.height:
-            monthly.append(statistics.frame_with_context(parsed.observations, history))
+            observations.append(parsed.observations.with_columns(_case=pl.lit(i, pl.Int64)))
+            if case.history:
+                histories.append(real_series().with_columns(_case=pl.lit(i, pl.Int64)))
         if parsed.reported_totals.height:
+            history = real_series() if case.history else None
             printed.append(totals.frame_with_months(parsed.reported_totals, parsed.observations, history))
+    monthly: list[pl.DataFrame] = []
+    if observations:
+        every = pl.concat(observations, how="vertical_relaxed")
+        stored = (
+            pl.concat(histories)
+            if histories
+            else frames.empty(frames.STATISTICS).with_columns(_case=pl.lit(0, pl.Int64))
+        )
+        monthly.append(statistics.frame_with_context(every, stored, batches=("_case",)))
     folder = workdir or Path(tempfile.mkdtemp(prefix="mutants-"))
     for suite, parts in (("monthly", monthly), ("printed", printed)):
         if not parts:

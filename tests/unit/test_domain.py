@@ -213,6 +213,15 @@ def test_units_in_labels(text: str, units_: tuple[str, ...], factor: float | Non
         assert unit_table.unit_problem(metric, units_) is None
 
 
+def test_every_metrics_own_unit_is_in_the_unit_table() -> None:
+    """The unit words the seed and the synthetic data write in their unit column state the stored unit."""
+    from branchkpi.domain import units as unit_table
+
+    for metric in metrics.METRICS:
+        assert unit_table.factor(metric.id, metric.unit) == 1, metric.unit
+    assert unit_table.states_no_unit("as printed, unit not stated")
+
+
 @pytest.mark.parametrize(
     ("metric", "word"),
     [
