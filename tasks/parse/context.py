@@ -83,6 +83,32 @@ def text_statements(text: str, place: str, with_units: bool = True) -> list[Stat
     return _many(list(dict.fromkeys(found)))
 
 
+_UNIT_ONLY = re.compile(r"[\s(\[【〔<]*単位\s*[:は]?[^)\]】〕>]*[)\]】〕>]*\s*")
+
+
+def unit_only(cell: str) -> list[str]:
+    """The unit words of a cell that says nothing but `単位：…` (`（単位：千人）`, `単位：人、百万円`), as
+    offices put beside a header: a statement for the table, not a column. [] for any other cell."""
+    text = labels.fold(str(cell))
+    return (units.stated_units(text) or []) if text and _UNIT_ONLY.fullmatch(text) else []
+
+
+def header_units(rows: list[list[str]], first: int, end: int, body_start: int) -> tuple[list[list[str]], list[Line]]:
+    """The header rows [first, end) with each unit-only cell whose column is empty in the body blanked,
+    and those cells as unit lines of the table (so `（単位：千人）` at the header's right end applies)."""
+    out = [list(r) for r in rows]
+    lines: list[Line] = []
+    for i in range(first, end):
+        for j, cell in enumerate(out[i]):
+            words = unit_only(str(cell))
+            below = any(j < len(r) and str(r[j]).strip() for r in rows[body_start:])
+            if words and not below:
+                place = f"{column_letter(j)}{i + 1} {str(cell)!r}"
+                lines.append(Line(i + 1, "unit", tuple(Statement("unit", w, place) for w in words), str(cell)))
+                out[i][j] = ""
+    return out, lines
+
+
 def _stem(name: str) -> str:
     return re.sub(r"\.(csv|tsv|txt|xlsx|xlsm)$", "", name, flags=re.IGNORECASE)
 

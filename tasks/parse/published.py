@@ -183,8 +183,9 @@ class _Table:
     def read(self, lines: list[Line], sheet_name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         header = [str(c) for c in self.rows[self.header]]
         number = self.header + 1
-        width = shape.width_of(self.rows, self.header, number)
-        written = len(self.rows[self.header])
+        unit_free = [[c if not context.unit_only(str(c)) else "" for c in header]]
+        width = shape.width_of(unit_free, 0, 1)  # `（単位：千人）` beside the headings heads no column
+        written = len(self.rows[self.header]) if width == shape.width_of(self.rows, self.header, number) else width
         shape.check_rows(self.rows[number : self.end], 0, width, self.from_text, number + 1, written)
         body = range(number, self.end)
         notes = [context.classify_line([str(c) for c in self.rows[r]], r + 1) for r in body]
@@ -194,6 +195,13 @@ class _Table:
             "title",
             tuple(s for s in context.text_statements(header[0], f"A{number} {header[0]!r}") if s.what == "unit"),
         )
+        beside = [
+            context.Statement("unit", w, f"{column_letter(j)}{number} {cell!r}")
+            for j, cell in enumerate(header)
+            if j > 0
+            for w in context.unit_only(cell)
+        ]
+        corner = context.Line(number, "title", corner.statements + tuple(beside))
         ctx = context.build(self.landed.file_name, sheet_name or self.sheet, [*lines, corner])
         named = regions.regions_named_in(header[0])
         top_left = regions.resolve_region(header[0]) or (named[0] if len(named) == 1 else None)
@@ -263,6 +271,8 @@ class _Table:
             label = header[j]
             if not label.strip():
                 continue
+            if context.unit_only(label):
+                continue  # `（単位：千人）` beside the headings: a statement of the table (read above)
             if _is_yoy_header(label):
                 if columns and columns[-1][3] is None and columns[-1][0] == j - 1:
                     columns[-1] = (*columns[-1][:3], j)

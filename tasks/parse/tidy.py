@@ -74,10 +74,12 @@ def parse_tidy_rows(
     """A tidy table given as rows of cell texts (a sheet, or a CSV read by the csv module)."""
     start = tidy_header_index(rows[:SNIFF_ROWS])
     first, end = header_block(rows, start)
+    rows, beside = context.header_units(rows, first, end, end)  # `（単位：千人）` at the header's right end
     width = shape.width_of(rows, first, end)
     columns = match_columns(rows, first, end)[:width]
-    shape.check_rows(rows, end, width, from_text, written=max(len(rows[i]) for i in range(first, end)))
-    lines = [context.classify_line(rows[i], i + 1) for i in range(first)]
+    written = max(len(rows[i]) for i in range(first, end)) if not beside else width
+    shape.check_rows(rows, end, width, from_text, written=written)
+    lines = [context.classify_line(rows[i], i + 1) for i in range(first)] + beside
     body: list[list[str]] = []
     numbers_: list[int] = []
     for i in range(end, len(rows)):

@@ -54,7 +54,7 @@ def _column_kind(cell: str) -> str | None:
         return "period"
     if metrics.annual_label(cell) is not None:
         return "annual"
-    if labels.column_role(cell) in ("note", "unit"):
+    if labels.column_role(cell) in ("note", "unit") or context.unit_only(cell):
         return "skip"
     return None
 
@@ -92,15 +92,19 @@ def parse_transposed(
     if start is None:
         raise FileParseError("no transposed table (months across, metrics or regions down) found")
     header = [str(c).strip() for c in rows[start]]
-    width = shape.width_of(rows, start, start + 1)
-    shape.check_rows(rows, start + 1, width, from_text, written=len(rows[start]))
+    width = shape.width_of([[c if not context.unit_only(c) else "" for c in header]], 0, 1)
+    written = len(rows[start]) if width == shape.width_of(rows, start, start + 1) else width
+    shape.check_rows(rows, start + 1, width, from_text, written=written)
     first = next(j for j, c in enumerate(header) if j > 0 and _column_kind(c) in ("month", "period"))
     body = [i for i in range(start + 1, len(rows)) if not shape.is_line(rows[i])]
     lines = [context.classify_line(rows[i], i + 1) for i in range(start)]
+    _, beside = context.header_units(rows, start, start + 1, start + 1)
+    lines += beside
     below = [context.classify_line(rows[i], i + 1) for i in range(start + 1, len(rows)) if shape.is_line(rows[i])]
     lines += [Line(ln.row, ln.kind, tuple(s for s in ln.statements if s.what == "unit"), ln.text) for ln in below]
     ctx = context.build(landed.file_name, sheet, lines)
-    cells = {i: [str(c).strip() for c in (list(rows[i]) + [""] * width)[:width]] for i in body}
+    span = max(width, len(header))
+    cells = {i: [str(c).strip() for c in (list(rows[i]) + [""] * span)[:span]] for i in body}
     kinds = {j: _label_kind([cells[i][j] for i in body], header[j]) for j in range(first)}
     table = _Reader(header, first, kinds, cells, body, ctx, landed, sheet)
     table.header_row = start + 1

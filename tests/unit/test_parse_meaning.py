@@ -279,3 +279,17 @@ def test_month_labels_as_offices_write_them(label: str) -> None:
 def test_remarks_columns_are_read_past(header: str) -> None:
     parsed, error = parse("r.csv", f"支部,年月,被保険者数,{header}\n山口,2020-04,260511,確認済\n")
     assert error is None and len(values(parsed)) == 1 and not parsed.findings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '区分,年月,被保険者数,,（単位：千人）\n全国,2020-04,"24,913.4",,\n',
+        '区分,年月,被保険者数,（単位：千人）\n全国,2020-04,"24,913.4"\n',
+        '◆被保険者数\n全国,2年度,前年同月比,（単位：千人）\n4月,"24,913.4",1.5%\n',
+        '全国 令和2年度\n区分,4月,（単位：千人）\n被保険者数,"24,913.4"\n',
+    ],
+)
+def test_a_unit_beside_the_headings_applies_to_the_table(text: str) -> None:
+    parsed, error = parse("u.csv", text)
+    assert error is None and values(parsed) == {("00", "insured_persons", 2020, 4): 24_913_400}
