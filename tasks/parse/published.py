@@ -187,6 +187,8 @@ class _Table:
         width = shape.width_of(unit_free, 0, 1)  # `（単位：千人）` beside the headings heads no column
         written = len(self.rows[self.header]) if width == shape.width_of(self.rows, self.header, number) else width
         shape.check_rows(self.rows[number : self.end], 0, width, self.from_text, number + 1, written)
+        blank = [j for j in range(1, width) if not unit_free[0][j].strip()] if len(unit_free[0]) >= width else []
+        shape.check_headed(self.rows[number : self.end], 0, self.end - number, blank, number + 1)
         body = range(number, self.end)
         notes = [context.classify_line([str(c) for c in self.rows[r]], r + 1) for r in body]
         lines = lines + [n for n in notes if n.kind == "note"]

@@ -70,3 +70,18 @@ def check_rows(
         )
     others = len(bad) - 1
     raise FileParseError(message + (f" (and {others} more row{'s' if others > 1 else ''} like it)" if others else ""))
+
+
+def check_headed(rows: Sequence[Sequence[str]], start: int, end: int, blank: Sequence[int], first_row: int = 1) -> None:
+    """Refuse the file at the first filled cell of a data row (rows [start, end)) in a column whose
+    heading is blank (`blank`, 0-based): a figure under no header would be read as nothing."""
+    for i in range(start, min(end, len(rows))):
+        cells = [str(c) for c in rows[i]]
+        if is_line(cells):
+            continue
+        for j in blank:
+            if j < len(cells) and cells[j].strip():
+                raise FileParseError(
+                    f"row {i + first_row}, column {column_letter(j)}: {cells[j].strip()!r} stands under no "
+                    "header: name the column (備考 for remarks) or move the figure under its header"
+                )

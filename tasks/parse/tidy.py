@@ -79,6 +79,7 @@ def parse_tidy_rows(
     columns = match_columns(rows, first, end)[:width]
     written = max(len(rows[i]) for i in range(first, end)) if not beside else width
     shape.check_rows(rows, end, width, from_text, written=written)
+    shape.check_headed(rows, end, len(rows), [c.index for c in columns if not c.parts])
     lines = [context.classify_line(rows[i], i + 1) for i in range(first)] + beside
     body: list[list[str]] = []
     numbers_: list[int] = []

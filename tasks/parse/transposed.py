@@ -95,6 +95,8 @@ def parse_transposed(
     width = shape.width_of([[c if not context.unit_only(c) else "" for c in header]], 0, 1)
     written = len(rows[start]) if width == shape.width_of(rows, start, start + 1) else width
     shape.check_rows(rows, start + 1, width, from_text, written=written)
+    first_month = next(j for j, c in enumerate(header) if j > 0 and _column_kind(c) in ("month", "period"))
+    shape.check_headed(rows, start + 1, len(rows), [j for j in range(first_month, width) if not header[j]])
     first = next(j for j, c in enumerate(header) if j > 0 and _column_kind(c) in ("month", "period"))
     body = [i for i in range(start + 1, len(rows)) if not shape.is_line(rows[i])]
     lines = [context.classify_line(rows[i], i + 1) for i in range(start)]

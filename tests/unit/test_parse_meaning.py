@@ -293,3 +293,16 @@ def test_remarks_columns_are_read_past(header: str) -> None:
 def test_a_unit_beside_the_headings_applies_to_the_table(text: str) -> None:
     parsed, error = parse("u.csv", text)
     assert error is None and values(parsed) == {("00", "insured_persons", 2020, 4): 24_913_400}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "支部,年月,,被保険者数\n山口,2020-04,123,260511\n",
+        "◆被保険者数\n山口,1年度,,2年度\n4月,260656,0.8,260511\n",
+        "山口 令和2年度\n区分,4月,,5月\n被保険者数,260511,9,260300\n",
+    ],
+)
+def test_a_figure_under_no_header_refuses_the_file(text: str) -> None:
+    parsed, error = parse("h.csv", text)
+    assert "stands under no header" in (error or "") and parsed.observations.height == 0
