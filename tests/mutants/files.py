@@ -8,6 +8,8 @@ import csv
 import hashlib
 import io
 import json
+import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,12 +97,23 @@ class TextFile:
 
 
 def edit_book(content: bytes, change: Callable[[Any], None]) -> bytes:
-    """The workbook with `change(book)` applied, saved again (cached values as they were: no formulas)."""
+    """The workbook with `change(book)` applied, saved again (cached values as they were: no formulas),
+    byte for byte the same each run: openpyxl stamps the save time into the zip and docProps/core.xml."""
     book = openpyxl.load_workbook(io.BytesIO(content))
     change(book)
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
+    fixed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(out.getvalue())) as saved,
+        zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as again,
+    ):
+        for info in saved.infolist():
+            data = saved.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2020-01-01T00:00:00Z", data)
+            again.writestr(zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return fixed.getvalue()
 
 
 def insert_row(sheet: Any, index: int, values: list[Any]) -> None:
