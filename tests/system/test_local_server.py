@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ..conftest import FIXTURES, ROOT, free_port
+from branchkpi.warehouse.engine import connect, dispose_all
+
+from ..conftest import FIXTURES, ROOT, TIDY_SEED, free_port
+from ..helpers import Receiver
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 ONE_MONTH = FIXTURES / "office_files" / "one_month_send.csv"
@@ -38,13 +47,18 @@ def own_env(home: Path, port: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def local_server(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
-    env, port = own_env(tmp_path / "var", free_port()), 0
+def local_server() -> Iterator[tuple[dict[str, str], int]]:
+    """A home of its own for `branchkpi server start`, in a folder the `postgres` user can reach (the
+    server's state is a PostgreSQL of its own under the home); stopped and removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="branchkpi-local-server-"))
+    base.chmod(0o755)
+    env, port = own_env(base / "var", free_port()), 0
     port = int(env["BRANCHKPI_SERVER_PORT"])
     try:
         yield env, port
     finally:
         run(env, "server", "stop")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def flow_run_names(port: int) -> list[str]:
@@ -67,8 +81,10 @@ def test_server_start_status_stop_and_commands_use_it(
     started = run(env, "server", "start")
     assert started.returncode == 0, started.stderr
     status = run(env, "server", "status")
-    assert (status.returncode, status.stdout.strip()) == (0, f"running http://127.0.0.1:{port}")
-    assert (Path(env["BRANCHKPI_HOME"]) / "prefect" / "prefect.db").exists()  # its state under BRANCHKPI_HOME
+    assert status.returncode == 0 and status.stdout.splitlines()[0] == f"running http://127.0.0.1:{port}"
+    prefect_home = Path(env["BRANCHKPI_HOME"]) / "prefect"
+    assert f"state: PostgreSQL ({prefect_home / 'postgres'}" in status.stdout  # its own, under BRANCHKPI_HOME
+    assert (prefect_home / "postgres" / "PG_VERSION").exists() and not (prefect_home / "prefect.db").exists()
 
     # nothing set: the command finds the server by itself and its run is in that server's UI
     done = run(env, "ingest", str(ONE_MONTH))
@@ -86,6 +102,59 @@ def test_server_start_status_stop_and_commands_use_it(
     assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
     status = run(env, "server", "status")
     assert (status.returncode, status.stdout.strip()) == (3, "stopped")
+    assert not postgres_processes(prefect_home / "postgres"), "the server's PostgreSQL outlived it"
+
+
+def postgres_processes(data: Path) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if str(data) in line]
+
+
+def warnings_burst(port: int, count: int) -> None:
+    """Bytes that are not HTTP: uvicorn logs a WARNING for each ("Invalid HTTP request received")."""
+    for _ in range(count):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"\x00\x01 not http\r\n\r\n")
+
+
+def test_the_server_outlives_its_starter_and_says_why_it_died(local_server: tuple[dict[str, str], int]) -> None:
+    """Started by a command whose output was a pipe (as `make demo` runs it), the server survives a
+    burst of warnings once that command has exited: its output goes to its log, not to the pipe.
+    `kill -9` of it is told by `status` (died, why, the end of its log), and `start` starts it again;
+    so does a stale record left by a machine that lost both the server and its supervisor."""
+    env, port = local_server
+    started = run(env, "server", "start")  # capture_output: the starter's stdout and stderr are pipes
+    assert started.returncode == 0, started.stderr
+    warnings_burst(port, 200)
+    time.sleep(3)
+    status = run(env, "server", "status")
+    assert status.returncode == 0 and status.stdout.startswith("running"), status.stdout
+    log = Path(env["BRANCHKPI_HOME"]) / "prefect" / "server.log"
+    assert log.read_text(errors="replace").count("Invalid HTTP request received") >= 200
+
+    record = json.loads((log.parent / "server.json").read_text())
+    os.kill(record["server_pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (status := run(env, "server", "status")).stdout.startswith(("running", "starting", "stopping")):
+        assert time.monotonic() < deadline, status.stdout
+        time.sleep(0.5)
+    lines = status.stdout.splitlines()
+    assert status.returncode == 3 and lines[0] == "died", status.stdout
+    assert "killed by signal SIGKILL" in lines[1] and "Invalid HTTP request received" in status.stdout
+    assert not postgres_processes(log.parent / "postgres"), "its supervisor stopped the state database too"
+
+    again = run(env, "server", "start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    # a machine that lost both processes: the record stays behind, and `start` is not blocked by it
+    record = json.loads((log.parent / "server.json").read_text())
+    os.kill(record["pid"], signal.SIGKILL)
+    os.kill(record["server_pid"], signal.SIGKILL)
+    time.sleep(1)
+    status = run(env, "server", "status")
+    assert status.stdout.splitlines()[0] == "died" and "its process is gone" in status.stdout
+    again = run(env, "server", "start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run(env, "server", "status").stdout.startswith("running")
 
 
 # three processes that keep both cores busy, a little nicer than the command (so the test takes a
@@ -119,3 +188,91 @@ def test_a_refused_ephemeral_start_says_what_to_do(tmp_path: Path) -> None:
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error: the temporary Prefect API did not start within 1 s"), done.stderr
     assert "branchkpi server start" in lines[-1] and "Traceback" not in done.stderr
+
+
+def read_runs(port: int, **flow_run_filter: Any) -> list[dict[str, Any]]:
+    body = json.dumps({"flow_runs": flow_run_filter} if flow_run_filter else {}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/flow_runs/filter",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return list(json.load(response))
+
+
+def heartbeats(port: int, flow_run_id: str) -> int:
+    query = {
+        "filter": {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+            "occurred": {"since": "2000-01-01T00:00:00Z"},
+        },
+        "limit": 5,
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/events/filter",
+        data=json.dumps(query).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return len(json.load(response).get("events") or [])
+
+
+def test_runs_left_running_by_a_dead_server_are_crashed_when_it_comes_back(
+    local_server: tuple[dict[str, str], int],
+) -> None:
+    """The server is killed mid-backfill and the backfill's process dies with it (as when the machine
+    restarts): when the server is started again, the runs whose heartbeats stopped while it was down
+    are marked Crashed, and each is alerted once."""
+    env, port = local_server
+    hook = Receiver()
+    try:
+        assert run(env, "server", "start").returncode == 0
+        installed = run(
+            env, "alerts", "install", "--webhook", hook.url, "--allow-private-urls", "--unresponsive-after", "40"
+        )
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        warehouse = Path(env["BRANCHKPI_HOME"]) / "warehouse.sqlite"
+        connect(f"sqlite:///{warehouse}")
+        dispose_all()
+        holder = sqlite3.connect(warehouse, isolation_level=None)  # the backfill's load waits behind it
+        holder.execute("BEGIN IMMEDIATE")
+        backfill = subprocess.Popen(
+            [BRANCHKPI, "backfill", "--from-fy", "2017", "--to-fy", "2020", str(TIDY_SEED)],
+            env=env | {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30", "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["5"] * 30)},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while True:  # the backfill Running (its load waits for the warehouse), its heartbeat recorded
+            running = read_runs(port, state={"type": {"any_": ["RUNNING"]}})
+            if running and all(heartbeats(port, r["id"]) for r in running):
+                break
+            assert backfill.poll() is None and time.monotonic() < deadline, running
+            time.sleep(0.3)
+        record = json.loads((Path(env["BRANCHKPI_HOME"]) / "prefect" / "server.json").read_text())
+        os.kill(record["server_pid"], signal.SIGKILL)
+        backfill.kill()
+        backfill.wait()
+        holder.close()
+        left = {r["id"]: r["name"] for r in running}
+
+        assert run(env, "server", "start").returncode == 0
+        deadline = time.monotonic() + 150
+        while True:
+            states = {r["id"]: r["state_type"] for r in read_runs(port) if r["id"] in left}
+            if all(s == "CRASHED" for s in states.values()) and len(hook.received) >= len(left):
+                break
+            assert time.monotonic() < deadline, (states, hook.texts())
+            time.sleep(1)
+        time.sleep(5)  # a second alert that should not come has its chance
+        crashed = [t for t in hook.texts() if "Crashed" in t]
+        assert len(crashed) == len(left), hook.texts()  # each run once
+        for name in left.values():
+            assert sum(name in t for t in crashed) == 1, (name, crashed)
+    finally:
+        hook.close()
