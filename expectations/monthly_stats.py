@@ -5,7 +5,11 @@ derives from the batch and the warehouse (national value of the same month, mont
 fiscal year, previous year's value, benefits-per-member against per-capita medical cost), so a single
 GX validation answers every question about the batch. Critical rules block the batch; warnings load.
 
-Thresholds, and why:
+Thresholds, and why (docs/quality-gate.md has the table):
+- Plausible ranges per metric and kind of region (全国, a branch) and the cross-metric ratios live in the
+  domain catalogue beside the metric (branchkpi.domain.metrics), derived there from the real series.
+- scale_jump: a figure ×5 or ÷5 or more against its history (tasks/validate/plausibility.py).
+- Printed 前年同月比 within ±50 points: the real series move at most 16.4.
 - YoY jump warning: |前年同月比| above BRANCHKPI_YOY_WARN_PCT (default 10 points). Real series move
   < 8 points in normal years (FY2017–FY2019, both regions, 95th percentile 9 points for 保険給付費);
   the 2020 pandemic months (△11 % to △14 %) are exactly what a reviewer should look at.
@@ -19,12 +23,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from branchkpi.domain import fiscal
+from branchkpi.domain import fiscal, metrics
 from branchkpi.expectations.rules import Rule, in_japanese
 
 SUITE_NAME = "monthly_branch_stats"
 KEY_COLUMNS = ["region_code", "metric", "fiscal_year", "month"]
 BENEFIT_RATIO_RANGE = (0.6, 1.2)
+YOY_PRINTED_RANGE = (-50.0, 50.0)  # a printed 前年同月比 beyond it is a figure in the wrong column
 
 
 def rules(yoy_warn_pct: float = 10.0, today: date | None = None) -> list[Rule]:
@@ -50,6 +55,17 @@ REASONS_JA = {
     "yoy_printed_matches": "印字された前年同月比が数値から計算した値と合わない"
     "（当月・前年同月の数値または前年同月比の誤記）",
     "yoy_jump": "前年同月比の変動が大きい: 数値を確認のこと",
+    "value_plausible": "数値が項目のありうる範囲（全国・支部別）の外にある"
+    "（単位の誤り: 千人・千円の付け忘れや二重適用など）",
+    "ratio_dependents_per_insured": "被扶養者数 ÷ 被保険者数 がありうる範囲の外にある"
+    "（どちらかの誤記、または列の取り違え）",
+    "ratio_insured_per_establishment": "被保険者数 ÷ 事業所数 がありうる範囲の外にある"
+    "（どちらかの誤記、または列の取り違え）",
+    "ratio_benefits_per_member_yen": "加入者1人当たり保険給付費がありうる範囲の外にある"
+    "（保険給付費・加入者数の誤記、単位の誤り）",
+    "scale_jump": "過去の数値（同月の既存値・前後の月・前年同月）と比べて桁が違う"
+    "（10倍・100倍・1000倍またはその逆）: 単位か桁の誤り",
+    "yoy_printed_plausible": "印字された前年同月比が ±50 ポイントを超える（数値が別の列に入っている）",
 }
 
 
@@ -137,11 +153,54 @@ def _rules(yoy_warn_pct: float, today: date | None) -> list[Rule]:
         ),
         Rule(
             "one_row_per_key",
-            "expect_compound_columns_to_be_unique",
-            {"column_list": KEY_COLUMNS},
+            "expect_column_values_to_be_between",
+            {"column": "copies_in_batch", "max_value": 1},
             "more than one row for the same region, metric, fiscal year and month in this batch",
             "source_column",
             "value_raw",
+            extra_columns=("copies_in_batch",),
+        ),
+        Rule(
+            "value_plausible",
+            "expect_column_values_to_be_between",
+            {"column": "plausible_excess", "max_value": 0},
+            "the figure is outside the range its metric can have for this kind of region (全国 or a branch): "
+            "a unit slip (千人 or 千円 forgotten or applied twice) or a mistyped figure",
+            "source_column",
+            "value_raw",
+            extra_columns=("plausible_range",),
+        ),
+        *(
+            Rule(
+                f"ratio_{ratio.id}",
+                "expect_column_values_to_be_between",
+                {"column": f"ratio_{ratio.id}", "min_value": ratio.plausible[0], "max_value": ratio.plausible[1]},
+                f"{ratio.name_ja} of this region and month is outside {ratio.plausible[0]:g}–{ratio.plausible[1]:g}: "
+                "one of the figures is mistyped, in another unit, or in the other's column",
+                "source_column",
+                "value_raw",
+                extra_columns=(f"ratio_{ratio.id}",),
+            )
+            for ratio in metrics.RATIOS
+        ),
+        Rule(
+            "scale_jump",
+            "expect_column_values_to_be_null",
+            {"column": "scale_jump"},
+            "the figure differs from its history by a factor only a scale or typing error explains (×10, ×100, "
+            "×1,000 or their inverses)",
+            "source_column",
+            "value_raw",
+            extra_columns=("scale_jump", "scale_jump_reference"),
+        ),
+        Rule(
+            "yoy_printed_plausible",
+            "expect_column_values_to_be_between",
+            {"column": "yoy_pct_printed", "min_value": YOY_PRINTED_RANGE[0], "max_value": YOY_PRINTED_RANGE[1]},
+            f"printed 前年同月比 beyond ±{YOY_PRINTED_RANGE[1]:g} points: a figure in the wrong column",
+            "source_column",
+            "value_raw",
+            extra_columns=("yoy_pct_printed",),
         ),
         Rule(
             "closed_fiscal_year_complete",

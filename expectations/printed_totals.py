@@ -23,6 +23,8 @@ REASONS_JA = {
     "（月の数値または合計の誤記。端数処理の差は許容）",
     "printed_average_matches_months": "印字された年度平均が12か月の平均と合わない"
     "（月の数値または平均の誤記。端数処理の差は許容）",
+    "total_plausible": "印字された年度の数値が項目のありうる範囲（全国・支部別、合計は12か月分）の外にある"
+    "（単位の誤り）",
 }
 
 
@@ -51,5 +53,15 @@ def _rules() -> list[Rule]:
             "source_column",
             "value_raw",
             extra_columns=("fiscal_year", "months_mean"),
+        ),
+        Rule(
+            "total_plausible",
+            "expect_column_values_to_be_between",
+            {"column": "plausible_excess", "max_value": 0},
+            "the printed fiscal-year figure is outside the range its metric can have for this kind of region "
+            "(twelve months' range for a 合計): a unit slip or a mistyped figure",
+            "source_column",
+            "value_raw",
+            extra_columns=("fiscal_year", "plausible_range"),
         ),
     ]

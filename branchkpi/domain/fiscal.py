@@ -144,11 +144,13 @@ def fiscal_month_index(month: int) -> int:
 
 FISCAL_MONTHS: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
 
-_MONTH_RE = re.compile(r"^(?P<m>\d{1,2})\s*月?$", re.ASCII)
+# what may follow a month: 4月分 (the month's figures), 4月末 / 4月末現在 (a stock counted at its end)
+MONTH_SUFFIX = r"(?:分|末日現在|末現在|末|現在)?"
+_MONTH_RE = re.compile(r"^(?P<m>\d{1,2})\s*(?:月" + MONTH_SUFFIX + r")?$", re.ASCII)
 
 
 def parse_month(text: object) -> int:
-    """Parse "4月", "４月", "4", 4 into a calendar month 1–12."""
+    """Parse "4月", "４月", "4", 4, "4月分", "4月末", "4月末現在" into a calendar month 1–12."""
     if isinstance(text, int) and not isinstance(text, bool):
         m = text
     else:
@@ -192,11 +194,13 @@ class Period:
 
 
 _PERIOD_RE = re.compile(
-    r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?(?:[-/.](?P<d>\d{1,2})|(?P<dj>\d{1,2})日)?(?:t?\d{1,2}:\d{2}(?::\d{2})?)?$",
+    r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})(?:月" + MONTH_SUFFIX + r")?"
+    r"(?:[-/.](?P<d>\d{1,2})|(?P<dj>\d{1,2})日(?:現在)?)?(?:t?\d{1,2}:\d{2}(?::\d{2})?)?$",
     re.ASCII,
 )
 _ERA_PERIOD_RE = re.compile(
-    r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})月?(?:[-/.](?P<d>\d{1,2})|(?P<dj>\d{1,2})日)?$",
+    r"^(?P<era>令和|平成|[rh])(?P<y>\d{1,2}|元)[-/.年](?P<m>\d{1,2})(?:月" + MONTH_SUFFIX + r")?"
+    r"(?:[-/.](?P<d>\d{1,2})|(?P<dj>\d{1,2})日(?:現在)?)?$",
     re.ASCII,
 )
 
@@ -234,6 +238,57 @@ def parse_period(text: str) -> Period:
     if day is not None:
         _check_day(cal_year, month, int(day), text)
     return Period(fiscal_year_of(cal_year, month), month)
+
+
+# --- what a title line, sheet or file name says (NFKC text searched, not matched whole) -------------
+
+_FY_IN_TEXT = re.compile(
+    r"(?:(?P<era>令和|平成|昭和|r|h)\s*(?P<ey>元|\d{1,2})|(?P<w>(?:19|20)\d{2})|(?<![0-9.])(?P<bare>元|\d{1,2}))"
+    r"\s*年度|fy\s*(?P<fy>(?:19|20)\d{2})(?![0-9])"
+)
+_PERIOD_IN_TEXT = re.compile(
+    r"(?:(?P<era>令和|平成|r|h)\s*(?P<ey>元|\d{1,2})|(?<![0-9])(?P<w>(?:19|20)\d{2}))\s*(?:年|[./-])\s*"
+    r"(?P<m>\d{1,2})(?:\s*月" + MONTH_SUFFIX + r")?(?![0-9月日]|\s*[./-]\s*[0-9]|\s*[0-9]+日)"
+)
+_MONTH_IN_TEXT = re.compile(r"(?<![0-9年./-])(?P<m>\d{1,2})\s*月" + MONTH_SUFFIX + r"(?![0-9日])")
+
+
+def _text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def fiscal_years_in(text: str) -> list[int]:
+    """The fiscal years a line states (`令和2年度 山口支部` → [2020], `FY2019`, `2020年度`, `2年度`), in order."""
+    found: list[int] = []
+    for m in _FY_IN_TEXT.finditer(_text(text)):
+        try:
+            year = parse_fiscal_year(m.group(0))
+        except ValueError:
+            continue
+        found.append(year)
+    return found
+
+
+def periods_in(text: str) -> list[Period]:
+    """The months of a given year a line states (`令和2年4月分`, `2020年10月末現在`, `R2.4`, `2020-04`), in
+    order; a date of a day (`令和3年4月15日作成`) states none."""
+    found: list[Period] = []
+    for m in _PERIOD_IN_TEXT.finditer(_text(text)):
+        month = int(m.group("m"))
+        if not 1 <= month <= 12:
+            continue
+        era = m.group("era")
+        try:
+            year = era_to_western(era, 1 if m.group("ey") == "元" else int(m.group("ey"))) if era else int(m.group("w"))
+        except (ValueError, KeyError):
+            continue
+        found.append(Period(fiscal_year_of(year, month), month))
+    return found
+
+
+def months_in(text: str) -> list[int]:
+    """The months a line states without a year (`4月分`, `3月末現在`), in order."""
+    return [int(m.group("m")) for m in _MONTH_IN_TEXT.finditer(_text(text)) if 1 <= int(m.group("m")) <= 12]
 
 
 def era_year_label(year: int, month: int = 4) -> str:

@@ -23,12 +23,12 @@ _UNIT_PREFIX = re.compile(r"^単位[:：]?\s*")
 
 @dataclass(frozen=True)
 class Label:
-    """A label in normal form: `key` to match on, the units and notes its brackets held."""
+    """A label in normal form: `key` to match on, and the unit words its brackets (or its last word)
+    held (`被保険者数（千人）` → 千人; their factors: branchkpi.domain.units)."""
 
     written: str
     key: str
     units: tuple[str, ...] = ()
-    scaled_units: tuple[str, ...] = ()
 
 
 def _fold(text: str) -> str:
@@ -40,10 +40,10 @@ def _squash(text: str) -> str:
 
 
 @cache
-def _table() -> dict[str, list[tuple[str, str]]]:
-    """The synonym file's rows by section: {'Columns': [(role, synonym)], 'Metrics': …, 'Units…': …}."""
+def _table() -> dict[str, list[list[str]]]:
+    """The synonym file's rows by section: {'Columns': [[role, synonym, meaning]], 'Metrics': …}."""
     text = resources.files("branchkpi.domain").joinpath("header_synonyms.md").read_text(encoding="utf-8")
-    sections: dict[str, list[tuple[str, str]]] = {}
+    sections: dict[str, list[list[str]]] = {}
     current = ""
     lines = text.splitlines()
     for i, line in enumerate(lines):
@@ -55,18 +55,30 @@ def _table() -> dict[str, list[tuple[str, str]]]:
                 continue  # the table's own header row
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) >= 2:
-                sections[current].append((cells[0], cells[1]))
+                sections[current].append(cells)
     return sections
 
 
 def section(name: str) -> list[tuple[str, str]]:
-    """The rows of one section of the synonym table (`Columns`, `Metrics`, `Units and notes in brackets`)."""
-    return _table()[name]
+    """The first two cells of each row of one section of the synonym table (`Columns`, `Metrics`, …)."""
+    return [(cells[0], cells[1]) for cells in _table()[name]]
+
+
+def section_rows(name: str) -> list[list[str]]:
+    """Every cell of each row of one section (the `Units` table has four columns)."""
+    return [list(cells) for cells in _table()[name]]
+
+
+def fold(text: str) -> str:
+    """NFKC (全角 → 半角, half-width katakana → full-width), stripped, lower case: how words are compared."""
+    return _fold(text)
 
 
 @cache
 def _bracket_words() -> dict[str, str]:
-    return {_fold(word): kind for kind, word in section("Units and notes in brackets")}
+    words = {_fold(word): "note" for _, word in section("Notes in brackets")}
+    words.update({_fold(cells[0]): "unit" for cells in section_rows("Units")})
+    return words
 
 
 def label(text: object) -> Label:
@@ -75,7 +87,6 @@ def label(text: object) -> Label:
     written = "" if text is None else str(text)
     folded = _fold(written)
     units: list[str] = []
-    scaled: list[str] = []
     kinds = _bracket_words()
 
     def strip_known(match: re.Match[str]) -> str:
@@ -83,9 +94,6 @@ def label(text: object) -> Label:
         kind = kinds.get(inner)
         if kind == "unit":
             units.append(inner)
-            return ""
-        if kind == "scaled":
-            scaled.append(inner)
             return ""
         if kind == "note":
             return ""
@@ -96,10 +104,10 @@ def label(text: object) -> Label:
     parts = folded.rsplit(None, 1)
     if len(parts) == 2:
         tail = _UNIT_PREFIX.sub("", parts[1])
-        if kinds.get(tail) in ("unit", "scaled"):
-            (units if kinds[tail] == "unit" else scaled).append(tail)
+        if kinds.get(tail) == "unit":
+            units.append(tail)
             folded = parts[0]
-    return Label(written, _squash(folded), tuple(units), tuple(scaled))
+    return Label(written, _squash(folded), tuple(units))
 
 
 def key(text: object) -> str:

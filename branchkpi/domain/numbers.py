@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 
 # Minus signs as printed: △ / ▲ (Japanese accounting), U+2212, full-width hyphen (NFKC → '-').
 _MINUS_MARKS = ("△", "▲", "−", "‐", "–", "ー")
-_UNIT_SUFFIXES = ("件", "人", "円", "所", "事業所", "名", "%", "％", "ポイント", "pt")
+# longest first: 事業所 before 所 (`2,237,406事業所`)
+_UNIT_SUFFIXES = ("事業所", "ポイント", "件", "人", "円", "所", "名", "%", "％", "pt")
 _MULTIPLIERS = {"万": 10_000, "億": 100_000_000, "千": 1_000, "百万": 1_000_000}
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$", re.ASCII)
@@ -81,6 +83,25 @@ def parse_number(cell: object, allow_negative_zero: bool = False) -> float:
             raise NumberFormatError(f"negative zero is not a value: {cell!r}")
         return 0.0
     return value
+
+
+_DIGITS = "0123456789０１２３４５６７８９"
+_BARE_MULTIPLIERS = frozenset({"万", "億", "千", "百万"})
+
+
+def split_unit(cell: str, is_unit: Callable[[str], bool]) -> tuple[str, str | None]:
+    """A printed figure and the unit word written after it, when `is_unit` knows the word:
+    `2,237,406事業所` → (`2,237,406`, `事業所`), `275千円` → (`275`, `千円`), `260,511 人` → (`260,511`,
+    `人`). A bare multiplier stays with the number (`704万` → (`704万`, None)), and so does any other tail
+    (`about 260 thousand`: not a number, for the caller to refuse as it is)."""
+    text = cell.strip()
+    last = max((text.rfind(d) for d in _DIGITS), default=-1)
+    if last < 0:
+        return cell, None
+    tail = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text[last + 1 :]))
+    if not tail or tail in _BARE_MULTIPLIERS or not is_unit(tail):
+        return cell, None
+    return text[: last + 1], tail
 
 
 def _parse_text(raw: str) -> float:

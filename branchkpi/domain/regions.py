@@ -6,6 +6,7 @@ Every file names regions its own way (`山口`, `山口県`, `山口支部`, `ya
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -147,3 +148,50 @@ def region(text: object) -> Region:
             "or romaji (yamaguchi), or 'national' / 全国"
         )
     return BY_CODE[code]
+
+
+# the association's own name, which holds 全国 and is no region
+_ASSOCIATION_NAMES = ("全国健康保険協会管掌", "全国健康保険協会", "協会けんぽ")
+_JA_NAMES: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        [(r.name_ja, r.code) for r in BRANCHES] + [("全国", NATIONAL_CODE)],
+        key=lambda pair: -len(pair[0]),
+    )
+)
+_ROMAJI_WORDS: dict[str, str] = {
+    **{r.name_romaji: r.code for r in BRANCHES},
+    **{k: v for k, v in _build_index().items() if k.isalpha() and k.isascii() and k not in ("all", "japan")},
+}
+
+
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or ch in "々〆"
+
+
+def regions_named_in(text: str) -> tuple[str, ...]:
+    """The regions a title line, sheet or file name names (`山口支部 月報`, `令和元年度 全国 加入者の状況`,
+    `yamaguchi_insured_persons.csv`), each once, in order. A prefecture's name counts only as a word of
+    its own, optionally with 県 / 府 / 都 and 支部 / 計 (大分類 is not 大分, 東京都支部 is not 京都); the
+    association's name (全国健康保険協会, 協会けんぽ) is not 全国."""
+    s = unicodedata.normalize("NFKC", text).lower()
+    for name in _ASSOCIATION_NAMES:
+        s = s.replace(name, " ")
+    found: list[str] = []
+    i = 0
+    while i < len(s):
+        for name, code in _JA_NAMES:
+            if not s.startswith(name, i):
+                continue
+            end = i + len(name)
+            for suffixes in (("県", "府", "都"), ("支部", "計")):
+                end += next((len(x) for x in suffixes if s.startswith(x, end)), 0)
+            if not (end < len(s) and _is_kanji(s[end])) and code not in found:  # else part of a longer word
+                found.append(code)
+            i = end - 1
+            break
+        i += 1
+    for word in re.split(r"[^a-z]+", s):
+        romaji = _ROMAJI_WORDS.get(word)
+        if romaji is not None and romaji not in found:
+            found.append(romaji)
+    return tuple(found)

@@ -7,7 +7,8 @@ FY2017–FY2020):
   profile and the real FY2017→FY2019 growth of each metric (FY2020's pandemic dip is not extended);
 - 山口 keeps its real figures where printed;
 - counts and sums (事業所数, 被保険者数, 被扶養者数, 保険給付費): the branches add up exactly to the
-  national figure (the rounding remainder goes to the largest branch);
+  national figure (the rounding remainder goes to the largest branch); a branch's 被扶養者数 follows its
+  被保険者数 closely, so its ratio stays in the plausible range of the quality gate;
 - averages (平均標準報酬月額): the branches' mean weighted by 被保険者数 equals the national figure;
 - 1人当たり医療費 follows each branch's 保険給付費 ÷ (被保険者数 + 被扶養者数), with the national
   ratio between the two, so the gate's consistency check holds.
@@ -50,6 +51,25 @@ def national_series(real: pl.DataFrame, fiscal_years: Iterable[int]) -> dict[tup
                     ref = base_year if fy < real_years[0] or fy > real_years[-1] else fy
                     anchor = real_years[-1] if fy > real_years[-1] else base_year
                     out[(metric, fy, m)] = values[(metric, ref, m)] * growth ** (fy - anchor)
+    # Outside the real years 被扶養者数 keeps its real ratio to 被保険者数 and 1人当たり医療費 its real
+    # ratio to 保険給付費 per member (that month of the base year), instead of trends of their own that
+    # over decades would give more dependents than insured persons, or a per-capita cost apart from the
+    # benefits (the gate checks both ratios).
+    base_year = real_years[0] if len(real_years) < 3 else real_years[2]
+    for fy in fiscal_years:
+        for m in MONTHS:
+            if ("dependents", fy, m) in values or ("insured_persons", fy, m) not in out:
+                continue
+            dependents = values[("dependents", base_year, m)] / values[("insured_persons", base_year, m)]
+            out[("dependents", fy, m)] = out[("insured_persons", fy, m)] * dependents
+            if ("insurance_benefits", fy, m) in out and ("medical_cost_per_capita_yen", base_year, m) in values:
+
+                def per_member(source: dict[tuple[str, int, int], float], year: int, month: int = m) -> float:
+                    members = source[("insured_persons", year, month)] + source[("dependents", year, month)]
+                    return source[("insurance_benefits", year, month)] * INSURANCE_BENEFITS_YEN_PER_UNIT / members
+
+                cost = values[("medical_cost_per_capita_yen", base_year, m)] / per_member(values, base_year)
+                out[("medical_cost_per_capita_yen", fy, m)] = per_member(out, fy) * cost
     return out
 
 
@@ -68,6 +88,9 @@ def synth_monthly_stats(real: pl.DataFrame, fiscal_years: Iterable[int], seed: i
     size = rng.lognormal(0.0, 0.7, n)  # branch sizes: a few large (Tokyo-like), many small
     size[codes.index("13")] = size.max() * 2.5
     mix = {m: rng.lognormal(0.0, 0.12, n) for m in ADDITIVE}  # each metric a little differently per branch
+    # dependents follow the branch's insured persons closely (real ratios 0.62–0.69, the gate's range
+    # 0.3–1.2): a third of the spread of the other metrics around them
+    mix["dependents"] = mix["insured_persons"] * mix["dependents"] ** (1 / 3)
     pay = rng.lognormal(0.0, 0.08, n)  # remuneration level of the branch
     use = rng.normal(1.0, 0.02, n)  # medical use relative to the benefits paid
     drift = rng.normal(0.0, 0.004, n)  # yearly drift of the size

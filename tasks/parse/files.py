@@ -19,7 +19,8 @@ from branchkpi.tasks.parse.decoding import SNIFF_ROWS, check_line_lengths, csv_r
 from branchkpi.tasks.parse.headers import header_row_index
 from branchkpi.tasks.parse.observations import ParsedFile
 from branchkpi.tasks.parse.published import parse_published, published_header_index
-from branchkpi.tasks.parse.tidy import parse_tidy_csv, parse_tidy_rows
+from branchkpi.tasks.parse.tidy import parse_tidy_rows
+from branchkpi.tasks.parse.transposed import parse_transposed, transposed_header_index
 from branchkpi.tasks.parse.xlsx import excel_sheets
 
 # Sheets a workbook carries beside its tables (a cover, notes, a table of contents): skipped when they
@@ -72,10 +73,7 @@ def parse_file(landed: LandedFile) -> ParsedFile:
         head = csv_rows(text, delimiter, limit=SNIFF_ROWS)  # names its line when the quoting is broken
         if not any(any(c.strip() for c in r) for r in head):
             raise FileParseError("the file has no data rows")
-        if published_header_index(head) is not None:
-            parts.append(_parse_rows(csv_rows(text, delimiter), landed, context="", encoding=encoding))
-        else:
-            parts.append(parse_tidy_csv(text, delimiter, head, landed, encoding))
+        parts.append(_parse_rows(csv_rows(text, delimiter), landed, "", encoding, from_text=True))
     return ParsedFile(
         observations=pl.concat([p.observations for p in parts], how="vertical"),
         reported_totals=pl.concat([p.reported_totals for p in parts], how="vertical"),
@@ -96,6 +94,8 @@ def holds_table(sheet_name: str, rows: list[list[str]]) -> bool:
     head = rows[:SNIFF_ROWS]
     if published_header_index(head) is not None or header_row_index(head) is not None:
         return True
+    if transposed_header_index(head) is not None:
+        return True
     if labels.key(sheet_name) in {labels.key(n) for n in NON_TABLE_SHEETS}:
         return False
     filled = [sum(1 for c in r if c.strip()) >= 3 for r in rows]
@@ -103,10 +103,21 @@ def holds_table(sheet_name: str, rows: list[list[str]]) -> bool:
 
 
 def _parse_rows(
-    rows: list[list[str]], landed: LandedFile, context: str, encoding: str, sheet: str | None = None
+    rows: list[list[str]],
+    landed: LandedFile,
+    context: str,
+    encoding: str,
+    sheet: str | None = None,
+    from_text: bool = False,
 ) -> ParsedFile:
-    if published_header_index(rows[:SNIFF_ROWS]) is not None:
-        parsed = parse_published(rows, landed, context, sheet)
+    """The layout a table is in decides its parser: the published one (months down, fiscal years across),
+    a tidy one with a region column, a transposed one (months across), else a tidy one whose region a
+    title line or a name states."""
+    head = rows[:SNIFF_ROWS]
+    if published_header_index(head) is not None:
+        parsed = parse_published(rows, landed, context, sheet, from_text)
         parsed.encoding = encoding
         return parsed
-    return parse_tidy_rows(rows, landed, encoding, sheet)
+    if header_row_index(head) is None and transposed_header_index(head) is not None:
+        return parse_transposed(rows, landed, encoding, sheet, from_text)
+    return parse_tidy_rows(rows, landed, encoding, sheet, from_text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from branchkpi.domain import labels, metrics
+from branchkpi.domain import labels, metrics, units
 from branchkpi.tasks.parse.cells import FileParseError, number_or_none
 
 # a header is at most this many rows: a group row above, the header, a unit row below
@@ -49,11 +49,23 @@ def _single_role(text: str) -> str | None:
     return role
 
 
-def header_row_index(rows: Sequence[Sequence[str]]) -> int | None:
-    """The first row naming a region column and at least one other known column."""
+_DATED = frozenset({"period", "month", "fiscal_year", "calendar_year"})
+
+
+def header_row_index(rows: Sequence[Sequence[str]], need_region: bool = True) -> int | None:
+    """The first row naming a region column and at least one other known column; with `need_region`
+    False (the region is then stated by a title line or the file name), the first row naming a period
+    and a metric column (`年月 | 被保険者数`), every one of its cells known."""
     for i, row in enumerate(rows):
         roles = [_single_role(str(c)) for c in row if str(c).strip()]
         if ("region" in roles or "region_ja" in roles) and sum(r not in (None, "group") for r in roles) >= 2:
+            return i
+        if (
+            not need_region
+            and _DATED & set(roles)
+            and ("metric_column" in roles or {"metric", "value"} <= set(roles))
+            and None not in roles
+        ):
             return i
     return None
 
@@ -152,12 +164,7 @@ def _match(col: int, parts: tuple[str, ...], first_row: int) -> HeaderColumn:
         raise FileParseError(f"{position}: a unit {parts[0]!r} with no heading")
     main, groups = named[-1], named[:-1]
     role = _single_role(main)
-    units = labels.Label(
-        " ".join(parts),
-        "",
-        tuple(u for p in parts for u in labels.label(p).units),
-        tuple(u for p in parts for u in labels.label(p).scaled_units),
-    )
+    words = tuple(u for p in parts for u in labels.label(p).units)
     written = " / ".join(parts)
     if role in ("metric_column", "derived_metric"):
         metric = metrics.resolve_metric(main)
@@ -171,10 +178,10 @@ def _match(col: int, parts: tuple[str, ...], first_row: int) -> HeaderColumn:
                     f"than {main} (e.g. 任意継続被保険者数); not a statistic we know"
                 )
             metric = combined
+        problem = units.unit_problem(metric, words) if metric else None
+        if problem:
+            raise FileParseError(f"{position}: header {written!r}: {problem}")
         if metric in metrics.INPUT_METRIC_IDS:
-            problem = metrics.unit_problem(metric, units)
-            if problem:
-                raise FileParseError(f"{position}: header {written!r}: {problem}")
             return HeaderColumn(col, parts, "metric_column", metric)
         return HeaderColumn(col, parts, "derived_metric", metric)
     if role is not None and role != "group":

@@ -31,6 +31,9 @@ OBSERVATION_SCHEMA: dict[str, Any] = {
     "value_raw": pl.String,
     "value": _STATS["value"],
     "yoy_pct_printed": _STATS["yoy_pct_printed"],
+    # what one unit of the figure's last printed digit is in the stored unit: 1 for `260,511`, 100 for
+    # `260.5` under 千人; the gate's rounding tolerances scale with it (not stored)
+    "printed_unit": pl.Float64,
 }
 TOTALS_SCHEMA: dict[str, Any] = {
     **_WHERE,
@@ -39,6 +42,7 @@ TOTALS_SCHEMA: dict[str, Any] = {
     **frame_schema(
         schema.reported_fiscal_year_totals, "region_code", "metric", "fiscal_year", "value", "yoy_pct_printed"
     ),
+    "printed_unit": pl.Float64,
 }
 
 

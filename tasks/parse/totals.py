@@ -62,6 +62,7 @@ def tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding],
     yoy = None
     if "yoy_pct_printed" in long.columns:
         yoy = parse_number_column(long["yoy_pct_printed"], allow_negative_zero=True)
+    value = pl.col("value") if "value" in long.columns else parse_number_column(long["value_raw"])
     totals = long.select(
         file_id=pl.lit(landed.id, pl.Int64),
         file_name=pl.lit(landed.file_name),
@@ -72,8 +73,9 @@ def tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding],
         region_code=pl.col("region_code"),
         metric=pl.col("metric"),
         fiscal_year=pl.col("fiscal_year").cast(pl.Int32),
-        value=parse_number_column(long["value_raw"]),
+        value=value,
         yoy_pct_printed=yoy if yoy is not None else pl.lit(None, pl.Float64),
+        printed_unit=pl.col("printed_unit") if "printed_unit" in long.columns else pl.lit(1.0),
         _raw=pl.struct("region_raw", "metric_raw", "fiscal_year_raw", "value_raw", "source_column"),
     )
     bad = totals.filter(pl.any_horizontal(pl.col("region_code", "metric", "fiscal_year", "value").is_null()))
@@ -99,3 +101,41 @@ def tidy_totals(long: pl.DataFrame, landed: LandedFile, findings: list[Finding],
     return totals.drop("_raw").filter(
         ~pl.any_horizontal(pl.col("region_code", "metric", "fiscal_year", "value").is_null())
     )
+
+
+# 加入者数 printed beside its parts: each of the three printed figures is rounded to its last digit
+_DERIVED_ROUNDING = 1.5
+
+
+def derived_findings(long: pl.DataFrame, landed: LandedFile, sheet: str | None) -> list[Finding]:
+    """A printed 加入者数 (members) is not stored, but it covers its parts: where 被保険者数 and 被扶養者数
+    of the same region and month are in the table, it must be their sum within the rounding of the three
+    printed figures (1.5 of their last printed digit), or the row is a critical finding naming the cell."""
+    members = long.filter(pl.col("metric") == "members")
+    if members.height == 0:
+        return []
+    key = ["region_code", "fiscal_year", "month"]
+    parts = (
+        long.filter(pl.col("metric").is_in(["insured_persons", "dependents"]))
+        .group_by(key)
+        .agg(parts_sum=pl.col("value").sum(), parts=pl.col("metric").n_unique())
+        .filter(pl.col("parts") == 2)
+    )
+    digits = pl.col("value_raw").str.extract(r"[.．]([0-9０-９]+)\D*$").str.len_chars().fill_null(0)
+    unit = pl.col("value") / parse_number_column(members["value_raw"]).abs().clip(lower_bound=1e-12)
+    joined = members.with_columns(_unit=unit * (10.0 ** (-digits.cast(pl.Float64)))).join(parts, on=key, how="inner")
+    bad = joined.filter((pl.col("value") - pl.col("parts_sum")).abs() > _DERIVED_ROUNDING * pl.col("_unit") + 1e-9)
+    return [
+        Finding(
+            landed.file_name,
+            "derived_total_matches",
+            f"printed 加入者数 {r['value']:,.0f} is not 被保険者数 + 被扶養者数 ({r['parts_sum']:,.0f}) within "
+            "the rounding of the three printed figures: one of them is mistyped",
+            file_id=landed.id,
+            source_row=r["source_row"],
+            column_name=r["source_column"],
+            value_text=r["value_raw"],
+            sheet=sheet,
+        )
+        for r in bad.head(1000).iter_rows(named=True)
+    ]

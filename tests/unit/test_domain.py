@@ -189,24 +189,54 @@ def test_a_label_that_contains_a_metric_is_not_it(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "units", "scaled"),
+    ("text", "units_", "factor"),
     [
-        ("被保険者数（人）", ("人",), ()),
-        ("保険給付費（単位：百万円）", ("百万円",), ()),
-        ("被保険者数（千人）", (), ("千人",)),
-        ("前年同月比（％）", ("%",), ()),
-        ("保険給付費 百万円", ("百万円",), ()),
+        ("被保険者数（人）", ("人",), 1),
+        ("保険給付費（単位：百万円）", ("百万円",), 1),
+        ("被保険者数（千人）", ("千人",), 1000),
+        ("保険給付費（千円）", ("千円",), 0.001),
+        ("平均標準報酬月額（千円）", ("千円",), 1000),
+        ("前年同月比（％）", ("%",), None),
+        ("保険給付費 百万円", ("百万円",), 1),
     ],
 )
-def test_units_in_labels(text: str, units: tuple[str, ...], scaled: tuple[str, ...]) -> None:
+def test_units_in_labels(text: str, units_: tuple[str, ...], factor: float | None) -> None:
+    """A unit in a header is applied by the unit table (header_synonyms.md, Units) where it fits."""
+    from branchkpi.domain import units as unit_table
+
     label = labels.label(text)
-    assert (label.units, label.scaled_units) == (units, scaled)
+    assert label.units == units_
     assert metrics.resolve_metric(text) or labels.column_role(text)
     metric = metrics.resolve_metric(text)
-    if metric and scaled:
-        assert "scaled" in (metrics.unit_problem(metric, label) or "")
-    elif metric:
-        assert metrics.unit_problem(metric, label) is None
+    if metric:
+        assert unit_table.factor(metric, units_[0]) == pytest.approx(factor)
+        assert unit_table.unit_problem(metric, units_) is None
+
+
+def test_every_metrics_own_unit_is_in_the_unit_table() -> None:
+    """The unit words the seed and the synthetic data write in their unit column state the stored unit."""
+    from branchkpi.domain import units as unit_table
+
+    for metric in metrics.METRICS:
+        assert unit_table.factor(metric.id, metric.unit) == 1, metric.unit
+    assert unit_table.states_no_unit("as printed, unit not stated")
+
+
+@pytest.mark.parametrize(
+    ("metric", "word"),
+    [
+        ("insured_persons", "円"),
+        ("avg_standard_monthly_remuneration_yen", "千人"),
+        ("establishments", "%"),
+        ("avg_standard_monthly_remuneration_yen", "百万円"),
+        ("insured_persons", "千円"),
+    ],
+)
+def test_a_unit_that_does_not_fit_its_metric_is_refused(metric: str, word: str) -> None:
+    from branchkpi.domain import units as unit_table
+
+    assert unit_table.factor(metric, word) is None
+    assert "does not fit" in (unit_table.unit_problem(metric, (word,)) or "")
 
 
 def test_the_synonym_table_is_the_one_the_parsers_read() -> None:
