@@ -239,11 +239,15 @@ def test_the_report_page_carries_title_marks_kpis_and_charts(tmp_path: Path) -> 
 def test_the_report_pages_table_keeps_data_as_text(tmp_path: Path) -> None:
     written, data = _report(tmp_path, 100)
     data.kpi_rows[0]["kpi_text_ja"] = None
-    data.kpi_rows[0]["reason_ja"] = "<script>alert(1)</script>\n\n| not | a table |\r\n<img src=x onerror=1>"
+    data.kpi_rows[0]["reason_ja"] = (
+        "<script>alert(1)</script>\n\n| not | a table |\r\n<img src=x onerror=1> [click](javascript:alert(1))"
+    )
     page = report_page.page(written, data, "ja")
     table = page[page.index("<table") : page.index("</table>")]
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in table
+    assert "<script>" not in page and "&lt;script&gt;alert&#40;1&#41;&lt;/script&gt;" in table
     assert "<img src=x" not in page and "\n\n" not in table  # one HTML block: the data cannot end it
+    # a markdown link from the data is no link: its brackets are character references
+    assert "](javascript:" not in page and "&#91;click&#93;&#40;javascript:" in table
 
 
 def test_a_run_reporting_many_branches_stops_embedding_charts(tmp_path: Path) -> None:
