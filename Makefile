@@ -25,12 +25,12 @@ install: $(STAMP)
 ## load, every target is evaluated, the branches are ranked on synthetic 47-branch actuals, and
 ## Yamaguchi's FY2020 report (HTML with charts, in Japanese) is written to var/reports. Interrupted,
 ## it stops the server it started.
-demo: install fonts
+demo: install fonts postgres-binaries
 	@mkdir -p var && ($(BIN)/branchkpi server status >/dev/null || touch var/.demo-started-server)
 	$(BIN)/branchkpi server start
 	@trap '[ -f var/.demo-started-server ] && $(BIN)/branchkpi server stop; rm -f var/.demo-started-server; exit 130' INT TERM; \
 	  $(MAKE) --no-print-directory demo-steps; rc=$$?; rm -f var/.demo-started-server; exit $$rc
-	@echo "Prefect UI with the demo's runs: $$($(BIN)/branchkpi server status | cut -d' ' -f2)   (make stop: stop the server)"
+	@echo "Prefect UI with the demo's runs: $$($(BIN)/branchkpi server status | head -n 1 | cut -d' ' -f2)   (make stop: stop the server)"
 
 demo-steps:
 	mkdir -p var/landing
@@ -55,8 +55,9 @@ demo-steps:
 	$(BIN)/branchkpi report --branch yamaguchi --fiscal-year 2020 --format xlsx --out var/reports
 	$(BIN)/branchkpi report --prefecture okayama --fiscal-year 2018 --out var/reports
 
-## The suite starts its own PostgreSQL 15 (as the postgres user, on loopback): the server binaries
-## come from Debian's postgresql-15, installed here when the machine lacks them.
+## The suite starts its own PostgreSQL 15 (as the postgres user, on loopback), and the local Prefect
+## server keeps its state in one of its own: the server binaries come from Debian's postgresql-15,
+## installed here when the machine lacks them.
 postgres-binaries:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null)
@@ -83,7 +84,7 @@ test-unit: install
 
 ## A local Prefect server (UI on http://127.0.0.1:4200) with the deployments and one worker (the
 ## server `make demo` or `branchkpi server start` left running is used when there is one).
-server: install
+server: install postgres-binaries
 	scripts/server.sh
 
 ## Stop the local server that `make demo`, `branchkpi server start` or `make server` started.

@@ -160,6 +160,25 @@ def server_port() -> int:
     return int(text)
 
 
+SERVER_STATES = ("auto", "postgresql", "sqlite")
+
+
+def server_state() -> str:
+    """Where the local Prefect server keeps its state: BRANCHKPI_SERVER_STATE = auto (default: a
+    PostgreSQL of its own under BRANCHKPI_HOME/prefect when the server binaries are installed, else
+    SQLite), postgresql (that, or fail) or sqlite (docs/decisions.md, "The local server's state")."""
+    text = os.environ.get("BRANCHKPI_SERVER_STATE", "auto").strip().lower()
+    if text not in SERVER_STATES:
+        raise SettingError(f"BRANCHKPI_SERVER_STATE={text!r}: give one of {', '.join(SERVER_STATES)}")
+    return text
+
+
+def unresponsive_after() -> int:
+    """Seconds without a heartbeat after which a Running flow run is marked Crashed:
+    BRANCHKPI_UNRESPONSIVE_AFTER (default 600; Prefect's heartbeat is every 180 s)."""
+    return _seconds("BRANCHKPI_UNRESPONSIVE_AFTER", 600)
+
+
 def ephemeral_timeout() -> int:
     """Seconds the ephemeral Prefect API may take to start: BRANCHKPI_EPHEMERAL_TIMEOUT (default 120)."""
     text = os.environ.get("BRANCHKPI_EPHEMERAL_TIMEOUT", "120")

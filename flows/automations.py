@@ -132,8 +132,6 @@ def install(
 ) -> list[str]:
     """Create or replace the block and the automations; returns the automation names."""
     from prefect.automations import Automation, EventTrigger, SendNotification
-    from prefect.client.schemas.objects import StateType
-    from prefect.events.actions import ChangeFlowRunState
     from prefect.events.schemas.automations import Posture
 
     if lang not in LANGS:
@@ -180,29 +178,7 @@ def install(
             actions=[notify(CRASHED, _CRASHED_TEXT[language] + link)],
         )
     )
-    created.append(
-        Automation(
-            name=UNRESPONSIVE,
-            description="A flow run that stopped sending heartbeats (its process died) is marked Crashed",
-            trigger=EventTrigger(
-                after={"prefect.flow-run.heartbeat"},
-                expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in _FINAL)},
-                match={"prefect.resource.id": "prefect.flow-run.*"},
-                for_each={"prefect.resource.id"},
-                posture=Posture.Proactive,
-                threshold=1,
-                within=timings.unresponsive_after,  # a timedelta, not days
-            ),
-            actions=[
-                ChangeFlowRunState(
-                    name="Crashed",
-                    state=StateType.CRASHED,
-                    force=False,
-                    message=f"no heartbeat for {timings.unresponsive_after.total_seconds():.0f} s: its process is gone",
-                )
-            ],
-        )
-    )
+    created.append(unresponsive_automation(timings.unresponsive_after))
     for deployment_id, deployment_name, window in long_run_windows(timings):
         usual = max(1, round(window.total_seconds() / 60 / timings.long_run_factor))
         body = _LONG_TEXT[language].replace("{deployment}", deployment_name).replace("{usual}", str(usual))
@@ -229,6 +205,51 @@ def install(
     for automation in created:
         automation.create()
     return [a.name for a in created]
+
+
+def unresponsive_automation(after: timedelta) -> Any:
+    """A flow run that stopped sending heartbeats (its process died: machine lost, SIGKILL, a server
+    that was down while it ran) is marked Crashed, as Prefect's zombie-flow recipe does. Crashed runs
+    of our flows are then alerted once by the CRASHED automation, when alerts are installed."""
+    from prefect.automations import Automation, EventTrigger
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import Posture
+
+    return Automation(
+        name=UNRESPONSIVE,
+        description="A flow run that stopped sending heartbeats (its process died) is marked Crashed",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in _FINAL)},
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=after,  # a timedelta, not days
+        ),
+        actions=[
+            ChangeFlowRunState(
+                name="Crashed",
+                state=StateType.CRASHED,
+                force=False,
+                message=f"no heartbeat for {after.total_seconds():.0f} s: its process is gone",
+            )
+        ],
+    )
+
+
+def ensure_housekeeping(after: timedelta) -> str:
+    """The unresponsive-run automation on the server in PREFECT_API_URL whether or not alerts are
+    installed (`branchkpi server run` makes it when its server answers). One that exists is kept:
+    `alerts install --unresponsive-after` may have chosen its window."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(UNRESPONSIVE):
+            return f"{UNRESPONSIVE!r} is in place"
+    unresponsive_automation(after).create()
+    return f"{UNRESPONSIVE!r} created (no heartbeat for {after.total_seconds():.0f} s: Crashed)"
 
 
 def long_run_windows(timings: Timings) -> list[tuple[UUID, str, timedelta]]:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A local Prefect server with branchkpi's deployments and one worker: `make server`.
-# The server keeps its state under var/prefect (SQLite, the home of `branchkpi server start` and of
-# every command), or in PostgreSQL when
-# PREFECT_SERVER_DATABASE_CONNECTION_URL is set (postgresql+asyncpg://…; recommended when several
-# workers on several machines share it). Ctrl-C stops the worker and the server.
+# The server (`branchkpi server run`) keeps its home under var/prefect, the home of `branchkpi server
+# start` and of every command, its log in var/prefect/server.log, and its state in a PostgreSQL of its
+# own (var/prefect/postgres), or in the PostgreSQL that PREFECT_SERVER_DATABASE_CONNECTION_URL names
+# (postgresql+asyncpg://…; for several workers on several machines), or in SQLite with
+# BRANCHKPI_SERVER_STATE=sqlite. Ctrl-C stops the worker and the server.
 #   BRANCHKPI_SERVER_PORT   port of the API and UI (default 4200)
 #   BRANCHKPI_WORKER_LIMIT  flow runs the worker runs at once (default 4; each is a Python process)
 #   --no-worker             only the server and the deployments (start workers yourself)
@@ -12,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT=${BRANCHKPI_SERVER_PORT:-4200}
+export BRANCHKPI_SERVER_PORT=$PORT
 export PREFECT_HOME=${PREFECT_HOME:-${BRANCHKPI_HOME:-$PWD/var}/prefect}
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 # the scheduler creates runs up to this far ahead (Prefect's default, 100 days, leaves the annual
@@ -32,12 +34,13 @@ if answers; then
   echo "using the Prefect server already running on port $PORT"
   server=""
 else
-  "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT" > "$LOG" 2>&1 &
+  # branchkpi's supervisor: the server's output to $LOG (never a pipe), its state in PostgreSQL
+  "$BIN/branchkpi" server run &
   server=$!
   trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
   for _ in $(seq 120); do
     answers && break
-    kill -0 $server 2>/dev/null || { cat "$LOG"; exit 1; }
+    kill -0 $server 2>/dev/null || { tail -n 40 "$LOG"; exit 1; }
     sleep 1
   done
 fi

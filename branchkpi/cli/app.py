@@ -43,9 +43,9 @@ class CliError(Exception):
 
 def _prepare_environment() -> None:
     """Prefect's settings must be in the environment before prefect is imported: its home under
-    BRANCHKPI_HOME, the running local server when there is one (branchkpi.cli.server; PREFECT_API_URL,
+    BRANCHKPI_HOME, the running local server when there is one (branchkpi.cli.probe; PREFECT_API_URL,
     when set, wins), else an ephemeral API given time to start on a busy machine."""
-    from branchkpi.cli.server import local_api_url
+    from branchkpi.cli.probe import local_api_url
 
     prefect_home = home_dir() / "prefect"
     prefect_home.mkdir(parents=True, exist_ok=True)

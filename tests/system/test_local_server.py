@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -38,13 +42,18 @@ def own_env(home: Path, port: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def local_server(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
-    env, port = own_env(tmp_path / "var", free_port()), 0
+def local_server() -> Iterator[tuple[dict[str, str], int]]:
+    """A home of its own for `branchkpi server start`, in a folder the `postgres` user can reach (the
+    server's state is a PostgreSQL of its own under the home); stopped and removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="branchkpi-local-server-"))
+    base.chmod(0o755)
+    env, port = own_env(base / "var", free_port()), 0
     port = int(env["BRANCHKPI_SERVER_PORT"])
     try:
         yield env, port
     finally:
         run(env, "server", "stop")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def flow_run_names(port: int) -> list[str]:
@@ -67,8 +76,10 @@ def test_server_start_status_stop_and_commands_use_it(
     started = run(env, "server", "start")
     assert started.returncode == 0, started.stderr
     status = run(env, "server", "status")
-    assert (status.returncode, status.stdout.strip()) == (0, f"running http://127.0.0.1:{port}")
-    assert (Path(env["BRANCHKPI_HOME"]) / "prefect" / "prefect.db").exists()  # its state under BRANCHKPI_HOME
+    assert status.returncode == 0 and status.stdout.splitlines()[0] == f"running http://127.0.0.1:{port}"
+    prefect_home = Path(env["BRANCHKPI_HOME"]) / "prefect"
+    assert f"state: PostgreSQL ({prefect_home / 'postgres'}" in status.stdout  # its own, under BRANCHKPI_HOME
+    assert (prefect_home / "postgres" / "PG_VERSION").exists() and not (prefect_home / "prefect.db").exists()
 
     # nothing set: the command finds the server by itself and its run is in that server's UI
     done = run(env, "ingest", str(ONE_MONTH))
@@ -86,6 +97,59 @@ def test_server_start_status_stop_and_commands_use_it(
     assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
     status = run(env, "server", "status")
     assert (status.returncode, status.stdout.strip()) == (3, "stopped")
+    assert not postgres_processes(prefect_home / "postgres"), "the server's PostgreSQL outlived it"
+
+
+def postgres_processes(data: Path) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if str(data) in line]
+
+
+def warnings_burst(port: int, count: int) -> None:
+    """Bytes that are not HTTP: uvicorn logs a WARNING for each ("Invalid HTTP request received")."""
+    for _ in range(count):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"\x00\x01 not http\r\n\r\n")
+
+
+def test_the_server_outlives_its_starter_and_says_why_it_died(local_server: tuple[dict[str, str], int]) -> None:
+    """Started by a command whose output was a pipe (as `make demo` runs it), the server survives a
+    burst of warnings once that command has exited: its output goes to its log, not to the pipe.
+    `kill -9` of it is told by `status` (died, why, the end of its log), and `start` starts it again;
+    so does a stale record left by a machine that lost both the server and its supervisor."""
+    env, port = local_server
+    started = run(env, "server", "start")  # capture_output: the starter's stdout and stderr are pipes
+    assert started.returncode == 0, started.stderr
+    warnings_burst(port, 200)
+    time.sleep(3)
+    status = run(env, "server", "status")
+    assert status.returncode == 0 and status.stdout.startswith("running"), status.stdout
+    log = Path(env["BRANCHKPI_HOME"]) / "prefect" / "server.log"
+    assert log.read_text(errors="replace").count("Invalid HTTP request received") >= 200
+
+    record = json.loads((log.parent / "server.json").read_text())
+    os.kill(record["server_pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (status := run(env, "server", "status")).stdout.startswith(("running", "starting", "stopping")):
+        assert time.monotonic() < deadline, status.stdout
+        time.sleep(0.5)
+    lines = status.stdout.splitlines()
+    assert status.returncode == 3 and lines[0] == "died", status.stdout
+    assert "killed by signal SIGKILL" in lines[1] and "Invalid HTTP request received" in status.stdout
+    assert not postgres_processes(log.parent / "postgres"), "its supervisor stopped the state database too"
+
+    again = run(env, "server", "start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    # a machine that lost both processes: the record stays behind, and `start` is not blocked by it
+    record = json.loads((log.parent / "server.json").read_text())
+    os.kill(record["pid"], signal.SIGKILL)
+    os.kill(record["server_pid"], signal.SIGKILL)
+    time.sleep(1)
+    status = run(env, "server", "status")
+    assert status.stdout.splitlines()[0] == "died" and "its process is gone" in status.stdout
+    again = run(env, "server", "start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run(env, "server", "status").stdout.startswith("running")
 
 
 # three processes that keep both cores busy, a little nicer than the command (so the test takes a

@@ -168,11 +168,13 @@ def _run_the_scheduled_copy(warehouse_url: str, landed: Path) -> None:
 
 
 def test_make_server_on_sqlite_state_schedules_and_reports_it(tmp_path: Path) -> None:
-    """`make server` as a newcomer runs it (SQLite state): it prints each deployment's next run in JST,
-    the API holds those runs, and the server's log holds no error."""
+    """`make server` with the server's state in SQLite (BRANCHKPI_SERVER_STATE=sqlite; the default is a
+    PostgreSQL of its own, tests/system/test_local_server.py): it prints each deployment's next run in
+    JST, the API holds those runs, and the server's log holds no error."""
     home, port = tmp_path / "prefect-server", free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_"))}
     env |= {"PREFECT_HOME": str(home), "BRANCHKPI_SERVER_PORT": str(port), "BRANCHKPI_HOME": str(tmp_path / "var")}
+    env["BRANCHKPI_SERVER_STATE"] = "sqlite"
     out = tmp_path / "server.sh.log"
     with out.open("wb") as sink:
         script = subprocess.Popen(
@@ -201,7 +203,7 @@ def test_make_server_on_sqlite_state_schedules_and_reports_it(tmp_path: Path) ->
 
         with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
             assert_schedules_alive(read_schedules(), today)
-        assert (home / "prefect.db").exists()  # SQLite state, as `make server` keeps by default
+        assert (home / "prefect.db").exists()  # SQLite state, as asked
         assert not service_errors(home / "server.log"), service_errors(home / "server.log")[:20]
     finally:
         os.killpg(script.pid, signal.SIGTERM)
