@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 from collections import Counter
 from typing import Any
+from uuid import UUID
 
 from prefect.artifacts import (
-    create_link_artifact,
+    Artifact,
+    LinkArtifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -291,15 +293,38 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
     )
 
 
-def publish_report_links(written: list[Any]) -> None:
+def publish_report_links(written: list[Any], flow_run_id: UUID | None = None) -> None:
     """One link artifact per branch report written (the run's Artifacts tab)."""
     for report in written:
-        create_link_artifact(
-            key=f"branch-report-{report.name_romaji}",
-            link=report.html.as_uri(),
-            link_text=report.title,
-            description=report.summary,
+        attach(
+            LinkArtifact(
+                key=f"branch-report-{report.name_romaji}",
+                link=report.html.as_uri(),
+                link_text=report.title,
+                description=report.summary,
+            ),
+            flow_run_id,
         )
+
+
+def attach(artifact: Artifact, flow_run_id: UUID | None = None) -> None:
+    """Create an artifact on the run in progress, or, from a process working for a run that has ended
+    (flows/reports: the reports written after the run answered), on the run `flow_run_id` names."""
+    if flow_run_id is None:
+        artifact.create(_sync=True)  # type: ignore[call-arg]
+        return
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    request = ArtifactCreate(
+        type=artifact.type,
+        key=artifact.key,
+        description=artifact.description,
+        data=artifact.format(_sync=True),  # type: ignore[call-arg]
+        flow_run_id=flow_run_id,
+    )
+    with get_client(sync_client=True) as client:
+        client.create_artifact(artifact=request)
 
 
 class BackfillProgress:

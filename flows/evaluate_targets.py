@@ -13,7 +13,7 @@ from prefect.states import Completed, State
 from branchkpi.config import settings
 from branchkpi.domain.fiscal import current_fiscal_year
 from branchkpi.domain.regions import BY_CODE
-from branchkpi.flows import alerts, artifacts, lifecycle, report_page
+from branchkpi.flows import alerts, artifacts, lifecycle, reports
 from branchkpi.tasks import steps
 from branchkpi.tasks.evaluate import Evaluation
 from branchkpi.tasks.report import gather as report
@@ -68,6 +68,7 @@ def evaluate_targets(
     to_fiscal_year: int | None = None,
     force: bool = False,
     report_branches: list[str] | None = None,
+    background_reports: bool = False,
 ) -> State:
     """Evaluate the plan's KPI targets.
 
@@ -84,6 +85,9 @@ def evaluate_targets(
         report_branches: branches whose KPI report (HTML with charts) is written for the last fiscal
             year and attached to this run; "all" for every branch evaluated. Empty:
             BRANCHKPI_REPORT_BRANCHES, else the branches named in unit_keys.
+        background_reports: write those reports after the run, in a process of their own, when the
+            Prefect server outlives this process (the CLI asks for it: the table is the answer); they
+            are attached to this run seconds later (flows/reports.py). Default: in the run.
     """
     if quarter is not None and not 1 <= quarter <= 4:
         raise ValueError(f"quarter must be 1-4, got {quarter}")
@@ -106,12 +110,7 @@ def evaluate_targets(
     requested = report_branches or list(cfg.report_branches)
     evaluated = {r["unit_key"] for r in evaluations[-1].rows} if requested else set()
     branches = report.branches_to_report(requested, unit_keys, evaluated)
-    if branches:  # a report that cannot be written is logged; the evaluation stands
-        reports = steps.branch_reports(url, branches, last, quarter, cfg, return_state=True)
-        if reports.is_completed():
-            report_page.publish(reports.result(), cfg.report_lang)
-        else:
-            get_run_logger().warning("branch reports not written: %s", reports.message)
+    reports.attach_reports(url, branches, last, quarter, cfg, background_reports)
     message = _message(evaluations, label)
     get_run_logger().info(message)
     return Completed(message=message, data=evaluations[0] if len(evaluations) == 1 else evaluations)

@@ -13,14 +13,15 @@ import base64
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
-from prefect import get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import MarkdownArtifact
+from prefect.logging import get_logger
 
 from branchkpi.domain import figures, metrics
 from branchkpi.flows.alert_text import Lang
 from branchkpi.flows.artifact_text import as_lang, kpi_name, reason_text, status_word, target_words, text
-from branchkpi.flows.artifacts import cell, code, publish_report_links
+from branchkpi.flows.artifacts import attach, cell, code, publish_report_links
 from branchkpi.tasks.report.wording import Labels
 
 CHART_BUDGET_BYTES = 3_000_000  # of PNG per run, before base64 (which adds a third)
@@ -121,17 +122,30 @@ def _image(path: Path, lang: Lang) -> str:
     return f"![{cell(alt)}](data:image/png;base64,{data})\n"
 
 
-def publish(reported: list[tuple[Any, Any]], lang: str = "ja") -> None:
+def publish(reported: list[tuple[Any, Any]], lang: str = "ja", flow_run_id: UUID | None = None) -> None:
     """Per branch report written (with what it was made from, tasks.steps.branch_reports): the link to
-    its file (as before) and the page with its content."""
-    publish_report_links([written for written, _ in reported])
+    its file (as before) and the page with its content; on the run in progress, or on the run
+    `flow_run_id` names (the reports written after the run answered, flows/reports)."""
+    publish_report_links([written for written, _ in reported], flow_run_id)
     budget, words = ChartBudget(), as_lang(lang)
     for written, data in reported:
         try:
             markdown = page(written, data, words, budget)
         except OSError as exc:  # a chart file gone since: the report is written and linked, the run stands
-            get_run_logger().warning("report page of %s not made: %s", written.name_romaji, exc)
+            _logger().warning("report page of %s not made: %s", written.name_romaji, exc)
             continue
-        create_markdown_artifact(
+        artifact = MarkdownArtifact(
             key=f"branch-report-page-{written.name_romaji}", markdown=markdown, description=cell(written.title)
         )
+        attach(artifact, flow_run_id)
+
+
+def _logger() -> Any:
+    """The run's logger in a run, else this module's (a background report process has no run context)."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("branchkpi.reports")

@@ -4,6 +4,7 @@ ones first."""
 
 # isort: skip_file
 import atexit
+import contextlib
 import logging
 import os
 import sys
@@ -37,8 +38,6 @@ def main() -> None:
 def _end_now(status: dict[str, int]) -> None:
     logging.shutdown()  # registered with atexit before this handler: it would not run after it
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head): nothing more can be said
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said
-            pass
     os._exit(status["code"])
