@@ -193,21 +193,29 @@ def _flagged_line(r: dict[str, Any], texts: PlanTexts | None, lang: Lang, with_y
 
 
 def evaluation_summary(
-    rows: list[dict[str, Any]], label: str, run_id: str, texts: PlanTexts | None = None, lang: Lang = "ja"
+    rows: list[dict[str, Any]],
+    label: str,
+    run_id: str,
+    texts: PlanTexts | None = None,
+    lang: Lang = "ja",
+    counts: dict[str, int] | None = None,
 ) -> str:
-    counts = Counter(r["status"] for r in rows)
+    """The summary of one fiscal year's evaluation. `counts` (per status, of every row) when `rows`
+    are only some of them: its flagged ones (a large evaluation is not made into dicts whole)."""
+    counts = counts if counts is not None else Counter(r["status"] for r in rows)
     lines = [
         f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
         "",
-        _counts_line(counts, len(rows), f"`{run_id}`", lang),
+        _counts_line(counts, sum(counts.values()), f"`{run_id}`", lang),
         "",
     ]
     flagged = [r for r in rows if r["status"] in FLAGGED]
+    total = sum(counts.get(s, 0) for s in FLAGGED)
     if flagged:
         heads = [text(k, lang) for k in ("unit", "kpi", "target", "actual", "mark", "reason")]
         lines += [f"## {text('flagged', lang)}", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
-        if len(flagged) > ARTIFACT_ROWS:
-            lines[-2:-2] = [text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}"), ""]
+        if total > ARTIFACT_ROWS:
+            lines[-2:-2] = [text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{total:,}"), ""]
         lines += [_flagged_line(r, texts, lang) for r in flagged[:ARTIFACT_ROWS]]
     return "\n".join(lines)
 
@@ -221,7 +229,8 @@ def evaluation_years_summary(
 ) -> str:
     """The summary of a run over several fiscal years (or of one whose evaluation was reused): a line
     per year with its marks and its evaluation run, then the missed and at-risk targets of the
-    years evaluated now."""
+    years evaluated now (`fresh_rows`: at least their first ARTIFACT_ROWS flagged ones, in order; the
+    count is the years' own)."""
     heads = [text("fiscal_year", lang), text("targets", lang), "○", "×", "△", "—", text("run", lang)]
     lines = [
         f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
@@ -237,18 +246,19 @@ def evaluation_years_summary(
             f"{c['missed']} | {c['at_risk']} | {c['not_evaluable']} | {run} |"
         )
     flagged = [r for r in fresh_rows if r["status"] in FLAGGED]
+    total = sum(e.counts.get(s, 0) for e in evaluations if not e.reused for s in FLAGGED)
     if flagged:
         heads = [text(k, lang) for k in ("period", "unit", "kpi", "target", "actual", "mark")]
         lines += [
             "",
-            f"## {text('flagged', lang)} ({len(flagged):,})",
+            f"## {text('flagged', lang)} ({total:,})",
             "",
             "| " + " | ".join(heads) + " |",
             "|---" * len(heads) + "|",
         ]
         lines += [_flagged_line(r, texts, lang, with_year=True) for r in flagged[:ARTIFACT_ROWS]]
-        if len(flagged) > ARTIFACT_ROWS:
-            lines += ["", text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}")]
+        if total > ARTIFACT_ROWS:
+            lines += ["", text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{total:,}")]
     return "\n".join(lines)
 
 
@@ -275,21 +285,21 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
     report language, naming each KPI by its Japanese name or the plan's own sentence (`texts`)."""
     words = as_lang(lang)
     fresh = [e for e in evaluations if not e.reused]
-    rows = [r for e in fresh for r in e.rows]
+    # each year's rows come missed first: the first rows across the years are among each one's first
+    shown = sorted((r for e in fresh for r in e.head(ARTIFACT_ROWS)), key=sort_key)[:ARTIFACT_ROWS]
+    flagged = sorted((r for e in fresh for r in e.flagged(ARTIFACT_ROWS)), key=sort_key)[:ARTIFACT_ROWS]
     if fresh:
-        if len(fresh) > 1:  # missed first across the years, as each year's rows come
-            rows.sort(key=sort_key)
         create_table_artifact(
             key="kpi-evaluation",
-            table=evaluation_table(rows, texts, words),
-            description=cell(f"KPI {period_text(label, words)}: {len(rows):,}"),
+            table=evaluation_table(shown, texts, words),
+            description=cell(f"KPI {period_text(label, words)}: {sum(len(e) for e in fresh):,}"),
         )
     one_fresh_year = len(evaluations) == 1 and fresh
     create_markdown_artifact(
         key="kpi-evaluation-summary",
-        markdown=evaluation_summary(rows, label, fresh[0].evaluation_id, texts, words)
+        markdown=evaluation_summary(flagged, label, fresh[0].evaluation_id, texts, words, fresh[0].counts)
         if one_fresh_year
-        else evaluation_years_summary(evaluations, label, rows, texts, words),
+        else evaluation_years_summary(evaluations, label, flagged, texts, words),
     )
 
 

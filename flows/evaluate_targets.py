@@ -104,11 +104,11 @@ def evaluate_targets(
     artifacts.publish_evaluation(evaluations, label, _plan_texts(url, evaluations), cfg.report_lang)
     for evaluation in (e for e in evaluations if not e.reused):
         for event in alerts.target_events(
-            evaluation.rows, period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
+            evaluation.flagged(inputs=False), period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
         ):
             emit_event(**event)
     requested = report_branches or list(cfg.report_branches)
-    evaluated = {r["unit_key"] for r in evaluations[-1].rows} if requested else set()
+    evaluated = {unit for unit, _ in evaluations[-1].unit_years()} if requested else set()
     branches = report.branches_to_report(requested, unit_keys, evaluated)
     reports.attach_reports(url, branches, last, quarter, cfg, background_reports)
     message = _message(evaluations, label)
@@ -130,11 +130,10 @@ def _plan_texts(url: str, evaluations: list[Evaluation]) -> artifacts.PlanTexts:
     the targets evaluated now: the run page names every KPI in Japanese. Read only where needed (one
     read per unit and year that has such a KPI; a prefecture's municipalities have none)."""
     wanted = {
-        (r["unit_key"], r["fiscal_year"])
+        unit_year
         for e in evaluations
         if not e.reused
-        for r in e.rows
-        if not Labels.has_japanese_name(r["kpi_id"])
+        for unit_year in e.unit_years(lambda kpi_id: not Labels.has_japanese_name(kpi_id))
     }
     if not wanted:
         return {}

@@ -67,14 +67,38 @@ WORDING: dict[str, dict[str, str]] = {
 
 def figure(value: float, unit: str, decimals: int | None = None) -> str:
     """A figure as printed: 95.82%, 3,000, 1,234円 (thousands separators; `decimals` or its own)."""
-    places = _decimals(value) if decimals is None else decimals
+    places = decimals_of(value) if decimals is None else decimals
     text = f"{value:,.{places}f}"
     return text + {"pct": "%", "yen": "円"}.get(unit, "")
 
 
-def _decimals(value: float) -> int:
+def decimals_of(value: float) -> int:
+    """The decimals a figure is written with (at most 6): 95.82 → 2, 3000.0 → 0."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return len(text.partition(".")[2])
+
+
+# both sides of a comparison are printed at one precision: the finer of the two, at most this
+COMPARISON_MAX_PLACES = 2
+
+
+def comparison_places(actual: float, threshold: float) -> int:
+    """The decimals of both figures of a comparison (a pro-rated 36.666… reads 36.67)."""
+    return min(max(decimals_of(actual), decimals_of(threshold)), COMPARISON_MAX_PLACES)
+
+
+def english_figure(value: float) -> str:
+    """A figure in the English reason: the compact form the logs and tests have always read (95.82)."""
+    return f"{value:g}"
+
+
+def comparison_parts(op: str, ok: bool, label: str, lang: str) -> tuple[str, str, str]:
+    """The sentence of a comparison around its two figures, actual first: (before, between, after);
+    `label` is the other side's name as written (LABELS, formatted)."""
+    if lang == "en":
+        relation = _SYMBOL[op] if ok else "not " + _SYMBOL[op]
+        return "actual ", f" {relation} {label} ", ""
+    return "実績 ", f" は{label} ", f" {_RELATION_JA[(op, ok)]}"
 
 
 def words(code: str, params: dict[str, Any], lang: str = "ja") -> str:
@@ -89,16 +113,16 @@ def words(code: str, params: dict[str, Any], lang: str = "ja") -> str:
 
 
 def _comparison_words(p: dict[str, Any], lang: str) -> str:
-    # both sides at one precision, the finer of the two, at most 2 places (a pro-rated 36.666… reads 36.67)
-    places = min(max(_decimals(p["actual"]), _decimals(p["threshold"])), 2)
     extra = {
         "how_ja": p.get("how_ja", ""),
         "previous_ja": figure(p["previous"], p["unit"]) if "previous" in p else "",
         "target_ja": figure(p["target"], p["unit"]) if "target" in p else "",
     }
     label = LABELS[p["label"]][lang].format(**{**p, **extra})
+    before, between, after = comparison_parts(p["op"], p["ok"], label, lang)
     if lang == "en":
-        relation = _SYMBOL[p["op"]] if p["ok"] else "not " + _SYMBOL[p["op"]]
-        return f"actual {p['actual']:g} {relation} {label} {p['threshold']:g}"
-    actual, threshold = figure(p["actual"], p["unit"], places), figure(p["threshold"], p["unit"], places)
-    return f"実績 {actual} は{label} {threshold} {_RELATION_JA[(p['op'], p['ok'])]}"
+        actual, threshold = english_figure(p["actual"]), english_figure(p["threshold"])
+    else:
+        places = comparison_places(p["actual"], p["threshold"])
+        actual, threshold = figure(p["actual"], p["unit"], places), figure(p["threshold"], p["unit"], places)
+    return f"{before}{actual}{between}{threshold}{after}"
