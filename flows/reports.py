@@ -110,7 +110,7 @@ def _warn_on_run(flow_run_id: UUID, message: str) -> None:
         name="branchkpi.reports",
         level=logging.WARNING,
         message=message,
-        timestamp=datetime.now(UTC),
+        timestamp=datetime.now(UTC),  # type: ignore[arg-type]  # pydantic takes a datetime for its DateTime
         flow_run_id=flow_run_id,
     )
     try:

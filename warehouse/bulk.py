@@ -99,12 +99,25 @@ def _copy(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, constants: 
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     tail = tuple(constants.values())
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(statement) as copy:
-        for part in _in_key_order(frame, [c.name for c in table.primary_key.columns]):
-            for chunk in part.iter_slices(BULK_CHUNK_ROWS):
-                for row in chunk.iter_rows():
-                    copy.write_row(row + tail)
+    driver = conn.connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor, cursor.copy(statement) as copy:
+            for part in _in_key_order(frame, [c.name for c in table.primary_key.columns]):
+                for chunk in part.iter_slices(BULK_CHUNK_ROWS):
+                    for row in chunk.iter_rows():
+                        copy.write_row(row + tail)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # as SQLAlchemy tells a driver's error for a statement it runs (OperationalError, IntegrityError
+        # …): the retry policy and the one-line explanations read those (tasks/failures.py)
+        raise sa.exc.DBAPIError.instance(
+            statement.as_string(driver),
+            None,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            connection_invalidated=conn.dialect.is_disconnect(exc, driver, cursor),
+            dialect=conn.dialect,
+        ) from exc
 
 
 SORT_PART_ROWS = 25_000

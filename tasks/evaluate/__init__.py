@@ -229,7 +229,7 @@ def evaluate_years(
                         {},
                     )
                 )
-    rows = pl.concat([judged.select(list(ROW)).cast(ROW), _frame_of(one_at_a_time)], how="vertical")
+    rows = pl.concat([judged.select(list(ROW)).cast(pl.Schema(ROW)), _frame_of(one_at_a_time)], how="vertical")
     return {
         fiscal_year: _in_order(_with_item_marks(rows.filter(pl.col("fiscal_year") == fiscal_year)))
         for fiscal_year in years
