@@ -33,6 +33,7 @@ from branchkpi.flows.artifact_text import (
     target_words,
     text,
 )
+from branchkpi.tasks.evaluate import first_rows
 from branchkpi.tasks.outcome import BatchOutcome
 
 FLAGGED = ("missed", "at_risk")
@@ -285,9 +286,8 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
     report language, naming each KPI by its Japanese name or the plan's own sentence (`texts`)."""
     words = as_lang(lang)
     fresh = [e for e in evaluations if not e.reused]
-    # each year's rows come missed first: the first rows across the years are among each one's first
-    shown = sorted((r for e in fresh for r in e.head(ARTIFACT_ROWS)), key=sort_key)[:ARTIFACT_ROWS]
-    flagged = sorted((r for e in fresh for r in e.flagged(ARTIFACT_ROWS)), key=sort_key)[:ARTIFACT_ROWS]
+    # only the rows shown are made into dicts: the first ARTIFACT_ROWS, and as many flagged ones
+    shown, flagged = first_rows(fresh, ARTIFACT_ROWS), first_rows(fresh, ARTIFACT_ROWS, flagged=True)
     if fresh:
         create_table_artifact(
             key="kpi-evaluation",

@@ -103,8 +103,10 @@ def evaluate_targets(
     label = period_label(fiscal_year, quarter) + (f"–FY{last}" if last != fiscal_year else "")
     artifacts.publish_evaluation(evaluations, label, _plan_texts(url, evaluations), cfg.report_lang)
     for evaluation in (e for e in evaluations if not e.reused):
+        per_prefecture = evaluation.flagged_units() > alerts.PER_UNIT_EVENTS
+        flagged = evaluation.flagged(inputs=False, columns=alerts.PREFECTURE_EVENT_COLUMNS if per_prefecture else None)
         for event in alerts.target_events(
-            evaluation.flagged(inputs=False), period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
+            flagged, period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
         ):
             emit_event(**event)
     requested = report_branches or list(cfg.report_branches)

@@ -130,14 +130,26 @@ class Evaluation:
             return rows_of(self._frame.head(n))
         return self.rows[:n]
 
-    def flagged(self, limit: int | None = None, inputs: bool = True) -> list[dict[str, Any]]:
+    def flagged(
+        self, limit: int | None = None, inputs: bool = True, columns: tuple[str, ...] | None = None
+    ) -> list[dict[str, Any]]:
         """The missed and at-risk rows, in order (the first `limit`); without each judgement's inputs
-        when `inputs` is False (what an alert tells leaves them out)."""
+        when `inputs` is False, with only `columns` when given (what an alert tells needs no more)."""
         if self._rows is None and self._frame is not None:
             flagged = self._frame.filter(pl.col("status").is_in(FLAGGED))
-            return rows_of(flagged if limit is None else flagged.head(limit), inputs)
+            flagged = flagged if limit is None else flagged.head(limit)
+            if columns is not None:
+                return flagged.select(columns).to_dicts()
+            return rows_of(flagged, inputs)
         rows = [r for r in self.rows if r["status"] in FLAGGED]
-        return rows if limit is None else rows[:limit]
+        rows = rows if limit is None else rows[:limit]
+        return rows if columns is None else [{c: r[c] for c in columns} for r in rows]
+
+    def flagged_units(self) -> int:
+        """How many units have a missed or at-risk target."""
+        if self._rows is None and self._frame is not None:
+            return self._frame.filter(pl.col("status").is_in(FLAGGED))["unit_key"].n_unique()
+        return len({r["unit_key"] for r in self.rows if r["status"] in FLAGGED})
 
     def unit_years(self, kpi_wanted: Callable[[str], bool] | None = None) -> set[tuple[str, int]]:
         """(unit_key, fiscal_year) of the rows (those of the KPIs `kpi_wanted` accepts)."""
@@ -150,6 +162,20 @@ class Evaluation:
 
 
 FLAGGED = ("missed", "at_risk")
+
+
+def first_rows(evaluations: list[Evaluation], n: int, flagged: bool = False) -> list[dict[str, Any]]:
+    """The first n rows (or flagged rows) of several evaluations in one order: missed first, then by
+    fiscal year, unit and KPI. Only those n are made into dicts when the evaluations are frames."""
+    frames = [e._frame for e in evaluations if e._rows is None and e._frame is not None]
+    if len(frames) == len(evaluations) and frames:
+        every = pl.concat(frames, how="vertical")
+        if flagged:
+            every = every.filter(pl.col("status").is_in(FLAGGED))
+        order = pl.col("status").replace_strict(_ORDER, return_dtype=pl.Int32)
+        return rows_of(every.sort(order, "fiscal_year", "unit_key", "kpi_id", maintain_order=True).head(n))
+    rows = [r for e in evaluations for r in (e.flagged(n) if flagged else e.head(n))]
+    return sorted(rows, key=lambda r: (_ORDER[r["status"]], r["fiscal_year"], r["unit_key"], r["kpi_id"]))[:n]
 
 
 def rows_of(frame: pl.DataFrame, inputs: bool = True) -> list[dict[str, Any]]:
