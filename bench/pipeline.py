@@ -82,9 +82,16 @@ def main() -> None:
                 "messages": [s.message for s in states],
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "validator_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "cpu_seconds": _cpu(resource.RUSAGE_SELF),
+                "validator_cpu_seconds": _cpu(resource.RUSAGE_CHILDREN),
             }
         )
     )
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def stage_seconds() -> dict[str, float]:

@@ -5,10 +5,10 @@ else `branchkpi ingest` does for a month's file. So the commands that validate (
 monthly`, `backfill`) start this process first thing (`start()`): it imports GX on the other core
 while the command imports Prefect, lands and parses the files. The quality gate then sends it the
 checked columns of the batch (`check()`, from tasks/validate/gx.py) and gets back what each
-expectation found; the command builds the findings from its own frame. After answering, the process
-writes the run's Data Docs (page and index), off the gate's path; when the command has ended (its end
-of the pipe closes) it finishes the pages it still owes and exits. Its output goes to
-BRANCHKPI_HOME/logs/validator.log.
+expectation found; the command builds the findings from its own frame. The run's Data Docs (page and
+index) are written off the gate's path: once the command has ended (its end of the pipe closes), so
+that no page competes with the command for the machine; then the process exits. The page a command
+prints is there a second or two after it returns. Its output goes to BRANCHKPI_HOME/logs/validator.log.
 
 A process that has not started one (a flow run in a worker, the tests) validates in itself, as before;
 so does a command whose validating process died (a warning says so). `python -m
@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -110,28 +111,30 @@ def check(
 
 
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """Answer each request with its checkpoint run, then write its Data Docs; end when the pipe closes."""
+    """Answer each request with its checkpoint run; write the Data Docs owed once the pipe closes (the
+    command has ended: no page competes with it for the machine)."""
     from branchkpi.tasks.validate import gx
 
     gx.warm_up()
+    owed: list[tuple[str, Callable[[], None]]] = []
     while True:
         try:
             request = pickle.load(requests)
         except EOFError:
-            return
-        write_data_docs = None
+            break
         try:
             outcome, write_data_docs = gx.check_suite(*request)
+            owed.append((request[5], write_data_docs))
             answer: tuple[str, Any] = ("ok", outcome)
         except Exception as exc:
             answer = ("error", _picklable(exc))
         pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
-        if write_data_docs is not None:
-            try:
-                write_data_docs()
-            except Exception as exc:  # the page is only a view: the gate's answer stands
-                print(f"Data Docs not written for {request[5]}: {exc!r}", file=sys.stderr, flush=True)
+    for run_name, write_data_docs in owed:
+        try:
+            write_data_docs()
+        except Exception as exc:  # the page is only a view: the gate's answer stands
+            print(f"Data Docs not written for {run_name}: {exc!r}", file=sys.stderr, flush=True)
 
 
 def _picklable(exc: Exception) -> Exception:
