@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export BRANCHKPI_HOME ?= $(CURDIR)/var
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo demo-steps stop test test-unit lint typecheck check clean postgres-binaries browser fonts server bench
+.PHONY: install demo demo-steps stop test test-unit lint typecheck check clean postgres-binaries browser fonts server bench mutants-kpi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,14 @@ stop: install
 ## see docs/performance.md. About 3 minutes on 2 cores.
 bench: install
 	$(BIN)/python bench/run.py
+
+## Mutation testing of the KPI files' gate: the seed's and the office-typed KPI files, each with the
+## mistakes offices make (decimal point lost, a fraction for a percentage, KPIs swapped between neighbouring
+## rows, the fiscal year one off in one of two places, a row twice with another figure), through the real
+## parser and gate; prints mutants_caught=N/M originals_refused=K and per class. About a minute.
+## (`make mutants` calls tests.mutants.kpi.run_kpi_mutants for the KPI side.)
+mutants-kpi: install
+	$(BIN)/python -m tests.mutants.kpi
 
 lint: install
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ STAGES = {  # task name -> stage of the table
     "parse-kpi-files": "parse",
     "quality-gate": "validate",
     "kpi-quality-gate": "validate",
+    "kpi-names-and-history": "validate",
     "land-files": "load",
     "quarantine-rows": "load",
     "load-batch": "load",

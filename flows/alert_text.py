@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from branchkpi.domain import fiscal, kpis
+from branchkpi.domain import figures, fiscal, kpis
 from branchkpi.domain.regions import BY_CODE, NATIONAL_CODE
 from branchkpi.tasks.report.wording import Labels
 
@@ -101,6 +101,25 @@ def period_text(label: str, lang: Lang) -> str:
     return fiscal.fiscal_year_label_ja(fy) + (f"第{match['q']}四半期" if match["q"] else "")
 
 
+def _label_key(label: str) -> tuple[int, int, int]:
+    """FY2020-04 < FY2020-01 (April first) < FY2020-Q4 < FY2020: a period label in time order."""
+    match = _LABEL_RE.match(label)
+    if not match:
+        return (0, 9, 0)
+    if match["month"]:
+        return (int(match["fy"]), 0, fiscal.fiscal_month_index(int(match["month"])))
+    return (int(match["fy"]), 1, int(match["q"])) if match["q"] else (int(match["fy"]), 2, 0)
+
+
+def period_span(labels: Iterable[str | None]) -> str | None:
+    """The period rows are about: FY2020-09 for one; FY2020-04–FY2020-09 for several (their first and
+    last); None for none."""
+    known = sorted({label for label in labels if label}, key=_label_key)
+    if not known:
+        return None
+    return known[0] if len(known) == 1 else f"{known[0]}–{known[-1]}"
+
+
 def coverage_period_label(fiscal_year: int, period: str) -> str:
     """A coverage cell's period (2020-04, Q1, FY) as an event label (FY2020-04, FY2020-Q1, FY2020)."""
     if period == "FY":
@@ -114,22 +133,19 @@ def kpi_text(kpi_id: str, lang: Lang) -> str:
     return Labels(lang).kpi(kpi_id)
 
 
-def figure(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
 def target_line(row: dict[str, Any], lang: Lang) -> str:
-    """One flagged target of a digest: mark, KPI, actual against target."""
+    """One flagged target of a digest: mark, KPI, actual against target, each at the KPI's printed
+    precision with its unit (95.82% / 96.30%, 1,200人)."""
     labels = Labels(lang)
     status_ja, status_en = STATUS_WORDS.get(row["status"], (row["status"], row["status"]))
-    unit = "%" if row.get("unit") == "pct" else ""
-    target = f"{figure(row.get('target_value'))}{unit} {labels.comparator(row.get('comparator') or 'not_set')}"
-    actual = f"{figure(row.get('actual'))}{unit}"
+    kpi_id, unit = row["kpi_id"], row.get("unit")
+    comparator = labels.comparator(row.get("comparator") or "not_set")
+    target = figures.kpi_figure(kpi_id, unit, row.get("target_value"), lang)
+    target = f"{target} {comparator}" if row.get("target_value") is not None else comparator
+    actual = figures.kpi_figure(kpi_id, unit, row.get("actual"), lang)
     if lang == "ja":
-        return f"{row['mark']} {labels.kpi(row['kpi_id'])}: 実績 {actual} / 目標 {target}（{status_ja}）"
-    return f"{row['mark']} {labels.kpi(row['kpi_id'])}: actual {actual}, target {target} ({status_en})"
+        return f"{row['mark']} {labels.kpi(kpi_id)}: 実績 {actual} / 目標 {target}（{status_ja}）"
+    return f"{row['mark']} {labels.kpi(kpi_id)}: actual {actual}, target {target} ({status_en})"
 
 
 _PLAN_ORDER = {k.id: i for i, k in enumerate(kpis.CATALOGUE)}
@@ -143,8 +159,9 @@ def in_plan_order(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def lines(head: str, unit: str | None, period: str | None, body: list[str], lang: Lang) -> str:
-    """The message: a headline, who and when, then the details."""
+    """The message: a headline, who and when (what is known of it), then the details."""
     out = [f"[branchkpi] {head}"]
-    if unit or period:
-        out.append(f"{text('unit', lang)}: {unit or '-'} / {text('period', lang)}: {period or '-'}")
+    said = [f"{text(k, lang)}: {v}" for k, v in (("unit", unit), ("period", period)) if v]
+    if said:
+        out.append(" / ".join(said))
     return plain("\n".join(out + body))

@@ -26,6 +26,7 @@ from branchkpi.flows.alert_text import (
     coverage_period_label,
     in_plan_order,
     lines,
+    period_span,
     period_text,
     plain,
     target_line,
@@ -71,6 +72,9 @@ def quality_failed_event(
     and the first findings as file, row, column, value and reason."""
     critical = [f for f in findings if f.severity == "critical"] or findings
     unit_keys = [resolve_region(u) or u for u in units]  # yamaguchi, 35, 山口 or a unit key as written
+    # 期間 is the period of the rows the findings are about (a bad September row: 令和2年9月), not the
+    # batch's last month; the batch's own when no finding names a row's period (a file unreadable)
+    about = period_span(f.period for f in critical) or period
 
     def message(lang: Lang) -> str:
         units = (
@@ -79,23 +83,24 @@ def quality_failed_event(
             else ", ".join(unit_text(k, lang) for k in unit_keys)
         )
         body = [f"{text('files', lang)}: {', '.join(files)[:300]}", text("rows", lang, rows=rows_quarantined)]
-        body += [f"- {f}"[:400] for f in critical[:FINDINGS_SHOWN]]
+        body += [f"- {f.sentence(lang)}"[:400] for f in critical[:FINDINGS_SHOWN]]
         if len(critical) > FINDINGS_SHOWN:
             body.append(text("more", lang, n=len(critical) - FINDINGS_SHOWN))
         return lines(
-            text("quality_failed", lang), units or None, period_text(period, lang) if period else None, body, lang
+            text("quality_failed", lang), units or None, period_text(about, lang) if about else None, body, lang
         )
 
     return {
         "event": QUALITY_FAILED,
         "resource": {
             "prefect.resource.id": f"branchkpi.batch.{batch_id}",
-            "prefect.resource.name": f"batch {batch_id[:8]} {period or ''}".strip(),
-            "branchkpi.period": period or "",
+            "prefect.resource.name": f"batch {batch_id[:8]} {about or ''}".strip(),
+            "branchkpi.period": about or "",
             "branchkpi.unit": plain(",".join(unit_keys)),
         },
         "payload": {
-            "period": period,
+            "period": about,
+            "batch_period": period,
             "unit_keys": unit_keys,
             "files": files,
             "rows_quarantined": rows_quarantined,

@@ -26,7 +26,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en); the table headers and 
     "yoy_printed": ("前年同月比（印字）", "YoY printed"),
     "fytd_total": ("年度累計", "FY to date, total"),
     "fytd_average": ("年度平均", "FY to date, average"),
-    "fytd_yoy": ("年度累計の前年比", "FY to date, YoY"),
+    "fytd_yoy": ("年度累計・年度平均の前年比", "FY to date, YoY"),
     "share": ("全国に占める割合", "share of national"),
     "kpi": ("KPI", "KPI"),
     "actual": ("実績", "actual"),
@@ -54,6 +54,69 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (ja, en); the table headers and 
     "reused": ("（変更なし: 前回の評価を再利用）", "(unchanged since: reused)"),
     "month_kpis": ("{period} の月報 KPI（支部別）", "KPIs of {period} per region"),
 }
+
+
+# the batch summary of a run that lands files (flows/artifacts.batch_summary)
+SUMMARY: dict[str, tuple[str, str]] = {
+    "Monthly branch statistics": ("月報（統計）の取り込み", "Monthly branch statistics"),
+    "KPI targets and actuals": ("KPI 目標・実績の取り込み", "KPI targets and actuals"),
+    "Backfill": ("過年度分の取り込み（バックフィル）", "Backfill"),
+    "backfill_heads": ("年度|結果|登録した行|備考", "fiscal year|status|rows loaded|note"),
+    "files_landed": ("受け取ったファイル", "files landed"),
+    "rows_landed": ("受け取った行", "rows landed"),
+    "rows_loaded": ("登録した行", "rows loaded"),
+    "loaded_detail": (
+        "{loaded}（新規 {new}、置き換え {replaced}、変更なし {unchanged}）",
+        "{loaded} ({new} new, {replaced} replaced; {unchanged} unchanged)",
+    ),
+    "rows_quarantined": ("隔離した行", "rows quarantined"),
+    "totals_loaded": ("年度計（合計・年度平均）の登録", "fiscal-year totals (合計) loaded"),
+    "expectations": ("検査（expectations）", "expectations"),
+    "expectations_detail": (
+        "合格 {passed} / 警告 {warned} / 不合格 {failed}",
+        "{passed} passed / {warned} warned / {failed} failed",
+    ),
+    "kpi_rows": ("計算した KPI の行", "KPI rows computed"),
+    "sign_off": ("承認", "sign-off (承認)"),
+    "batch_id": ("バッチ ID", "batch id"),
+    "files": ("ファイル", "Files"),
+    "file_heads": ("ファイル|形式|文字コード|行数|sha256|備考", "file|layout|encoding|rows|sha256|note"),
+    "loaded_before": ("登録済み（同じ内容）", "loaded before"),
+    "skipped_sheets": ("表のないシートを読み飛ばした: {sheets}", "sheets without a table, skipped: {sheets}"),
+    "empty_sheets": ("見出しだけで行のないシート: {sheets}", "no rows: {sheets}"),
+    "replaced_title": (
+        "置き換え {n} 件（最初の {shown} 件。前の値は kpi_audit に残っています）",
+        "Replaced (置き換え) ({n}; first {shown}; the old values are in kpi_audit)",
+    ),
+    "replaced_heads": ("置き換えた行|変わった項目（前 → 後）", "row replaced|what changed (old → new)"),
+    "rules_failed": ("満たされなかった検査", "Expectations not met"),
+    "rule_heads": ("検査|重大度|行数|意味", "rule|severity|rows|meaning"),
+    "findings": ("指摘 {n} 件（最初の {shown} 件）", "Findings ({n}; first {shown})"),
+    "finding_heads": ("重大度|ファイル|行|列|値|検査|理由", "severity|file|row|column|value|rule|reason"),
+    "critical": ("重大", "critical"),
+    "warning": ("警告", "warning"),
+    "loaded": ("登録しました", "loaded"),
+    "warned": ("警告付きで登録しました", "loaded with warnings"),
+    "unchanged": ("新しく登録するものはありません", "nothing new to load"),
+    "no_input": ("入力なし", "no input"),
+    "failed": ("失敗（その年度は登録していません）", "failed"),
+    "no input": ("入力なし: 登録するものがありません", "FAILED: nothing to load"),
+    "quality gate": ("品質検査で不合格（何も登録していません）", "FAILED the quality gate"),
+    "rejected": ("承認で差し戻し（何も登録していません）", "REJECTED at sign-off"),
+    "error": ("エラーで停止しました", "FAILED: the run stopped on an error"),
+}
+
+
+def summary_text(key: str, lang: Lang, **values: Any) -> str:
+    ja, en = SUMMARY.get(key, (key, key))
+    return (ja if lang == "ja" else en).format(**values)
+
+
+def status_words(status: str, failure: str | None, lang: Lang) -> str:
+    """What a batch did, in a few words: 登録しました, 品質検査で不合格 …"""
+    if status == "failed":
+        return summary_text(failure if failure in ("quality gate", "rejected", "no input") else "error", lang)
+    return summary_text(status, lang)
 
 
 def text(key: str, lang: Lang, **values: Any) -> str:
@@ -90,6 +153,7 @@ def month_kpi_row(row: dict[str, Any], lang: Lang) -> dict[str, Any]:
     """One region's metric of the month: 山口支部 | 令和3年3月 | 被保険者数 | 260,511人 | -0.1% …, then ids."""
     t = _heads(lang)
     metric = row["metric"]
+    summed = metric in metrics.BY_ID and metrics.BY_ID[metric].aggregation == "sum"
     return {
         t["branch"]: region_text(row["region"], lang),
         t["period"]: period_text(f"FY{row['fiscal_year']}-{row['month']:02d}", lang),
@@ -97,8 +161,10 @@ def month_kpi_row(row: dict[str, Any], lang: Lang) -> dict[str, Any]:
         t["value"]: figures.metric_figure(metric, row["value"], lang),
         t["yoy"]: figures.pct(row["yoy_pct"]) if row["yoy_pct"] is not None else "",
         t["yoy_printed"]: figures.pct(row["yoy_pct_printed"]) if row["yoy_pct_printed"] is not None else "",
-        t["fytd_total"]: figures.metric_figure(metric, row["fytd_total"], lang),
-        t["fytd_average"]: figures.metric_figure(metric, row["fytd_average"], lang),
+        # as the 月報 prints the year: a flow's total (保険給付費), a stock's or average's 年度平均
+        # (被保険者数, 平均標準報酬月額): never a sum of head counts or of averages
+        t["fytd_total"]: figures.metric_figure(metric, row["fytd_total"], lang) if summed else "",
+        t["fytd_average"]: "" if summed else figures.metric_figure(metric, row["fytd_average"], lang),
         t["fytd_yoy"]: figures.pct(row["fytd_yoy_pct"]) if row["fytd_yoy_pct"] is not None else "",
         t["share"]: figures.pct(row["share_of_national_pct"], 2) if row["share_of_national_pct"] is not None else "",
         "region": row["region"],

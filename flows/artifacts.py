@@ -30,10 +30,13 @@ from branchkpi.flows.artifact_text import (
     kpi_name,
     month_kpi_row,
     reason_text,
+    status_words,
+    summary_text,
     target_words,
     text,
 )
 from branchkpi.tasks.evaluate import first_rows
+from branchkpi.tasks.kpi_replacements import replacement_line
 from branchkpi.tasks.outcome import BatchOutcome
 
 FLAGGED = ("missed", "at_risk")
@@ -69,66 +72,88 @@ def description(message: str, limit: int = 500) -> str:
     return cell(message[:limit])
 
 
-def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics") -> str:
+def batch_summary(outcome: BatchOutcome, title: str = "Monthly branch statistics", lang: Lang = "ja") -> str:
+    """The run's summary in the report language: what landed, what was loaded, the checks, the files
+    and every finding in its Japanese (or English) words."""
+
+    def t(key: str, **values: Any) -> str:
+        return summary_text(key, lang, **values)
+
+    def heads(key: str) -> list[str]:
+        names = t(key).split("|")
+        return ["| " + " | ".join(names) + " |", "|---" * len(names) + "|"]
+
+    period = period_text(outcome.period, lang) if outcome.period else ""
+    loaded = t(
+        "loaded_detail",
+        loaded=outcome.rows_loaded,
+        new=outcome.rows_inserted,
+        replaced=outcome.rows_replaced,
+        unchanged=outcome.rows_unchanged,
+    )
+    checks = t(
+        "expectations_detail",
+        passed=outcome.expectations_passed,
+        warned=outcome.expectations_warned,
+        failed=outcome.expectations_failed,
+    )
     lines = [
-        f"# {title} {cell(outcome.period or '')}: {outcome.status_line}",
+        f"# {t(title)} {cell(period)}: {status_words(outcome.status, outcome.failure, lang)}",
         "",
         cell(outcome.message),
         "",
         "| | |",
         "|---|---|",
-        f"| files landed | {len(outcome.files)} |",
-        f"| rows landed | {outcome.rows_landed} |",
-        f"| rows loaded | {outcome.rows_loaded} ({outcome.rows_inserted} new, {outcome.rows_replaced} replaced; "
-        f"{outcome.rows_unchanged} unchanged) |",
-        f"| rows quarantined | {outcome.rows_quarantined} |",
-        f"| fiscal-year totals (合計) loaded | {outcome.totals_loaded} |",
-        f"| expectations | {outcome.expectations_passed} passed / {outcome.expectations_warned} warned / "
-        f"{outcome.expectations_failed} failed |",
-        f"| KPI rows computed | {', '.join(f'{k} {v}' for k, v in outcome.kpi_rows.items()) or '-'} |",
+        f"| {t('files_landed')} | {len(outcome.files)} |",
+        f"| {t('rows_landed')} | {outcome.rows_landed} |",
+        f"| {t('rows_loaded')} | {loaded} |",
+        f"| {t('rows_quarantined')} | {outcome.rows_quarantined} |",
+        f"| {t('totals_loaded')} | {outcome.totals_loaded} |",
+        f"| {t('expectations')} | {checks} |",
+        f"| {t('kpi_rows')} | {', '.join(f'{k} {v}' for k, v in outcome.kpi_rows.items()) or '-'} |",
         f"| Data Docs | {code(outcome.data_docs_path or '-')} |",
-        *([f"| sign-off (承認) | {cell(outcome.sign_off_line)} |"] if outcome.sign_off_line else []),
-        f"| batch id | {code(outcome.batch_id)} |",
+        *([f"| {t('sign_off')} | {cell(outcome.sign_off_line)} |"] if outcome.sign_off_line else []),
+        f"| {t('batch_id')} | {code(outcome.batch_id)} |",
         "",
     ]
     if outcome.files:
-        lines += ["## Files", "", "| file | layout | encoding | rows | sha256 | note |", "|---|---|---|---|---|---|"]
+        lines += [f"## {t('files')}", "", *heads("file_heads")]
         for f in outcome.files:
-            note = f.error or ("loaded before" if f.previously_loaded else "")
+            note = f.error or (t("loaded_before") if f.previously_loaded else "")
             if f.skipped_sheets:
-                note += f" sheets without a table, skipped: {', '.join(f.skipped_sheets)}"
+                note += " " + t("skipped_sheets", sheets=", ".join(f.skipped_sheets))
+            if f.empty_sheets:
+                note += " " + t("empty_sheets", sheets=", ".join(f.empty_sheets))
             lines.append(
                 f"| {cell(f.file_name)} | {cell(f.layout)} | {cell(f.encoding)} | {f.rows} | "
-                f"{code(f.sha256[:12])} | {cell(note)} |"
+                f"{code(f.sha256[:12])} | {cell(note.strip())} |"
             )
+        lines.append("")
+    if outcome.replacements:  # a KPI file's row replaced a stored target, actual or place (kpi_audit keeps the old)
+        shown_replacements = outcome.replacements[:MAX_FINDINGS_SHOWN]
+        lines += [
+            f"## {t('replaced_title', n=len(outcome.replacements), shown=len(shown_replacements))}",
+            "",
+            *heads("replaced_heads"),
+        ]
+        for r in shown_replacements:
+            replaced_row, _, changed = replacement_line(r, lang).partition(": ")
+            lines.append(f"| {cell(replaced_row)} | {cell(changed)} |")
         lines.append("")
     failed_rules = [r for r in outcome.rule_summary if not r["success"]]
     if failed_rules:
-        lines += ["## Expectations not met", "", "| rule | severity | rows | meaning |", "|---|---|---|---|"]
+        lines += [f"## {t('rules_failed')}", "", *heads("rule_heads")]
         for r in failed_rules:
-            lines.append(f"| {cell(r['rule'])} | {r['severity']} | {r['unexpected']} | {cell(r['reason'])} |")
+            meaning = (r.get("reason_ja") or r["reason"]) if lang == "ja" else r["reason"]
+            lines.append(f"| {cell(r['rule'])} | {t(r['severity'])} | {r['unexpected']} | {cell(meaning)} |")
         lines.append("")
     if outcome.findings:
         shown = sorted(outcome.findings, key=lambda f: f.severity != "critical")[:MAX_FINDINGS_SHOWN]
-        lines += [
-            f"## Findings ({len(outcome.findings)}; first {len(shown)})",
-            "",
-            "| severity | file | row | column | value | rule | reason |",
-            "|---|---|---|---|---|---|---|",
-        ]
+        lines += [f"## {t('findings', n=len(outcome.findings), shown=len(shown))}", "", *heads("finding_heads")]
         for finding in shown:
-            lines.append(
-                "| "
-                + " | ".join(
-                    [finding.severity]
-                    + [
-                        cell(v)
-                        for v in (finding.file_name, finding.source_row, finding.column_name, finding.value_text)
-                    ]
-                    + [cell(finding.rule), cell(finding.reason)]
-                )
-                + " |"
-            )
+            where = (finding.file_name, finding.source_row, finding.column_name, finding.value_text)
+            row = [t(finding.severity), *map(cell, where), cell(finding.rule), cell(finding.reason_in(lang))]
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
@@ -266,8 +291,11 @@ def evaluation_years_summary(
 # --- publishing ----------------------------------------------------------------------------------
 
 
-def publish_batch_summary(outcome: BatchOutcome, key: str, title: str) -> None:
-    create_markdown_artifact(key=key, markdown=batch_summary(outcome, title), description=description(outcome.message))
+def publish_batch_summary(outcome: BatchOutcome, key: str, title: str, lang: str = "ja") -> None:
+    words = as_lang(lang)
+    create_markdown_artifact(
+        key=key, markdown=batch_summary(outcome, title, words), description=description(outcome.message)
+    )
 
 
 def publish_month_kpis(rows: list[dict[str, Any]], label: str, lang: str = "ja") -> None:
@@ -303,13 +331,16 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
     )
 
 
-def publish_report_links(written: list[Any], flow_run_id: UUID | None = None) -> None:
-    """One link artifact per branch report written (the run's Artifacts tab)."""
+def publish_report_links(written: list[Any], page_url: str | None = None, flow_run_id: UUID | None = None) -> None:
+    """One link artifact per branch report written (the run's Artifacts tab): to the report's page in
+    the UI (flows/report_page), which the browser opens; to the file only where no UI is known (the
+    ephemeral API), for whoever reads the run on the machine. The description names the files. On the
+    run in progress, or on the run `flow_run_id` names (the reports written after it, flows/reports)."""
     for report in written:
         attach(
             LinkArtifact(
                 key=f"branch-report-{report.name_romaji}",
-                link=report.html.as_uri(),
+                link=page_url or report.html.as_uri(),
                 link_text=report.title,
                 description=report.summary,
             ),
@@ -317,12 +348,12 @@ def publish_report_links(written: list[Any], flow_run_id: UUID | None = None) ->
         )
 
 
-def attach(artifact: Artifact, flow_run_id: UUID | None = None) -> None:
+def attach(artifact: Artifact, flow_run_id: UUID | None = None) -> UUID:
     """Create an artifact on the run in progress, or, from a process working for a run that has ended
     (flows/reports: the reports written after the run answered), on the run `flow_run_id` names."""
     if flow_run_id is None:
-        artifact.create(_sync=True)  # type: ignore[call-arg]
-        return
+        created: Any = artifact.create(_sync=True)  # type: ignore[call-arg]
+        return UUID(str(created.id))
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import ArtifactCreate
 
@@ -334,7 +365,7 @@ def attach(artifact: Artifact, flow_run_id: UUID | None = None) -> None:
         flow_run_id=flow_run_id,
     )
     with get_client(sync_client=True) as client:
-        client.create_artifact(artifact=request)
+        return client.create_artifact(artifact=request).id
 
 
 class BackfillProgress:
@@ -349,7 +380,17 @@ class BackfillProgress:
         update_progress_artifact(artifact_id=self.id, progress=100.0 * self.done / max(1, self.years))  # type: ignore[arg-type]
 
 
-def publish_backfill_summary(results: list[dict[str, Any]], message: str) -> None:
-    lines = ["# Backfill", "", "| fiscal year | status | rows loaded | note |", "|---|---|---|---|"]
-    lines += [f"| FY{r['fiscal_year']} | {r['status']} | {r['rows_loaded']} | {cell(r['message'])} |" for r in results]
-    create_markdown_artifact(key="backfill-summary", markdown="\n".join(lines), description=description(message))
+def backfill_summary(results: list[dict[str, Any]], lang: Lang = "ja") -> str:
+    """A line per fiscal year of the backfill: 令和2年度 | 登録しました | 576 | the run's note."""
+    heads = summary_text("backfill_heads", lang).split("|")
+    lines = [f"# {summary_text('Backfill', lang)}", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
+    for r in results:
+        year = period_text(f"FY{r['fiscal_year']}", lang)
+        status = status_words(r["status"], r["failure"], lang) if r.get("failure") else summary_text(r["status"], lang)
+        lines.append(f"| {year} | {cell(status)} | {r['rows_loaded']} | {cell(r['message'])} |")
+    return "\n".join(lines)
+
+
+def publish_backfill_summary(results: list[dict[str, Any]], message: str, lang: str = "ja") -> None:
+    markdown = backfill_summary(results, as_lang(lang))
+    create_markdown_artifact(key="backfill-summary", markdown=markdown, description=description(message))

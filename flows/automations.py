@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from branchkpi.flows import alerts
+from branchkpi.flows import alerts, recovery
 from branchkpi.flows.alert_text import LANGS, Lang
 
 WEBHOOK_BLOCK = "branchkpi-alerts"
@@ -38,13 +38,13 @@ EVENT_AUTOMATIONS: dict[str, str] = {
     "branchkpi: run failed outside the data": alerts.RUN_FAILED,
 }
 CRASHED = "branchkpi: run crashed"
+ONE_ALERT_PER_RUN = timedelta(hours=1)  # a second Crashed event of the same run within it posts nothing
 UNRESPONSIVE = "branchkpi: mark unresponsive runs crashed"
 LONG_RUNNING = "branchkpi: running too long"  # + the deployment's name
 _FINAL = ["Completed", "Failed", "Cancelled", "Crashed", "Paused", "Suspended"]
 _CRASHED_TEXT = {
-    "ja": "[branchkpi] 実行が異常終了しました（Crashed）: {{ flow_run.name }}\n"
-    "{{ event.payload.validated_state.message }}",
-    "en": "[branchkpi] run crashed: {{ flow_run.name }}\n{{ event.payload.validated_state.message }}",
+    "ja": "[branchkpi] 実行が異常終了しました（Crashed）: {{ flow_run.name }}\n{{ flow_run.state.message }}",
+    "en": "[branchkpi] run crashed: {{ flow_run.name }}\n{{ flow_run.state.message }}",
 }
 _LONG_TEXT = {
     "ja": "[branchkpi] 実行が通常より長く続いています: {{ flow_run.name }}（{deployment}、通常は {usual} 分以内）",
@@ -166,14 +166,17 @@ def install(
     created.append(
         Automation(
             name=CRASHED,
-            description="Notify when a run of a branchkpi flow crashed (its process died)",
+            description="Notify when a run of a branchkpi flow crashed (its process died), once per run",
             trigger=EventTrigger(
-                expect={"prefect.flow-run.Crashed"},
+                # Prefect's own state event, or ours for a run found crashed after a server restart
+                # (flows/recovery.py); per run, the first of them posts and the other is absorbed
+                expect={"prefect.flow-run.Crashed", recovery.CRASHED_EVENT},
                 match={"prefect.resource.id": "prefect.flow-run.*"},
                 match_related={"prefect.resource.role": "flow", "prefect.resource.name": FLOW_NAMES},
+                for_each={"prefect.resource.id"},
                 posture=Posture.Reactive,
                 threshold=1,
-                within=timedelta(0),
+                within=ONE_ALERT_PER_RUN,
             ),
             actions=[notify(CRASHED, _CRASHED_TEXT[language] + link)],
         )
@@ -239,17 +242,19 @@ def unresponsive_automation(after: timedelta) -> Any:
     )
 
 
-def ensure_housekeeping(after: timedelta) -> str:
+def ensure_housekeeping(after: timedelta) -> tuple[str, timedelta]:
     """The unresponsive-run automation on the server in PREFECT_API_URL whether or not alerts are
     installed (`branchkpi server run` makes it when its server answers). One that exists is kept:
-    `alerts install --unresponsive-after` may have chosen its window."""
+    `alerts install --unresponsive-after` may have chosen its window. Returns what was done and the
+    window in force."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        if client.read_automations_by_name(UNRESPONSIVE):
-            return f"{UNRESPONSIVE!r} is in place"
+        for existing in client.read_automations_by_name(UNRESPONSIVE):
+            window = getattr(existing.trigger, "within", None) or after
+            return f"{UNRESPONSIVE!r} is in place ({window.total_seconds():.0f} s)", window
     unresponsive_automation(after).create()
-    return f"{UNRESPONSIVE!r} created (no heartbeat for {after.total_seconds():.0f} s: Crashed)"
+    return f"{UNRESPONSIVE!r} created (no heartbeat for {after.total_seconds():.0f} s: Crashed)", after
 
 
 def long_run_windows(timings: Timings) -> list[tuple[UUID, str, timedelta]]:

@@ -126,7 +126,7 @@ def _backfill(
         _load_years(outcome, cfg, url, landed, todo, regions, book)
     years.sort(key=lambda y: y.fiscal_year)
     outcome.record_years_booked(years, f"FY{first}–FY{last}")
-    artifacts.publish_backfill_summary([y.as_dict() for y in years], outcome.message)
+    artifacts.publish_backfill_summary([y.as_dict() for y in years], outcome.message, cfg.report_lang)
 
 
 def _load_years(

@@ -82,7 +82,7 @@ def batch_run(
         logger.error(outcome.message)
         _emit(alerts.run_failed_event(_flow_name(), outcome.message, flow_run_id()))
         return Failed(message=outcome.message, data=data(outcome))
-    artifacts.publish_batch_summary(outcome, summary_key, summary_title)
+    artifacts.publish_batch_summary(outcome, summary_key, summary_title, settings().report_lang)
     logger.info("%s (warehouse %s)", outcome.message, redacted(warehouse_url))
     if outcome.failed and outcome.failure == "quality gate":  # someone must look at the data
         _emit(

@@ -11,17 +11,56 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from branchkpi.config import Settings, settings
+from branchkpi.domain import fiscal
 from branchkpi.flows import lifecycle, sign_off
+from branchkpi.flows.evaluate_targets import run_scope
 from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.landing import files_to_land
 from branchkpi.tasks.outcome import BatchOutcome
+from branchkpi.tasks.parse.batch import ParsedKpiBatch
 
 FLOW_NAME = "quarterly-kpi-actuals"
 
 
 def _run_name() -> str:
+    """The name a run starts with; once its files are read it is named by what they hold (loaded_name)."""
     label = flow_run.parameters.get("label")
-    return f"kpi-actuals-{label}" if label else "kpi-actuals"
+    return f"kpi-{label}" if label else "kpi-actuals"
+
+
+def loaded_period(batch: ParsedKpiBatch) -> str | None:
+    """The period a batch of KPI files holds, as a label: FY2020-Q1 (one year's actuals of one quarter,
+    with or without that year's targets), FY2020 (a year), FY2019–FY2020 (several); None for nothing."""
+    frames = [batch.targets, batch.actuals, batch.structure, batch.uptake]
+    years = sorted({y for f in frames for y in f["fiscal_year"].drop_nulls().unique().to_list()})
+    if not years:
+        return None
+    if len(years) > 1:
+        return f"FY{years[0]}–FY{years[-1]}"
+    quarters = {_quarter(p) for p in batch.actuals["period"].drop_nulls().unique().to_list()}
+    if len(quarters) == 1 and None not in quarters:
+        return f"FY{years[0]}-Q{quarters.pop()}"
+    return f"FY{years[0]}"
+
+
+def _quarter(period: str) -> int | None:
+    """Q1 → 1; 2020-09 → 2 (July–September); FY → None."""
+    if period.startswith("Q") and period[1:].isdigit():
+        return int(period[1:])
+    if len(period) == 7 and period[4] == "-" and period[5:].isdigit():
+        return (fiscal.fiscal_month_index(int(period[5:])) - 1) // 3 + 1
+    return None
+
+
+def loaded_name(batch: ParsedKpiBatch) -> str | None:
+    """kpi-FY2020-Q1-yamaguchi: the run named by the period and the units its files load (up to three
+    named, then -N-units, as evaluate's runs)."""
+    period = loaded_period(batch)
+    if period is None:
+        return None
+    frames = [batch.targets, batch.actuals, batch.structure, batch.uptake]
+    units = sorted({u for f in frames for u in f["reporting_unit"].drop_nulls().unique().to_list()})
+    return f"kpi-{period.replace('–', '-')}{run_scope(units)}".replace(":", "-")
 
 
 @flow(name=FLOW_NAME, flow_run_name=_run_name, persist_result=False)
@@ -64,7 +103,12 @@ def _ingest(
         batch, outcome.files = steps.parse_kpi(landed)
         landed = [f.without_content() for f in landed]  # parsed: the bytes are in the archive
         outcome.rows_landed, outcome.units = batch.rows, batch.raw_units
-        gate = steps.kpi_quality_gate(batch, cfg, _run_name())
+        name = loaded_name(batch) or _run_name()
+        if name != _run_name():
+            lifecycle.rename_run(name)
+        outcome.period = outcome.period or loaded_period(batch)
+        batch, loaded_actuals = steps.kpi_gate_inputs(url, batch)
+        gate = steps.kpi_quality_gate(batch, cfg, name, loaded_actuals)
         outcome.record_gate(batch.findings, gate)
         if require_approval and outcome.only_warned:
             sign_off.ask(outcome, cfg.approval_timeout)

@@ -1,7 +1,13 @@
 """The branch report on the run page: a markdown artifact carrying the report's content (its title, the
 marks, the KPI table with marks, 偏差値と順位, the charts), because the browser will not open the
 `file://` link of the HTML report from the Prefect UI (docs/decisions.md, "issue 19: the report from
-the run page"). The link artifact stays beside it for whoever reads the run on the machine itself.
+the run page"). The link artifact `branch-report-<branch>` points at that page in the UI (an http link
+the browser opens); it names the HTML file and the workbook for whoever reads the run on the machine.
+
+The KPI table is an HTML table inside the markdown: Prefect renders a markdown table with cells that
+never wrap in a box whose scrollbar is hidden, so a long reason ran off its right edge; an HTML block
+is rendered through Prefect's sanitiser (DOMPurify: no style, no script) with the browser's own table
+layout, whose cells wrap, so every column is on the page. Every value is HTML-escaped first.
 
 The charts are embedded as PNG data URIs (Prefect's markdown renders an image token as <img src>), up
 to CHART_BUDGET_BYTES per run: a run that reports every branch would otherwise put tens of megabytes
@@ -10,6 +16,7 @@ into the Prefect database. Past the budget a page names its chart files instead.
 from __future__ import annotations
 
 import base64
+import html
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -79,6 +86,9 @@ def page(written: Any, data: Any, lang: Lang, budget: ChartBudget | None = None)
     return "\n".join(lines)
 
 
+KPI_COLUMNS = ("kpi", "actual", "mark", "target", "previous", "status", "reason")
+
+
 def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> list[str]:
     if not rows:
         return [_t("no_kpis", lang)]
@@ -86,21 +96,40 @@ def _kpi_table(rows: list[dict[str, Any]], marks: Counter[str], lang: Lang) -> l
         f"○ {marks['achieved'] + marks['on_track']}　× {marks['missed']}　△ {marks['at_risk']}　"
         f"— {marks['not_evaluable']}"
     )
-    heads = [text(k, lang) for k in ("kpi", "actual", "mark", "target", "previous", "status", "reason")]
-    out = [summary, "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
+    # one HTML block (no blank line inside: markdown ends an HTML block at one), cells escaped
+    heads = "".join(
+        f'<th class="border p-2 text-left"{_KEEP.get(k, "")}>{html.escape(text(k, lang))}</th>' for k in KPI_COLUMNS
+    )
+    out = [summary, "", '<table class="branch-report-kpis" cellpadding="6">', f"<thead><tr>{heads}</tr></thead>"]
+    out.append("<tbody>")
     for r in rows:  # in the plan's order, as the report prints them
         kpi_id, unit = r["kpi_id"], r.get("unit")
         cells = [
-            cell(kpi_name(kpi_id, r.get("kpi_text_ja"), lang)),
-            cell(figures.kpi_figure(kpi_id, unit, r["actual"], lang)),
-            r["mark"],
-            cell(target_words(r, lang)),
-            cell(figures.kpi_figure(kpi_id, unit, r["previous"], lang)),
-            cell(status_word(r["status"], lang)),
-            cell(reason_text(r, lang)),
+            ("", kpi_name(kpi_id, r.get("kpi_text_ja"), lang)),
+            ("num", figures.kpi_figure(kpi_id, unit, r["actual"], lang)),
+            ("mark", r["mark"]),
+            ("", target_words(r, lang)),
+            ("num", figures.kpi_figure(kpi_id, unit, r["previous"], lang)),
+            ("status", status_word(r["status"], lang)),
+            ("", reason_text(r, lang)),
         ]
-        out.append("| " + " | ".join(cells) + " |")
+        tds = "".join(_td(kind, value) for kind, value in cells)
+        out.append(f'<tr data-status="{html.escape(r["status"])}">{tds}</tr>')
+    out += ["</tbody>", "</table>"]
     return out
+
+
+# short columns kept on one line (a figure, a mark, 未達成); the KPI, target and reason wrap
+_KEEP = {k: " nowrap" for k in ("actual", "mark", "previous", "status")}
+
+
+def _td(kind: str, value: str) -> str:
+    """A cell: text escaped (a KPI text holding <script> stays text) on one line (a blank line would end
+    the HTML block), figures right, marks centred."""
+    align = {"num": "right", "mark": "center"}.get(kind, "left")
+    keep = " nowrap" if kind in ("num", "mark", "status") else ""
+    text = " ".join(str(value).split())
+    return f'<td class="border p-2" align="{align}"{keep}>{html.escape(text, quote=False)}</td>'
 
 
 def _ranked_table(ranked: list[Any], lang: Lang) -> list[str]:
@@ -122,22 +151,33 @@ def _image(path: Path, lang: Lang) -> str:
     return f"![{cell(alt)}](data:image/png;base64,{data})\n"
 
 
+def page_url(artifact_id: Any) -> str | None:
+    """The UI's page of an artifact (…/artifacts/artifact/<id>), where the UI's address is known (a
+    local or shared server); None on Prefect's ephemeral API, which has no UI."""
+    from prefect.settings import PREFECT_UI_URL
+
+    base = PREFECT_UI_URL.value()
+    return f"{str(base).rstrip('/')}/artifacts/artifact/{artifact_id}" if base and artifact_id else None
+
+
 def publish(reported: list[tuple[Any, Any]], lang: str = "ja", flow_run_id: UUID | None = None) -> None:
-    """Per branch report written (with what it was made from, tasks.steps.branch_reports): the link to
-    its file (as before) and the page with its content; on the run in progress, or on the run
-    `flow_run_id` names (the reports written after the run answered, flows/reports)."""
-    publish_report_links([written for written, _ in reported], flow_run_id)
+    """Per branch report written (with what it was made from, tasks.steps.branch_reports): the page with
+    its content, and the link to it on the run's Artifacts tab (to the file where no UI is known); on
+    the run in progress, or on the run `flow_run_id` names (the reports written after the run
+    answered, flows/reports)."""
     budget, words = ChartBudget(), as_lang(lang)
     for written, data in reported:
+        page_id = None
         try:
             markdown = page(written, data, words, budget)
         except OSError as exc:  # a chart file gone since: the report is written and linked, the run stands
             _logger().warning("report page of %s not made: %s", written.name_romaji, exc)
-            continue
-        artifact = MarkdownArtifact(
-            key=f"branch-report-page-{written.name_romaji}", markdown=markdown, description=cell(written.title)
-        )
-        attach(artifact, flow_run_id)
+        else:
+            artifact = MarkdownArtifact(
+                key=f"branch-report-page-{written.name_romaji}", markdown=markdown, description=cell(written.title)
+            )
+            page_id = attach(artifact, flow_run_id)
+        publish_report_links([written], page_url(page_id), flow_run_id)
 
 
 def _logger() -> Any:

@@ -54,5 +54,5 @@ if [ "${1:-}" = "--no-worker" ]; then
 else
   # the worker and its flow runs have no business with the server's database password
   env -u PREFECT_SERVER_DATABASE_CONNECTION_URL -u PREFECT_API_DATABASE_CONNECTION_URL \
-    "$BIN/prefect" worker start --pool branchkpi --limit "${BRANCHKPI_WORKER_LIMIT:-4}"
+    "$BIN/branchkpi" worker start --pool branchkpi --limit "${BRANCHKPI_WORKER_LIMIT:-4}"
 fi

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from branchkpi.domain.findings import Finding
+from branchkpi.tasks.kpi_replacements import replacement_line
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.validate.gx import GateResult
 from branchkpi.warehouse.kpi_loads import KpiLoadResult
@@ -30,6 +31,7 @@ class FileReport:
     previously_loaded: bool = False
     error: str | None = None
     skipped_sheets: list[str] = field(default_factory=list)  # sheets of a workbook that hold no table
+    empty_sheets: list[str] = field(default_factory=list)  # a table's headers and no rows ("no rows")
 
 
 @dataclass
@@ -115,6 +117,8 @@ class BatchOutcome:
     reviewer: str | None = None
     review_note: str | None = None
     reviewed_at: datetime | None = None
+    # KPI rows that replaced stored ones (a target's figure, plan text or place): warehouse.kpi_loads
+    replacements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
@@ -226,10 +230,15 @@ class BatchOutcome:
         warned = [f for f in self.findings if f.severity == "warning"]
         self.status = "warned" if warned else ("loaded" if self.rows_loaded or result.units_added else "unchanged")
         parts = [f"{table} {c['inserted']} new, {c['replaced']} replaced" for table, c in result.counts.items()]
+        self.replacements = result.replacements
         self.message = (
             f"loaded {self.rows_loaded} row(s) ({'; '.join(parts)}), {self.rows_unchanged} unchanged, "
             f"{result.units_added} new reporting unit(s), {len(warned)} warning(s)"
         )
+        if self.replacements:
+            self.message += f"; replaced: {replacement_line(self.replacements[0])}" + (
+                f" and {len(self.replacements) - 1} more" if len(self.replacements) > 1 else ""
+            )
 
     def record_previously_loaded(self, files: list[LandedFile]) -> None:
         """Every file was loaded before (same checksums): nothing to read, check or write."""

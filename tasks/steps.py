@@ -180,8 +180,16 @@ def parse_kpi(files: list[landing.LandedFile]) -> tuple[ParsedKpiBatch, list[Fil
     return parsed
 
 
+@warehouse_task(name="kpi-names-and-history")
+def kpi_gate_inputs(warehouse_url: str, batch: ParsedKpiBatch) -> tuple[ParsedKpiBatch, pl.DataFrame]:
+    """The batch with KPIs named by a plan's wording resolved, and the loaded actuals it is compared with."""
+    return kpi.gate_inputs(batch, connect(warehouse_url))
+
+
 @task(name="kpi-quality-gate", persist_result=False)
-def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> gx.GateResult:
+def kpi_quality_gate(
+    batch: ParsedKpiBatch, cfg: Settings, run_name: str, loaded_actuals: pl.DataFrame | None = None
+) -> gx.GateResult:
     gate = kpi.run_kpi_gate(
         batch.targets,
         batch.actuals,
@@ -191,6 +199,8 @@ def kpi_quality_gate(batch: ParsedKpiBatch, cfg: Settings, run_name: str) -> gx.
         cfg.report_lang,
         structure=batch.structure,
         uptake=batch.uptake,
+        loaded_actuals=loaded_actuals,
+        headers=batch.headers,
     )
     release_freed_memory(batch.rows)
     return gate

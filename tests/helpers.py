@@ -75,3 +75,39 @@ def artifacts(flow_run_id: object) -> dict[str, Any]:
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
     return {a.key: a.model_dump() for a in found}
+
+
+class Receiver:
+    """A local webhook receiver (the alerts' HTTP endpoint): each POST's JSON body with the moment it
+    arrived (wall clock, to compare with an event's time); answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        self.received: list[dict[str, Any]] = []
+        self.arrived: list[float] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                outer.received.append(json.loads(self.rfile.read(length) or b"{}"))
+                outer.arrived.append(time.time())
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [str(m.get("text", "")) for m in self.received]
+
+    def close(self) -> None:
+        self._server.shutdown()

@@ -31,6 +31,9 @@ class KpiLoadResult:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table → inserted/replaced/unchanged
     units_added: int = 0
     fiscal_years: list[int] = field(default_factory=list)
+    # every row that replaced a stored one: table, key, and each changed column's old and new value
+    # (a target's plan text or its place in the plan too); the audit (kpi_audit) keeps the same
+    replacements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
@@ -45,6 +48,7 @@ def _write(
     values: list[str],
     batch_id: str,
     now: datetime,
+    replacements: list[dict[str, Any]] | None = None,
 ) -> dict[str, int]:
     if frame.height == 0:
         return {"inserted": 0, "replaced": 0, "unchanged": 0}
@@ -83,6 +87,15 @@ def _write(
             for r in changed.iter_rows(named=True)
         ]
         bulk_write(conn, sa.insert(schema.kpi_audit), audit)
+        if replacements is not None:
+            replacements += [
+                {
+                    "table": table.name,
+                    "key": {k: r[k] for k in key},
+                    "changed": {c: (r[f"old_{c}"], r[c]) for c in values if r[f"old_{c}"] != r[c]},
+                }
+                for r in changed.iter_rows(named=True)
+            ]
     # the new rows are inserted as they are (the write lock is held since `existing` was read), the
     # changed ones replace theirs
     columns = [*key, *values, "source_file_id"]
@@ -159,8 +172,12 @@ def load_kpi_batch(
     )
     with write_transaction(engine) as conn:
         result.units_added = _add_units(conn, municipalities)
-        result.counts["kpi_targets"] = _write(conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now)
-        result.counts["kpi_actuals"] = _write(conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now)
+        result.counts["kpi_targets"] = _write(
+            conn, schema.kpi_targets, t, TARGET_KEY, TARGET_VALUES, batch_id, now, result.replacements
+        )
+        result.counts["kpi_actuals"] = _write(
+            conn, schema.kpi_actuals, a, ACTUAL_KEY, ACTUAL_VALUES, batch_id, now, result.replacements
+        )
         if structure is not None and structure.height:
             s = structure.select(
                 unit_key="reporting_unit",
@@ -176,7 +193,7 @@ def load_kpi_batch(
                 source_file_id="file_id",
             )
             result.counts["kpi_plan_structure"] = _write(
-                conn, schema.kpi_plan_structure, s, TARGET_KEY, STRUCTURE_VALUES, batch_id, now
+                conn, schema.kpi_plan_structure, s, TARGET_KEY, STRUCTURE_VALUES, batch_id, now, result.replacements
             )
         if uptake is not None and uptake.height:  # NHI initiative uptake (取組状況 N/M市町村)
             result.counts["initiative_uptake"] = _write(

@@ -45,13 +45,19 @@ def synth(
 
 
 @app.command()
-def template(out: Annotated[Path, typer.Option(help="Folder to write kpi_template.xlsx into.")]) -> None:
-    """Write the .xlsx template a branch fills in with its KPI targets (目標) and actuals (実績)."""
+def template(
+    out: Annotated[Path, typer.Option(help="Folder to write kpi_template.xlsx into.")],
+    lang: Annotated[str, typer.Option(help="Language of the 記入方法 sheet: ja or en.")] = "ja",
+) -> None:
+    """Write the .xlsx template a branch fills in with its KPI targets (目標) and actuals (実績): headers
+    only; the examples are on the 記入方法 sheet (How to fill in), which is never loaded."""
 
     def body() -> None:
         from branchkpi.tasks.kpi_template import write_template
 
-        typer.echo(f"wrote {write_template(out)}")
+        if lang not in ("ja", "en"):
+            raise CliError(f"--lang must be ja or en, not {lang!r}")
+        typer.echo(f"wrote {write_template(out, lang)}")
 
     guard(body)
 

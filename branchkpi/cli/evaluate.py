@@ -34,6 +34,41 @@ class By(StrEnum):
     item = "item"
 
 
+class Lang(StrEnum):
+    ja = "ja"
+    en = "en"
+
+
+# what a planning officer reads (--format table), by language: the KPI's name, its mark (○ × △ —) and
+# the reason; json and csv keep the machine keys above (kpi_id, status, …)
+TABLE_HEADS = {
+    "kpi": ("KPI名", "KPI"),
+    "target": ("目標", "target"),
+    "actual": ("実績", "actual"),
+    "previous": ("前年度", "previous year"),
+    "mark": ("判定", "mark"),
+    "item_mark": ("項目判定", "item mark"),
+    "reason": ("理由", "reason"),
+    "group": ("分野", "field"),
+    "item": ("項目", "item"),
+    "sub_item": ("小項目", "sub-item"),
+    "kpis": ("KPI数", "KPIs"),
+    "missed": ("×", "×"),
+    "at_risk": ("△", "△"),
+    "not_evaluable": ("—", "—"),
+    "kpi_names": ("KPI", "KPI names"),
+    "fiscal_year": ("年度", "fiscal year"),
+    "period": ("期間", "period"),
+    "unit": ("対象", "unit"),
+    "unplaced": ("計画の項目に位置のない KPI {n} 件: {names}", "{n} KPI(s) with no place in the plan: {names}"),
+}
+
+
+def _head(key: str, lang: str, **values: Any) -> str:
+    ja, en = TABLE_HEADS[key]
+    return (ja if lang == "ja" else en).format(**values)
+
+
 @app.command()
 def evaluate(
     fiscal_year: Annotated[
@@ -52,6 +87,10 @@ def evaluate(
     by: Annotated[
         By, typer.Option("--by", help="kpi: a row per KPI (missed first); item: a row per plan item and sub-item.")
     ] = By.kpi,
+    lang: Annotated[
+        Lang | None,
+        typer.Option("--lang", help="The table's language: ja (default: BRANCHKPI_REPORT_LANG) or en."),
+    ] = None,
 ) -> None:
     """Evaluate every KPI target of a branch or municipality (the evaluate-targets flow): ○ achieved,
     × missed, △ at risk, — not evaluable with the reason. Missed ones come first. Each KPI also has
@@ -59,7 +98,10 @@ def evaluate(
     when every judged one is met); `--by item` lists the items as the status report prints them."""
 
     def body() -> None:
+        from branchkpi.config import settings
         from branchkpi.domain import fiscal, regions
+
+        words = lang.value if lang else ("en" if settings().report_lang == "en" else "ja")
 
         fy: int | None = None
         if fiscal_year is not None:
@@ -70,7 +112,7 @@ def evaluate(
         if quarter is not None and not 1 <= quarter <= 4:
             raise CliError(f"quarter must be 1-4, got {quarter}")
         if every_unit:
-            _evaluate_all(fy, quarter, output, force)
+            _evaluate_all(fy, quarter, output, force, words)
             return
         if fy is None:
             raise CliError("give --fiscal-year (or --all for every year with targets)")
@@ -103,24 +145,55 @@ def evaluate(
         if not rows:
             raise CliError(f"no targets for {unit_key} in FY{fy} (load a plan with `branchkpi ingest`)")
         if by is By.item:
-            _write_items(rows, output)
+            _write_items(rows, output, words)
             return
-        from branchkpi.config import settings
-
-        if output is OutputFormat.table:  # what a planning officer reads: the reason in the report language
-            lang = settings().report_lang
-            write_rows(
-                [{**r, "reason": r["reason_ja"] if lang == "ja" else r["reason"]} for r in rows],
-                output,
-                EVALUATION_COLUMNS,
-            )
+        if output is OutputFormat.table:  # what a planning officer reads: names, marks, reasons in words
+            texts = _plan_texts(unit_key, fy, rows) if words == "ja" else {}
+            table = [_kpi_line(r, texts.get(r["kpi_id"]), words) for r in rows]
+            write_rows(table, output, [_head(k, words) for k in KPI_TABLE])
         else:
             write_rows(rows, output, DETAIL_COLUMNS)
 
     guard(body)
 
 
-def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFormat, force: bool) -> None:
+KPI_TABLE = ("kpi", "target", "actual", "previous", "mark", "item_mark", "reason")
+
+
+def _kpi_line(row: dict[str, Any], plan_text: str | None, lang: str) -> dict[str, Any]:
+    """保険証回収率 | 96.30%以上 | 95.82% | 95.92% | × | × | 実績 95.82% は目標 96.30% 以上に届かず"""
+    from branchkpi.domain import figures
+    from branchkpi.flows.artifact_text import as_lang, kpi_name, reason_text, target_words
+
+    words = as_lang(lang)
+    kpi_id, unit = row["kpi_id"], row.get("unit")
+    values = {
+        "kpi": kpi_name(kpi_id, plan_text, words),
+        "target": target_words(row, words),
+        "actual": figures.kpi_figure(kpi_id, unit, row["actual"], words),
+        "previous": figures.kpi_figure(kpi_id, unit, row["previous"], words),
+        "mark": row["mark"],
+        "item_mark": row.get("item_mark") or "",
+        "reason": reason_text(row, words),
+    }
+    return {_head(k, lang): v for k, v in values.items()}
+
+
+def _plan_texts(unit_key: str, fiscal_year: int, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The plan's own sentence of the KPIs the catalogue has no Japanese name for (read only if any)."""
+    from branchkpi.tasks.report.wording import Labels
+
+    if all(Labels.has_japanese_name(r["kpi_id"]) for r in rows):
+        return {}
+    from branchkpi.warehouse import reads
+    from branchkpi.warehouse.engine import connect
+
+    return {k: v for k, v in reads.kpi_texts(connect(), unit_key, fiscal_year).items() if v}
+
+
+def _evaluate_all(
+    fiscal_year: int | None, quarter: int | None, output: OutputFormat, force: bool, lang: str = "ja"
+) -> None:
     """One evaluate-targets run over every fiscal year with targets and every unit; a line per unit and year."""
     from collections import Counter
 
@@ -171,12 +244,34 @@ def _evaluate_all(fiscal_year: int | None, quarter: int | None, output: OutputFo
                     "—": marks["—"],
                 }
             )
+    if output is OutputFormat.table:  # 令和2年度 | 年度 | 山口支部 | 13 | 13 | 0 | 0
+        write_rows([_unit_line(r, lang) for r in summary], output, [*_unit_line(summary[0], lang)] if summary else [])
+        return
     write_rows(summary, output, ["fiscal_year", "period", "unit", "name", "○", "×", "△", "—"])
 
 
-def _write_items(rows: list[dict[str, Any]], output: OutputFormat) -> None:
+def _unit_line(row: dict[str, Any], lang: str) -> dict[str, Any]:
+    from branchkpi.flows.alert_text import period_text, unit_text
+    from branchkpi.flows.artifact_text import as_lang
+
+    words = as_lang(lang)
+    period = row["period"]
+    if period == "FY":
+        period = "年度" if words == "ja" else "FY"
+    elif words == "ja":
+        period = f"第{period[1:]}四半期"
+    return {
+        _head("fiscal_year", lang): period_text(f"FY{row['fiscal_year']}", words),
+        _head("period", lang): period,
+        _head("unit", lang): unit_text(row["unit"], words, row["name"]),
+        **{mark: row[mark] for mark in ("○", "×", "△", "—")},
+    }
+
+
+def _write_items(rows: list[dict[str, Any]], output: OutputFormat, lang: str = "ja") -> None:
     """One row per item and sub-item, in plan order; KPIs whose place in the plan is unknown after them."""
     from branchkpi.domain.plan_items import item_marks
+    from branchkpi.flows.artifact_text import as_lang, kpi_name
 
     items = item_marks(rows)
     unplaced = [r for r in rows if not r.get("item_ja")]
@@ -185,12 +280,32 @@ def _write_items(rows: list[dict[str, Any]], output: OutputFormat) -> None:
             "no plan structure for these targets (load kpi_plan_structure.csv, or 分野 / 項目 / 小項目 "
             "columns with the targets)"
         )
-    listed = [
-        {**i, "kpi_ids": ", ".join(i["kpi_ids"]) if output is OutputFormat.table else i["kpi_ids"]} for i in items
+    if output is not OutputFormat.table:
+        write_rows(items, output, ITEM_COLUMNS)
+        return
+    words = as_lang(lang)
+
+    def numbered(no: Any, text: Any) -> str:
+        return " ".join(str(p) for p in (no, text) if p)
+
+    table = [
+        {
+            _head("group", lang): i["group_ja"] or "",
+            _head("item", lang): numbered(i["item_no"], i["item_ja"]),
+            _head("sub_item", lang): numbered(i["sub_item_no"], i["sub_item_ja"]),
+            _head("mark", lang): i["mark"],
+            _head("kpis", lang): i["kpis"],
+            "×": i["missed"],
+            "△": i["at_risk"],
+            "—": i["not_evaluable"],
+            _head("kpi_names", lang): "、".join(kpi_name(k, None, words) for k in i["kpi_ids"]),
+        }
+        for i in items
     ]
-    write_rows(listed, output, ITEM_COLUMNS)
-    if unplaced and output is OutputFormat.table:
-        typer.echo(f"{len(unplaced)} KPI(s) with no place in the plan: {', '.join(r['kpi_id'] for r in unplaced)}")
+    write_rows(table, output, list(table[0]))
+    if unplaced:
+        names = "、".join(kpi_name(r["kpi_id"], None, words) for r in unplaced)
+        typer.echo(_head("unplaced", lang, n=len(unplaced), names=names))
 
 
 def _municipality_key(name: str) -> str:

@@ -145,6 +145,7 @@ class _Supervisor:
     where: Paths
     state: StateDatabase
     child: subprocess.Popen[bytes] | None = None
+    helper: subprocess.Popen[bytes] | None = None  # the housekeeping process
     requested: list[str] = field(default_factory=list)
 
     def on_signal(self, signum: int, _frame: object) -> None:
@@ -153,8 +154,9 @@ class _Supervisor:
             self.child.terminate()
 
     def housekeeping(self) -> None:
-        """Once the server answers: the automation that marks runs without a heartbeat Crashed, so a
-        run whose process died while the server was down does not stay Running."""
+        """Once the server answers, `server housekeeping` in a process of its own (it imports Prefect):
+        the automation that marks runs without a heartbeat Crashed, and the runs in flight when the
+        server last went down watched until they end (flows/recovery.py). It ends with the server."""
         deadline = time.monotonic() + 300
         while not answers(self.port, timeout=2):
             if time.monotonic() > deadline or (self.child and self.child.poll() is not None):
@@ -162,15 +164,14 @@ class _Supervisor:
             time.sleep(0.5)
         env = {**os.environ, "PREFECT_API_URL": api_url(self.port), "PREFECT_HOME": str(self.where.home)}
         with self.where.log.open("ab") as out:
-            subprocess.run(
+            self.helper = subprocess.Popen(
                 [sys.executable, "-m", "branchkpi.cli", "server", "housekeeping"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                timeout=300,
-                check=False,
             )
+        self.helper.wait()
 
     def rotation(self) -> None:
         while self.child and self.child.poll() is None:
@@ -209,6 +210,9 @@ class _Supervisor:
             reason = f"died: killed by signal {signal.Signals(-code).name}"
         else:
             reason = f"died: exited with code {code}"
+        if self.helper and self.helper.poll() is None:
+            self.helper.kill()
+            self.helper.wait()
         self.state.stop()
         write_json(self.where.exit_record, {"at": now(), "reason": reason, "requested": bool(self.requested)})
         self.where.record.unlink(missing_ok=True)
@@ -245,7 +249,9 @@ def start(port: int, wait: float = 120.0) -> str:
     where.home.mkdir(parents=True, exist_ok=True)
     record = read_json(where.record)
     if record and alive(record.get("pid")):
-        return _wait_until_answers(port, wait, record["pid"], where)  # it is starting
+        if alive(record.get("server_pid")):
+            return _wait_until_answers(port, wait, record["pid"], where)  # it is starting
+        _wait_gone(record["pid"], STOP_GRACE + 15)  # its server ended: the supervisor is recording why
     where.record.unlink(missing_ok=True)  # a stale record: that server died with its supervisor
     where.exit_record.unlink(missing_ok=True)
     with where.log.open("ab") as out:

@@ -26,6 +26,8 @@ def print_outcome(state: Any, outcome: Any) -> None:
         note = f" ERROR {f.error}" if f.error else (" (loaded before)" if f.previously_loaded else "")
         if f.skipped_sheets:
             note += f" (sheets without a table, skipped: {', '.join(f.skipped_sheets)})"
+        if f.empty_sheets:
+            note += f" (no rows: {', '.join(f.empty_sheets)})"
         echo(f"  file {f.file_name}: {f.layout or '-'} {f.encoding or ''} {f.rows} rows{note}")
     echo(
         f"  rows: {outcome.rows_landed} landed, {outcome.rows_loaded} loaded ({outcome.rows_inserted} new, "
@@ -35,6 +37,13 @@ def print_outcome(state: Any, outcome: Any) -> None:
         f"  expectations: {outcome.expectations_passed} passed, {outcome.expectations_warned} warned, "
         f"{outcome.expectations_failed} failed"
     )
+    replacements = getattr(outcome, "replacements", [])
+    if replacements:
+        from branchkpi.tasks.kpi_replacements import replacement_line
+
+        echo(f"  replaced (置き換え, the old values are in kpi_audit): {len(replacements)}")
+        for r in replacements[:10]:
+            echo(f"    {replacement_line(r)}")
     if outcome.kpi_rows:
         echo("  KPIs: " + ", ".join(f"{k} {v} rows" for k, v in outcome.kpi_rows.items()))
     if outcome.data_docs_path:

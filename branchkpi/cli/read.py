@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -59,9 +59,22 @@ def query_monthly(
         rows = reads.monthly_kpis(connect_reader(), region_code, fy, month, metric_id)
         if not rows:
             raise CliError("no data matches (load some with `branchkpi ingest`)")
+        if output is OutputFormat.table:  # a person's table: a head count or an average is never summed
+            rows = [_as_printed(r) for r in rows]
         write_rows(rows, output, reads.MONTHLY_COLUMNS)
 
     guard(body)
+
+
+def _as_printed(row: dict[str, Any]) -> dict[str, Any]:
+    """The year to date as the 月報 prints it: a flow's total (保険給付費), a stock's or an average's
+    年度平均 (被保険者数, 平均標準報酬月額); the other figure is left empty (json and csv keep both)."""
+    from branchkpi.domain import metrics
+
+    metric = metrics.BY_ID.get(row["metric"])
+    if metric is None:
+        return row
+    return {**row, "fytd_average": None} if metric.aggregation == "sum" else {**row, "fytd_total": None}
 
 
 @app.command()
@@ -73,11 +86,11 @@ def rank(
     """Deviation score (偏差値 = 50 + 10·(x − mean)/sd) and rank of every branch for a KPI."""
 
     def body() -> None:
-        from branchkpi.domain import fiscal, kpis
+        from branchkpi.domain import fiscal, kpi_names, kpis
         from branchkpi.tasks.rank import rank_branches
         from branchkpi.warehouse.engine import connect_reader
 
-        kpi_id = kpis.resolve_kpi(kpi)
+        kpi_id = kpi_names.resolve_exact(kpi)
         if kpi_id is None:
             raise CliError(f"unknown KPI {kpi!r}: one of {', '.join(k.id for k in kpis.CATALOGUE if k.ranked)}")
         try:

@@ -77,10 +77,16 @@ def run_command() -> None:
 
 @server_app.command("housekeeping", hidden=True)
 def housekeeping_command() -> None:
-    """What a server needs whoever uses it: runs that stopped sending heartbeats are marked Crashed."""
+    """What a server needs whoever uses it, run by `server run` once its server answers: runs that stop
+    sending heartbeats are marked Crashed, and those in flight when it went down that end Crashed are
+    announced (flows/recovery.py)."""
     from datetime import timedelta
 
     from branchkpi.flows.automations import ensure_housekeeping
+    from branchkpi.flows.recovery import announce_crashed
 
-    made = ensure_housekeeping(timedelta(seconds=unresponsive_after()))
-    typer.echo(f"housekeeping: {made}")
+    done, window = ensure_housekeeping(timedelta(seconds=unresponsive_after()))
+    typer.echo(f"housekeeping: {done}")
+    crashed = announce_crashed(window)
+    if crashed:
+        typer.echo(f"housekeeping: crashed while the server was down: {', '.join(crashed)}")

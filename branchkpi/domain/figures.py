@@ -67,11 +67,11 @@ def number(value: float | int | None, digits: int | None = None) -> str:
         return ""
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int):
+    if isinstance(value, int) and digits is None:
         return f"{value:,}"
     if value != value or value in (float("inf"), float("-inf")):  # NaN, ±inf: say so, as Python does
         return str(value)
-    if digits is not None:  # + 0.0: no "-0.0" for a value that rounds to zero
+    if digits is not None:  # + 0.0: no "-0.0" for a value that rounds to zero; 25 at one place is 25.0
         return f"{round(value, digits) + 0.0:,.{digits}f}"
     exact = Decimal(repr(round(value, MAX_DECIMALS) + 0.0))
     text = f"{exact:,f}"
@@ -94,9 +94,24 @@ def figure(value: float | int | None, kind: str | None, lang: Lang = "ja", digit
 
 def metric_figure(metric_id: str, value: float | int | None, lang: Lang = "ja") -> str:
     """A 月報 metric's value: 被保険者数 15,419,118人, 1人あたり医療費 21,305円, 保険給付費 6,123百万円."""
-    metric = metrics.BY_ID.get(metric_id)
-    kind, digits = _METRIC_UNITS.get(metric.unit, (None, 2)) if metric else (None, 2)
+    kind, digits = metric_unit_kind(metric_id)
     return figure(value, kind, lang, digits)
+
+
+def metric_unit_kind(metric_id: str) -> tuple[str | None, int]:
+    """The unit kind a 月報 metric is printed in and its decimals (被保険者数: persons, 0)."""
+    metric = metrics.BY_ID.get(metric_id)
+    return _METRIC_UNITS.get(metric.unit, (None, 2)) if metric else (None, 2)
+
+
+def metric_unit(metric_id: str, lang: Lang = "ja") -> str:
+    """The unit a 月報 table or chart axis is headed with: 人, 事業所, 円, 百万円 (persons, … in English)."""
+    return unit_text(metric_unit_kind(metric_id)[0], lang).strip()
+
+
+def metric_number(metric_id: str, value: float | int | None) -> str:
+    """A 月報 cell under a heading that carries the unit: 260,511 (被保険者数, 人), 6,123 (百万円)."""
+    return number(value, metric_unit_kind(metric_id)[1]) if value is not None else NONE_TEXT
 
 
 def kpi_unit_kind(kpi_id: str, unit: str | None) -> str | None:
@@ -107,9 +122,22 @@ def kpi_unit_kind(kpi_id: str, unit: str | None) -> str | None:
     return unit
 
 
-def kpi_figure(kpi_id: str, unit: str | None, value: float | int | None, lang: Lang = "ja") -> str:
-    """A KPI's actual or target as the plan prints it (95.82%, 3,000人, 7件), to the precision given."""
-    return figure(value, kpi_unit_kind(kpi_id, unit), lang)
+def kpi_number(kpi_id: str, unit: str | None, value: float | int | None, digits: int | None = None) -> str:
+    """A KPI's figure at its printed precision (the catalogue's, kpis.Kpi.decimals), without its unit:
+    95.82, 0.236, 61.0, 3,000. `digits` gives more places where the precision would hide a difference."""
+    if value is None:
+        return NONE_TEXT
+    return number(value, kpis.decimals_of(kpi_id, unit) if digits is None else digits)
+
+
+def kpi_figure(
+    kpi_id: str, unit: str | None, value: float | int | None, lang: Lang = "ja", digits: int | None = None
+) -> str:
+    """A KPI's actual or target as the plan prints it, at the KPI's printed precision and with its unit:
+    95.82%, 0.236%, 61.0%, 3,000人, 7件, 150円."""
+    if value is None:
+        return NONE_TEXT
+    return kpi_number(kpi_id, unit, value, digits) + unit_text(kpi_unit_kind(kpi_id, unit), lang)
 
 
 def pct(value: float | None, digits: int = 1) -> str:

@@ -5,7 +5,12 @@ Flows (累積: check-up and guidance rates and counts, fiscal-year-to-date effec
 things) grow from April to March, so during the year they are judged against a pro-rated target;
 levels (rates, shares) against the target as is; stocks (committee members, magazine subscribers,
 declared establishments: a count at a point in time with a year-end target) against the path from the
-previous fiscal year-end actual to the target, pro-rated by the months elapsed."""
+previous fiscal year-end actual to the target, pro-rated by the months elapsed.
+
+Each KPI also says its printed precision (`decimals`): the places the plans and reports print its
+figures with (保険証回収率 96.30%, 査定率 0.236%, rates otherwise 61.0%; counts and yen whole). Every
+figure of a KPI an officer reads (report, workbook, `evaluate`, run pages, alerts, reasons) is shown
+at it, so the table and the reason beside it never print one actual two ways."""
 
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ GROUPS = {
 }
 
 
+# a rate is printed with one decimal (61.0%以上, 22.4%) unless its KPI says more; a rate printed whole
+# (100%とする, 20%以下) still shows one, so that 99.96% never reads 100% beside a ×; counts and yen whole
+DEFAULT_DECIMALS: dict[str, int] = {"pct": 1, "count": 0, "yen": 0}
+
 Nature = Literal["flow", "level", "stock"]
 NATURES: tuple[Nature, ...] = ("flow", "level", "stock")
 
@@ -33,6 +42,14 @@ class Kpi:
     nature: Nature  # flow: accumulates through the year; level: a rate or share; stock: a count at a point in time
     phrases: tuple[str, ...]  # Japanese words that identify it in a plan's KPI text
     ranked: bool = False  # compared across branches (偏差値, rank)
+    # places printed after the point (96.30% → 2); None: the unit's own (DEFAULT_DECIMALS)
+    decimals: int | None = None
+
+    @property
+    def precision(self) -> int:
+        """The decimals its figures are printed with (tests/unit/test_kpi_precision.py derives them from
+        the seed's printed targets and actuals)."""
+        return DEFAULT_DECIMALS.get(self.unit, 0) if self.decimals is None else self.decimals
 
     @property
     def cumulative(self) -> bool:
@@ -49,13 +66,13 @@ class Kpi:
 CATALOGUE: tuple[Kpi, ...] = (
     Kpi("service_standard_rate", "pct", "basic", "level", ("サービススタンダード",)),
     Kpi("mail_application_rate", "pct", "basic", "level", ("郵送化率",)),
-    Kpi("claim_review_reduction_rate", "pct", "basic", "level", ("査定率",), ranked=True),
+    Kpi("claim_review_reduction_rate", "pct", "basic", "level", ("査定率",), ranked=True, decimals=3),
     Kpi("reexamination_reduction_per_claim_yen", "yen", "basic", "level", ("再審査レセプト", "1件当たりの査定額")),
     Kpi("claim_review_effect_per_member_yen", "yen", "basic", "flow", ("査定効果額",)),
-    Kpi("judo_multi_site_frequent_share", "pct", "basic", "level", ("柔道整復",)),
-    Kpi("card_recovery_rate", "pct", "basic", "level", ("保険証回収率",), ranked=True),
-    Kpi("refund_claim_recovery_rate", "pct", "basic", "level", ("返納金債権", "回収率")),
-    Kpi("post_eligibility_refund_share", "pct", "basic", "level", ("資格喪失後受診に伴う返納金",)),
+    Kpi("judo_multi_site_frequent_share", "pct", "basic", "level", ("柔道整復",), decimals=2),
+    Kpi("card_recovery_rate", "pct", "basic", "level", ("保険証回収率",), ranked=True, decimals=2),
+    Kpi("refund_claim_recovery_rate", "pct", "basic", "level", ("返納金債権", "回収率"), decimals=2),
+    Kpi("post_eligibility_refund_share", "pct", "basic", "level", ("資格喪失後受診に伴う返納金",), decimals=3),
     Kpi("ceiling_certificate_use_rate", "pct", "basic", "level", ("限度額適用認定証",)),
     Kpi("dependent_recheck_submission_rate", "pct", "basic", "level", ("被扶養者資格の確認",)),
     Kpi("dependent_recheck_establishments_sent", "count", "basic", "level", ()),
@@ -109,7 +126,7 @@ CATALOGUE: tuple[Kpi, ...] = (
     Kpi("general_competitive_tender_count", "count", "organization", "level", ()),
     Kpi("single_bid_tender_count", "count", "organization", "level", ()),
     # NHI (国保) municipal KPIs, as in the prefectures' 保険者努力支援制度 indicators:
-    Kpi("nhi_collection_rate", "pct", "basic", "level", ("収納率",)),  # 現年分の保険料(税)収納率
+    Kpi("nhi_collection_rate", "pct", "basic", "level", ("収納率",), decimals=2),  # 現年分の保険料(税)収納率
     Kpi("nhi_specific_checkup_rate", "pct", "strategic", "flow", ("国保特定健診受診率",)),  # 特定健診受診率
     Kpi("nhi_health_guidance_rate", "pct", "strategic", "flow", ("国保特定保健指導実施率",)),  # 特定保健指導実施率
     Kpi("nhi_generic_drug_share", "pct", "strategic", "level", ("国保後発医薬品使用割合",)),  # 後発医薬品使用割合
@@ -120,22 +137,21 @@ BY_ID: dict[str, Kpi] = {k.id: k for k in CATALOGUE}
 TENDER_COMPONENTS = ("general_competitive_tender_count", "single_bid_tender_count")
 
 
-def resolve_kpi(text: object) -> str | None:
-    """A KPI id, or the id named by a plan's Japanese KPI text (the longest matching phrase wins)."""
-    if text is None:
-        return None
-    raw = unicodedata.normalize("NFKC", str(text)).strip()
-    if raw.lower() in BY_ID:
-        return raw.lower()
-    best: tuple[int, str] | None = None
-    for kpi in CATALOGUE:
-        for phrase in kpi.phrases:
-            if unicodedata.normalize("NFKC", phrase) in raw and (best is None or len(phrase) > best[0]):
-                best = (len(phrase), kpi.id)
-    return best[1] if best else None
+def decimals_of(kpi_id: str | None, unit: str | None = None) -> int:
+    """The printed precision of a KPI's figures; a KPI the catalogue does not know (a file's own id),
+    or a figure in another unit than the KPI's own, is printed at its unit's (DEFAULT_DECIMALS: a rate
+    61.0%, a count 3,000)."""
+    kpi = BY_ID.get(kpi_id or "")
+    if kpi is not None and unit in (None, kpi.unit):
+        return kpi.precision
+    return DEFAULT_DECIMALS.get(unit or "", 0)
 
 
-_TARGET_RE = re.compile(r"^(?P<num>[0-9.]+)\s*(?P<unit>%|％|件|人|名|円|事業所)?\s*(?P<cmp>以上|以下|超|未満)?$")
+# the figure may carry thousands separators (1,100事業所以上, 3,000人以上)
+_TARGET_RE = re.compile(
+    r"^(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*"
+    r"(?P<unit>%|％|件|人|名|円|事業所|所|社)?\s*(?P<cmp>以上|以下|超|未満)?$"
+)
 
 
 def parse_target_text(text: str) -> tuple[str, float | None, str | None]:
@@ -143,21 +159,23 @@ def parse_target_text(text: str) -> tuple[str, float | None, str | None]:
 
     `94.5%以上` → ge 94.5 pct; `91.2%` (no 以上) → ge (plain rates are minimums); `20%以下` → le;
     `前年度収納率を上回る` / `拡大を図る` → gt_prev_year; `対前年度以上` → ge_prev_year;
-    `対前年度以下` → le_prev_year; `【未設定】` / `未設定` / empty → not_set."""
-    s = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
+    `対前年度以下` → le_prev_year; `【未設定】` / `未設定` / empty → not_set; `100%とする` → eq;
+    `実施する` → done. Counts may carry separators and their unit word: `1,100事業所以上`, `3,000人以上`."""
+    s = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "").rstrip("。")
     if not s or "未設定" in s:
         return "not_set", None, None
+    if s in ("実施", "実施する") or s.endswith("を実施する"):  # a qualitative KPI: done when carried out
+        return "done", None, None
     if "上回る" in s or "拡大" in s:
         return "gt_prev_year", None, None
     if "前年" in s and "以上" in s:
         return "ge_prev_year", None, None
     if "前年" in s and ("以下" in s or "下回る" in s):
         return "le_prev_year", None, None
-    m = _TARGET_RE.match(s)
+    stated = s.endswith("とする")  # 100%とする: exactly (eq), unless 以上 / 以下 says otherwise
+    m = _TARGET_RE.match(s.removesuffix("とする"))
     if not m:
         raise ValueError(f"target not understood: {text!r} (e.g. 94.5%以上, 20%以下, 前年度を上回る, 【未設定】)")
-    unit = {"%": "pct", "件": "count", "人": "count", "名": "count", "事業所": "count", "円": "yen"}.get(
-        m["unit"] or ""
-    )
-    comparator = {"以下": "le", "未満": "le", "以上": "ge", "超": "ge"}.get(m["cmp"] or "", "ge")
-    return comparator, float(m["num"]), unit
+    unit = {"%": "pct", "件": "count", "人": "count", "名": "count", "事業所": "count", "所": "count", "社": "count"}
+    comparator = {"以下": "le", "未満": "le", "以上": "ge", "超": "ge"}.get(m["cmp"] or "", "eq" if stated else "ge")
+    return comparator, float(m["num"].replace(",", "")), {**unit, "円": "yen"}.get(m["unit"] or "")

@@ -2,13 +2,18 @@
 an alert and `evaluate` say the same thing in either language. A judgement carries a code and its
 figures (branchkpi.domain.target_rules); `words(code, params, lang)` writes the sentence.
 
-Japanese sentences print the figures as a planning officer writes them (95.82%, 3,000, 1,234円), the
-two sides of a comparison at the same precision; the English ones keep the compact form the logs and
-tests have always read (`actual 95.82 not ≥ target 96.3`)."""
+Both languages print the figures at the KPI's printed precision (the catalogue's, kpis.Kpi.decimals:
+保険証回収率 95.82% / 96.30%, 査定率 0.236%, other rates 61.0%, counts and yen whole), the two sides of a
+comparison alike, and more places only where that precision would print two different figures as one
+(実績 96.29% は目標 96.30% 以上に届かず, never 96.30% against 96.30%). Japanese sentences carry the unit
+(95.82%, 3,000人, 1,234円); the English ones keep the compact form the logs have always read
+(`actual 95.82 not ≥ target 96.30`)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from branchkpi.domain import figures, kpis
 
 # the side a figure is compared with, by label code
 LABELS: dict[str, dict[str, str]] = {
@@ -18,7 +23,7 @@ LABELS: dict[str, dict[str, str]] = {
     "ceiling": {"en": "ceiling", "ja": "上限"},
     "prorated": {"en": "target pro-rated {how}:", "ja": "按分目標（{how_ja}）"},
     "stock_path": {
-        "en": "path from last year's end {previous:g} to the target {target:g} ({months}/12):",
+        "en": "path from last year's end {previous_en} to the target {target_en} ({months}/12):",
         "ja": "前年度末 {previous_ja} から目標 {target_ja} への按分（{months}/12）",
     },
 }
@@ -48,57 +53,42 @@ WORDING: dict[str, dict[str, str]] = {
         "ja": "一般競争入札 {tenders} 件（{small} 件以下）: 一者応札 {single} 件{relation_ja}",
     },
     "single_bid_over_ceiling": {
-        "en": "single-bid share {share:g} % > {ceiling:g} %",
-        "ja": "一者応札の割合 {share:g}% は上限 {ceiling:g}% を上回る",
+        "en": "single-bid share {share} % > {ceiling} %",
+        "ja": "一者応札の割合 {share}% は上限 {ceiling}% を上回る",
     },
     "single_bid_zero": {
-        "en": "single-bid share 0 % (≤ {ceiling:g} % and ≤ any previous year)",
-        "ja": "一者応札の割合 0%（上限 {ceiling:g}% 以下、前年度以下）",
+        "en": "single-bid share 0 % (≤ {ceiling} % and ≤ any previous year)",
+        "ja": "一者応札の割合 0%（上限 {ceiling}% 以下、前年度以下）",
     },
     "single_bid_needs_previous": {
-        "en": "single-bid share {share:g} % ≤ {ceiling:g} %, but the previous year's share is needed "
+        "en": "single-bid share {share} % ≤ {ceiling} %, but the previous year's share is needed "
         "(if it was ≤ 20 %, this year must not exceed it)",
-        "ja": "一者応札の割合 {share:g}% は上限 {ceiling:g}% 以下だが、判定には前年度の割合が必要"
+        "ja": "一者応札の割合 {share}% は上限 {ceiling}% 以下だが、判定には前年度の割合が必要"
         "（前年度が20%以下なら、それを上回らないこと）",
     },
     "rule_error": {"en": "{message}", "ja": "目標を適用できない: {message}"},
 }
 
 
-def figure(value: float, unit: str, decimals: int | None = None) -> str:
-    """A figure as printed: 95.82%, 3,000, 1,234円 (thousands separators; `decimals` or its own)."""
-    places = decimals_of(value) if decimals is None else decimals
-    text = f"{value:,.{places}f}"
-    return text + {"pct": "%", "yen": "円"}.get(unit, "")
+_SHARE_KPI = "single_bid_tender_share"
+MAX_PLACES = 6  # the most places a comparison is widened to (figures.MAX_DECIMALS)
 
 
-def decimals_of(value: float) -> int:
-    """The decimals a figure is written with (at most 6): 95.82 → 2, 3000.0 → 0."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return len(text.partition(".")[2])
-
-
-# both sides of a comparison are printed at one precision: the finer of the two, at most this
-COMPARISON_MAX_PLACES = 2
-
-
-def comparison_places(actual: float, threshold: float) -> int:
-    """The decimals of both figures of a comparison (a pro-rated 36.666… reads 36.67)."""
-    return min(max(decimals_of(actual), decimals_of(threshold)), COMPARISON_MAX_PLACES)
-
-
-def english_figure(value: float) -> str:
-    """A figure in the English reason: the compact form the logs and tests have always read (95.82)."""
-    return f"{value:g}"
-
-
-def comparison_parts(op: str, ok: bool, label: str, lang: str) -> tuple[str, str, str]:
-    """The sentence of a comparison around its two figures, actual first: (before, between, after);
-    `label` is the other side's name as written (LABELS, formatted)."""
+def figure(value: float, unit: str, decimals: int | None = None, kpi_id: str | None = None, lang: str = "ja") -> str:
+    """A figure as printed: 95.82%, 3,000人, 1,234円 in Japanese (95.82, 3,000, 1,234 in English), at
+    `decimals` or the KPI's printed precision."""
     if lang == "en":
-        relation = _SYMBOL[op] if ok else "not " + _SYMBOL[op]
-        return "actual ", f" {relation} {label} ", ""
-    return "実績 ", f" は{label} ", f" {_RELATION_JA[(op, ok)]}"
+        return figures.kpi_number(kpi_id or "", unit, value, decimals)
+    return figures.kpi_figure(kpi_id or "", unit, value, "ja", decimals)
+
+
+def places(kpi_id: str | None, unit: str, *values: float) -> int:
+    """The KPI's printed precision, widened until figures that differ print differently (a pro-rated
+    36.666… against 36.7 reads 36.67 / 36.70), at most MAX_PLACES."""
+    n = kpis.decimals_of(kpi_id, unit)
+    while n < MAX_PLACES and len({round(v, n) for v in values}) < len({round(v, MAX_PLACES) for v in values}):
+        n += 1
+    return n
 
 
 def words(code: str, params: dict[str, Any], lang: str = "ja") -> str:
@@ -106,23 +96,38 @@ def words(code: str, params: dict[str, Any], lang: str = "ja") -> str:
     lang = "en" if lang == "en" else "ja"
     if code == "compare":
         return _comparison_words(params, lang)
+    shares = [k for k in ("share", "ceiling") if k in params]
+    if shares:  # the single-bid share and its ceiling, at that KPI's printed precision
+        n = places(_SHARE_KPI, "pct", *(params[k] for k in shares))
+        params = {**params, **{k: figures.number(params[k], n) for k in shares}}
     if code == "small_tenders":
         ok = params["ok"]
         params = {**params, "relation": "≤" if ok else ">", "relation_ja": "（1件以下）" if ok else "（1件を超える）"}
     return WORDING[code][lang].format(**params)
 
 
+def comparison_parts(op: str, ok: bool, label: str, lang: str) -> tuple[str, str, str]:
+    """The sentence of a comparison around its two figures, actual first: (before, between, after);
+    `label` is the other side's name as written (LABELS, formatted). The frame judgement
+    (tasks/evaluate/by_frame.py) writes its sentences from these same parts."""
+    if lang == "en":
+        relation = _SYMBOL[op] if ok else "not " + _SYMBOL[op]
+        return "actual ", f" {relation} {label} ", ""
+    return "実績 ", f" は{label} ", f" {_RELATION_JA[(op, ok)]}"
+
+
 def _comparison_words(p: dict[str, Any], lang: str) -> str:
+    # both sides at the KPI's precision, wider only where it would print two different figures alike
+    kpi_id, unit = p.get("kpi_id"), p["unit"]
+    n = places(kpi_id, unit, p["actual"], p["threshold"])
     extra = {
         "how_ja": p.get("how_ja", ""),
-        "previous_ja": figure(p["previous"], p["unit"]) if "previous" in p else "",
-        "target_ja": figure(p["target"], p["unit"]) if "target" in p else "",
+        "previous_ja": figure(p["previous"], unit, kpi_id=kpi_id) if "previous" in p else "",
+        "target_ja": figure(p["target"], unit, kpi_id=kpi_id) if "target" in p else "",
+        "previous_en": figure(p["previous"], unit, kpi_id=kpi_id, lang="en") if "previous" in p else "",
+        "target_en": figure(p["target"], unit, kpi_id=kpi_id, lang="en") if "target" in p else "",
     }
     label = LABELS[p["label"]][lang].format(**{**p, **extra})
+    actual, threshold = (figure(p[k], unit, n, kpi_id, lang) for k in ("actual", "threshold"))
     before, between, after = comparison_parts(p["op"], p["ok"], label, lang)
-    if lang == "en":
-        actual, threshold = english_figure(p["actual"]), english_figure(p["threshold"])
-    else:
-        places = comparison_places(p["actual"], p["threshold"])
-        actual, threshold = figure(p["actual"], p["unit"], places), figure(p["threshold"], p["unit"], places)
     return f"{before}{actual}{between}{threshold}{after}"

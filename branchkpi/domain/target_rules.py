@@ -181,12 +181,18 @@ def judge(
     if comparator in VALUE_COMPARATORS:
         assert target.value is not None
         op = comparator.removeprefix("count_")
-        return _decide(op, value, target.value, "target", inputs, target.unit)
+        return _decide(op, value, target.value, "target", inputs, target.unit, kpi_id=target.kpi_id)
     if comparator in PREVIOUS_YEAR_COMPARATORS:
         if previous is None:
             return Judgement("not_evaluable", "no_previous", {}, None, inputs)
         return _decide(
-            comparator.removesuffix("_prev_year"), value, previous.value, "previous_year", inputs, target.unit
+            comparator.removesuffix("_prev_year"),
+            value,
+            previous.value,
+            "previous_year",
+            inputs,
+            target.unit,
+            kpi_id=target.kpi_id,
         )
     return _single_bid(target, value, previous, tenders, inputs)
 
@@ -222,8 +228,8 @@ def _single_bid(
             "not_evaluable", "single_bid_needs_previous", {"share": share, "ceiling": ceiling}, None, inputs
         )
     if previous.value <= ceiling + EPSILON:
-        return _decide("le", share, previous.value, "previous_year_low", inputs, "pct")
-    return _decide("le", share, ceiling, "ceiling", inputs, "pct")
+        return _decide("le", share, previous.value, "previous_year_low", inputs, "pct", kpi_id=target.kpi_id)
+    return _decide("le", share, ceiling, "ceiling", inputs, "pct", kpi_id=target.kpi_id)
 
 
 def prorated_share(months_elapsed: int, previous_year_share: float | None = None) -> tuple[float, str, str]:
@@ -291,6 +297,7 @@ def judge_in_year(
             target.unit,
             how=how,
             how_ja=how_ja,
+            kpi_id=target.kpi_id,
         )
     elif (
         stock
@@ -319,6 +326,7 @@ def judge_in_year(
             previous=previous_year_end.value,
             target=target.value,
             months=months_elapsed,
+            kpi_id=target.kpi_id,
         )
     else:
         closed = judge(target, actual, previous_same_point, tenders)

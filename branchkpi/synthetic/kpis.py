@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from branchkpi.domain import kpis, regions
+from branchkpi.domain import kpi_ranges, kpis, regions
 from branchkpi.synthetic.stats import SEED  # one seed for every synthetic series
 
 # 市町村 per prefecture (JIS order 01–47; 東京都 counts its 23 special wards): 1,741 in all
@@ -87,16 +87,15 @@ def municipalities(okayama_names: list[str]) -> pl.DataFrame:
     return pl.DataFrame({"prefecture": prefs, "municipality": names})
 
 
-def _quarterly(
-    rng: np.random.Generator, level: np.ndarray, cumulative: bool, fiscal_years: list[int]
-) -> dict[str, np.ndarray]:
-    """Quarter-end actuals for units × years: level is the year-end value per unit and year."""
+def _quarterly(rng: np.random.Generator, level: np.ndarray, cumulative: bool, scale: float) -> dict[str, np.ndarray]:
+    """Quarter-end actuals for units × years: level is the year-end value per unit and year; `scale`
+    sizes the noise of a level KPI to its magnitude (a 0.26 % rate moves by hundredths)."""
     out = {}
     for quarter, _ in QUARTER_ENDS:
         if cumulative:
             value = level * quarter / 4 * rng.normal(1.0, 0.03, level.shape)
         else:
-            value = level + rng.normal(0.0, 0.3, level.shape) * (4 - quarter)
+            value = level + rng.normal(0.0, 0.3, level.shape) * (4 - quarter) * scale
         out[str(quarter)] = np.clip(value, 0.0, 100.0)
     return out
 
@@ -109,16 +108,22 @@ def _frames(
     fiscal_years: list[int],
     rng: np.random.Generator,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every figure inside its KPI's plausible range (branchkpi.domain.kpi_ranges), as the gate checks
+    them; small rates (査定率 0.26 %) move on their own scale, not by whole points."""
     targets, actuals = [], []
     n, years = units.height, np.array(fiscal_years)
     for kpi_id in kpi_ids:
         kpi = kpis.BY_ID[kpi_id]
         center, spread = centers[kpi_id]
-        own = np.clip(rng.normal(center, spread, n), 1.0, 99.5)  # the unit's level
-        trend = rng.normal(0.3, 0.2, n)  # points a year
-        level = np.clip(own[:, None] + trend[:, None] * (years - years[-1])[None, :], 0.5, 99.9)
-        year_end = np.clip(level + rng.normal(0.0, 0.6, level.shape), 0.0, 100.0)
-        target = np.round(np.clip(level + rng.normal(0.2, 0.8, level.shape), 0.0, 100.0), 1)
+        low, high = kpi_ranges.PCT_RANGES.get(kpi_id, (0.0, 100.0))
+        floor, ceiling = max(low, center / 3, 0.01), min(high, 99.9)
+        scale = min(1.0, center / 20)  # points of movement, relative to the KPI's size
+        digits = 1 if center >= 10 else 2
+        own = np.clip(rng.normal(center, spread, n), floor, min(ceiling, 99.5))  # the unit's level
+        trend = rng.normal(0.3, 0.2, n) * scale  # points a year
+        level = np.clip(own[:, None] + trend[:, None] * (years - years[-1])[None, :], floor, ceiling)
+        year_end = np.clip(level + rng.normal(0.0, 0.6, level.shape) * scale, floor, ceiling)
+        target = np.round(np.clip(level + rng.normal(0.2, 0.8, level.shape) * scale, floor, ceiling), digits)
         grid = units.join(pl.DataFrame({"fiscal_year": fiscal_years}), how="cross")
         targets.append(
             grid.with_columns(
@@ -129,7 +134,9 @@ def _frames(
             )
         )
         for quarter, month in QUARTER_ENDS:
-            value = _quarterly(rng, year_end, kpi.cumulative, fiscal_years)[str(quarter)]
+            value = _quarterly(rng, year_end, kpi.cumulative, scale)[str(quarter)]
+            if not kpi.cumulative:
+                value = np.clip(value, floor, ceiling)
             period = pl.format("{}-{}", pl.col("fiscal_year") + (1 if month == 3 else 0), pl.lit(f"{month:02d}"))
             values = pl.Series(np.round(value.ravel(), 2))
             actuals.append(grid.with_columns(period=period, kpi_id=pl.lit(kpi_id), value=values, unit=pl.lit(kpi.unit)))
@@ -150,7 +157,7 @@ def synth_branch_kpis(
     for kpi_id in ranked:
         printed = real_actuals.filter(pl.col("kpi_id") == kpi_id)["value"]
         center = float(printed.mean()) if printed.len() else 50.0  # type: ignore[arg-type]
-        centers[kpi_id] = (center, max(0.5, center * 0.08))
+        centers[kpi_id] = (center, max(min(0.5, center * 0.2), center * 0.08))
     branches = pl.DataFrame({"branch": [b.name_romaji for b in regions.BRANCHES]})
     return _frames(branches, ["branch"], ranked, centers, sorted(set(fiscal_years)), rng)
 

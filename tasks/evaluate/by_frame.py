@@ -182,36 +182,26 @@ def _named(frame: pl.DataFrame, units: dict[str, dict[str, Any]]) -> pl.DataFram
 
 def _with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
     """reason (English) and reason_ja: a fixed sentence for not_set / no_actual / no_previous; for a
-    comparison the sentence of reasons.comparison_parts around the two figures, each figure written
-    once per distinct value by the functions reasons.words uses."""
-    compared = frame.filter(pl.col("_code") == "compare")
-    values = pl.concat([compared["actual_value"], compared["threshold"]]).unique().drop_nulls()
-    written = pl.DataFrame(
-        {
-            "_value": values,
-            "_en": [reasons.english_figure(v) for v in values],
-            "_decimals": [reasons.decimals_of(v) for v in values],
-        },
-        schema={"_value": pl.Float64, "_en": pl.String, "_decimals": pl.Int32},
+    comparison the sentence of reasons.comparison_parts around the two figures, at the precision
+    reasons.places gives (once per distinct KPI, unit and pair of figures) and written by
+    reasons.figure (once per distinct figure, precision and KPI): the functions reasons.words uses."""
+    compare = pl.col("_code") == "compare"
+    pairs = frame.filter(compare).select("kpi_id", "unit", "actual_value", "threshold").unique()
+    precision = [reasons.places(k, u, a, t) for k, u, a, t in pairs.iter_rows()]
+    frame = frame.join(
+        pairs.with_columns(pl.Series("_places", precision, dtype=pl.Int32)),
+        on=["kpi_id", "unit", "actual_value", "threshold"],
+        how="left",
     )
     for side, column in (("a", "actual_value"), ("t", "threshold")):
+        keys = frame.filter(compare).select(column, "unit", "_places", "kpi_id").unique()
+        written = {
+            f"_{lang}_{side}": [reasons.figure(v, u, n, k, lang) for v, u, n, k in keys.iter_rows()]
+            for lang in ("en", "ja")
+        }
         frame = frame.join(
-            written.rename({"_value": column, "_en": f"_en_{side}", "_decimals": f"_decimals_{side}"}),
-            on=column,
-            how="left",
-            nulls_equal=False,
-        )
-    frame = frame.with_columns(
-        _places=pl.min_horizontal(
-            pl.max_horizontal("_decimals_a", "_decimals_t"), pl.lit(reasons.COMPARISON_MAX_PLACES)
-        )
-    )
-    for side, column in (("a", "actual_value"), ("t", "threshold")):
-        keys = frame.filter(pl.col("_code") == "compare").select(column, "unit", "_places").unique()
-        texts = [reasons.figure(v, u, p) for v, u, p in keys.iter_rows()]
-        frame = frame.join(
-            keys.with_columns(pl.Series(f"_ja_{side}", texts, dtype=pl.String)),
-            on=[column, "unit", "_places"],
+            keys.with_columns(pl.Series(name, texts, dtype=pl.String) for name, texts in written.items()),
+            on=[column, "unit", "_places", "kpi_id"],
             how="left",
         )
     parts = pl.DataFrame(
@@ -225,13 +215,13 @@ def _with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
         schema=["_op", "_ok", "_label", "_before", "_between", "_after", "_lang"],
         orient="row",
     )
-    for lang, column, side_text in (("en", "reason", "_en"), ("ja", "reason_ja", "_ja")):
+    for lang, column in (("en", "reason"), ("ja", "reason_ja")):
         fixed = {code: reasons.words(code, {}, lang) for code in ("not_set", "no_actual", "no_previous")}
         frame = frame.join(
             parts.filter(pl.col("_lang") == lang).drop("_lang"), on=["_op", "_ok", "_label"], how="left"
         ).with_columns(
-            pl.when(pl.col("_code") == "compare")
-            .then(pl.concat_str("_before", f"{side_text}_a", "_between", f"{side_text}_t", "_after"))
+            pl.when(compare)
+            .then(pl.concat_str("_before", f"_{lang}_a", "_between", f"_{lang}_t", "_after"))
             .otherwise(pl.col("_code").replace_strict(fixed, default=None, return_dtype=pl.String))
             .alias(column)
         )

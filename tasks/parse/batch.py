@@ -4,6 +4,7 @@ per kind. One call per batch, never a task per file."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ from branchkpi.tasks.parse.files import parse_file
 from branchkpi.tasks.parse.initiatives import empty_uptake
 from branchkpi.tasks.parse.kpi import ParsedKpiFile, empty_actuals, empty_structure, empty_targets, parse_kpi_file
 from branchkpi.tasks.parse.observations import ParsedFile, concat_parsed, empty_observations, empty_totals, select
+
+log = logging.getLogger(__name__)
 
 
 def _report(f: LandedFile) -> FileReport:
@@ -60,13 +63,17 @@ class ParsedKpiBatch:
     findings: list[Finding] = field(default_factory=list)
     structure: pl.DataFrame = field(default_factory=empty_structure)  # 分野 / 項目 / 小項目 of the targets
     uptake: pl.DataFrame = field(default_factory=empty_uptake)  # NHI initiative uptake (取組状況)
+    # (file_id, sheet) → each role's header as the file wrote it: findings name the sender's column
+    headers: dict[tuple[int, str], dict[str, str]] = field(default_factory=dict)
 
-    def add(self, parsed: ParsedKpiFile) -> None:
+    def add(self, parsed: ParsedKpiFile, file_id: int | None = None) -> None:
         self.targets = pl.concat([self.targets, parsed.targets])
         self.actuals = pl.concat([self.actuals, parsed.actuals])
         self.structure = pl.concat([self.structure, parsed.structure])
         self.uptake = pl.concat([self.uptake, parsed.uptake])
         self.findings += parsed.findings
+        if file_id is not None:
+            self.headers.update({(file_id, sheet): roles for sheet, roles in parsed.headers.items()})
         for unit in parsed.municipalities:
             known = self.units.setdefault(unit["key"], dict(unit))
             if unit.get("target_setting"):
@@ -96,6 +103,11 @@ class ParsedKpiBatch:
         )
 
 
+# A fault of the reader itself (a polars type clash, a bug) on one file must not crash the run with a
+# traceback that does not name the file: it becomes that file's finding, and the batch fails cleanly.
+_READER_FAULTS = (pl.exceptions.PolarsError, ValueError, KeyError, IndexError, TypeError)
+
+
 def parse_kpi_files(files: list[LandedFile]) -> tuple[ParsedKpiBatch, list[FileReport]]:
     """Every KPI file of the batch (targets, actuals, NHI notes)."""
     batch = ParsedKpiBatch()
@@ -104,12 +116,18 @@ def parse_kpi_files(files: list[LandedFile]) -> tuple[ParsedKpiBatch, list[FileR
         report = _report(f)
         try:
             parsed = parse_kpi_file(f)
-            structure_only = parsed.structure.height if parsed.kind == "plan_structure" else 0
-            report.layout = parsed.kind
-            report.rows = parsed.targets.height + parsed.actuals.height + structure_only + parsed.uptake.height
-            batch.add(parsed)
         except FileParseError as exc:
             report.error = str(exc)
             batch.findings.append(Finding(f.file_name, "file_readable", str(exc), file_id=f.id))
+        except _READER_FAULTS as exc:
+            log.exception("reading %s", f.file_name)
+            report.error = f"could not be read ({type(exc).__name__}: {exc}); nothing of it was loaded"
+            batch.findings.append(Finding(f.file_name, "file_readable", report.error, file_id=f.id))
+        else:
+            structure_only = parsed.structure.height if parsed.kind == "plan_structure" else 0
+            report.layout = parsed.kind
+            report.rows = parsed.targets.height + parsed.actuals.height + structure_only + parsed.uptake.height
+            report.skipped_sheets, report.empty_sheets = parsed.skipped_sheets, parsed.empty_sheets
+            batch.add(parsed, f.id)
         reports.append(report)
     return batch, reports

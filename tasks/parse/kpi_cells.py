@@ -5,7 +5,6 @@ year, period, number, unit, target text), run once per distinct text of a column
 from __future__ import annotations
 
 import csv
-import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from branchkpi.domain import fiscal, kpis, numbers, regions
+from branchkpi.domain.kpi_periods import parse_as_of, parse_kpi_period
 from branchkpi.domain.target_rules import COMPARATORS, UNITS
 from branchkpi.tasks.landing import LandedFile
 from branchkpi.tasks.parse.cells import FileParseError, header_key, region_in
@@ -26,8 +26,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "municipality": ("municipality", "municipality_ja", "市町村", "市町村名", "保険者"),
     "prefecture": ("prefecture", "都道府県"),
     "fiscal_year": ("fiscal_year", "年度"),
-    "kpi_id": ("kpi_id", "kpi", "指標", "kpiid"),
-    "kpi_text_ja": ("kpi_text_ja", "kpi内容", "指標名", "kpiの内容"),
+    "kpi_id": ("kpi_id", "kpi", "指標", "kpiid", "kpi名"),
+    "kpi_text_ja": ("kpi_text_ja", "kpi内容", "指標名", "kpiの内容", "計画の文言"),
     "target_value": ("target_value", "目標値"),
     "target_text": ("target_text", "目標"),
     "comparator": ("comparator", "比較", "判定基準"),
@@ -36,7 +36,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "organization": ("organization", "組織"),
     "period": ("period", "期間", "対象期間"),
     "value": ("value", "実績", "実績値"),
-    "as_of": ("as_of", "時点"),
+    "as_of": ("as_of", "時点", "集計時点", "基準日"),
     "note": ("note", "note_ja", "備考"),
     "status": ("status", "設定状況"),
     "source_file": ("source_file",),
@@ -197,8 +197,10 @@ def map_distinct(
     """Columns `outputs` from `rule` applied to each distinct combination of the `inputs` columns
     (the rule returns a dict with the outputs, or the single output's value), joined back on the
     rows in their order. An output that is also an input keeps the input's column."""
-    distinct = frame.select(inputs).unique(maintain_order=True)  # first-seen order: deterministic side effects
     names = [n for n in outputs if n not in inputs]
+    if frame.height == 0:  # a sheet of headers only: typed empty columns (polars keeps an empty lookup's input type)
+        return frame.with_columns(pl.lit(None, outputs[n]).alias(n) for n in names)
+    distinct = frame.select(inputs).unique(maintain_order=True)  # first-seen order: deterministic side effects
     results: dict[str, list[Any]] = {n: [] for n in names}
     for values in distinct.iter_rows():
         out = rule(*values)
@@ -335,19 +337,39 @@ def target_fields(cell: dict[str, str], kpi_raw: str | None, kpi_id: str | None,
     }
 
 
-_QUARTER_RE = re.compile(r"^(?:q|第)?([1-4])(?:q|四半期)?$")
-
-
-def normalise_period(text: str) -> str | None:
-    """FY, Q1–Q4 or a calendar month YYYY-MM; None if not readable. Empty = the fiscal year."""
-    s = unicodedata.normalize("NFKC", text or "").strip().lower().replace(" ", "")
-    if s in ("", "fy", "年度", "通年", "年間", "年度末"):
-        return "FY"
-    m = _QUARTER_RE.match(s)
-    if m:
-        return f"Q{m.group(1)}"
+def period_fields(text: str, fiscal_year: int | None) -> dict[str, Any]:
+    """期間 → period (FY, Q1–Q4, YYYY-MM; None if not readable) and the fiscal year it states
+    (branchkpi.domain.kpi_periods: the forms accepted)."""
     try:
-        period = fiscal.parse_period(s)
+        read = parse_kpi_period(text, fiscal_year)
     except ValueError:
-        return None
-    return period.calendar_label
+        return {"period": None, "period_fiscal_year": None}
+    return {"period": read.period, "period_fiscal_year": read.stated_fiscal_year}
+
+
+def as_of_fields(text: str, fiscal_year: int | None) -> dict[str, Any]:
+    """時点 → the calendar month it falls in (YYYY-MM), the fiscal year it names (令和2年度末), whether it
+    is a month's first day (4月1日現在), and whether a 時点 was written that holds no date."""
+    none = {"as_of_month": None, "as_of_fiscal_year": None, "as_of_first_day": False}
+    try:
+        read = parse_as_of(text, fiscal_year)
+    except ValueError:
+        return none | {"as_of_unreadable": True}
+    if read is None:
+        return none | {"as_of_unreadable": False}
+    return {
+        "as_of_month": read.label,
+        "as_of_fiscal_year": read.stated_fiscal_year,
+        "as_of_first_day": read.first_day,
+        "as_of_unreadable": False,
+    }
+
+
+_FIGURE_UNITS = (("%", "pct"), ("事業所", "count"), ("人", "count"), ("件", "count"), ("名", "count"), ("円", "yen"))
+
+
+def figure_unit(text: str) -> str | None:
+    """The unit a figure's own cell says (`95.82%`, `2,933人`, `150円`; an Excel percentage cell reads
+    as `95.82%`), or None."""
+    s = unicodedata.normalize("NFKC", text or "").strip()
+    return next((unit for word, unit in _FIGURE_UNITS if s.endswith(word)), None)

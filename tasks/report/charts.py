@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from branchkpi.domain import metrics, regions
+from branchkpi.domain import figures, metrics, regions
 from branchkpi.tasks.report.wording import Labels
 
 CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
@@ -95,6 +95,7 @@ def metric_chart(
                 ax.tick_params(axis="y", labelsize=8)
                 ax.grid(axis="y", alpha=0.3)
                 ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+                ax.set_ylabel(axis_unit(metric, labels), fontsize=8)
                 yoy = _series(frame, years[-1], months, "yoy_pct")
                 handles, names = ax.get_legend_handles_labels()
                 if any(v is not None for v in yoy):
@@ -109,6 +110,7 @@ def metric_chart(
                     )
                     twin.axhline(0, color=YOY_COLOUR, linewidth=0.6)
                     twin.tick_params(axis="y", labelsize=7, colors=YOY_COLOUR)
+                    twin.set_ylabel(f"{labels['yoy']} (%)", fontsize=7, color=YOY_COLOUR)
                     _lower_twin(ax, twin)
                     more, more_names = twin.get_legend_handles_labels()
                     handles, names = (
@@ -127,6 +129,11 @@ def metric_chart(
 
 def metric_label(metric: metrics.Metric, labels: Labels) -> str:
     return metric.name_ja if labels.lang == "ja" else metric.name_en
+
+
+def axis_unit(metric: metrics.Metric, labels: Labels) -> str:
+    """The value axis' unit, as the 月報 heads its tables: （人）, （百万円）; (persons) in English."""
+    return labels.unit(figures.metric_unit(metric.id, labels.lang)).strip()
 
 
 def _series(frame: pl.DataFrame, year: int, months: tuple[int, ...], column: str) -> list[Any]:

@@ -14,27 +14,11 @@ from branchkpi.tasks.report.wording import Labels
 _PHRASE_TARGETS = ("ge_prev_year", "le_prev_year", "gt_prev_year", "not_set", "done")
 
 
-def number(value: float | None, unit: str = "") -> str:
-    """As the branch prints: thousands separated; fractions only where the figure is small."""
-    if value is None:
-        return "—"
-    if unit in ("pct", "%"):
-        return f"{value:,.1f}"
-    if abs(value) >= 1000 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
 def kpi_value(value: float | None, unit: str, labels: Labels, kpi_id: str | None = None) -> str:
-    """A KPI's figure with its unit as the plan prints it: 95.8%, 1,234円, 3,000人 (a count of people or
-    establishments says so: domain.figures knows which KPI counts what)."""
-    if value is None:
-        return "—"
-    text = number(value, unit)
-    if unit == "yen" and labels.lang != "ja":
-        return f"¥{text}"
-    kind = figures.kpi_unit_kind(kpi_id, unit) if kpi_id else unit
-    return text + figures.unit_text(kind, "ja" if labels.lang == "ja" else "en")
+    """A KPI's figure with its unit, at the KPI's printed precision (domain.figures, the one place that
+    prints a KPI's figure for the report, the workbook's texts, the run pages and the alerts): 95.82%,
+    0.236%, 52.6%, 1,234円, 3,000人."""
+    return figures.kpi_figure(kpi_id or "", unit, value, labels.lang)
 
 
 def target_text(row: dict[str, Any], labels: Labels) -> str:

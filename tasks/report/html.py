@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from branchkpi.domain import figures as printed
 from branchkpi.domain import kpis, metrics
 from branchkpi.tasks.report import figures
 from branchkpi.tasks.report.charts import metric_chart, metric_label
@@ -68,7 +69,7 @@ def write_report(data: BranchReportData, out_dir: Path, lang: str = "ja") -> Wri
             {
                 "id": metric.id,
                 "title": metric_label(metric, labels),
-                "unit": metric.unit,
+                "unit": printed.metric_unit(metric.id, labels.lang),  # 人, 百万円: the table's and axis' unit
                 "chart": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
                 "chart_file": f"{chart_dir.name}/{path.name}",
                 "table": _stat_table(data, metric, labels),
@@ -121,7 +122,7 @@ def _stat_table(data: BranchReportData, metric: metrics.Metric, labels: Labels) 
         {
             "label": labels.month(month),
             "total": False,
-            "cells": [(figures.number(value, metric.unit), _pct(yoy)) for value, yoy in cells],
+            "cells": [(printed.metric_number(metric.id, value), _pct(yoy)) for value, yoy in cells],
         }
         for month, cells in table.months
     ]
@@ -129,7 +130,7 @@ def _stat_table(data: BranchReportData, metric: metrics.Metric, labels: Labels) 
     if data.quarter:
         to_quarter = labels["quarter_to"].format(q=data.quarter)
         total_label += f"（{to_quarter}）" if labels.lang == "ja" else f" ({to_quarter})"
-    totals = [(figures.number(total, metric.unit), "") for total in table.totals]
+    totals = [(printed.metric_number(metric.id, total), "") for total in table.totals]
     rows.append({"label": total_label, "cells": totals, "total": True})
     return {"rows": rows}
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from branchkpi.tasks import evaluate
 from branchkpi.tasks import initiatives as uptake
+from branchkpi.tasks.report import figures
 from branchkpi.tasks.report.wording import Labels
 from branchkpi.warehouse import initiatives as uptake_reads
 
@@ -140,14 +141,19 @@ def _target(row: dict[str, Any], labels: Labels) -> str:
         return labels.comparator(row["comparator"])
     if row.get("target_text") and labels.lang == "ja":
         return str(row["target_text"])  # as printed: 94.5%以上, 91.2%
-    return f"{_percent(row['target_value'], 1)} {labels.comparator(row['comparator'])}"
+    target = figures.kpi_value(
+        row["target_value"], row.get("unit") or "pct", labels, row.get("kpi_id") or "nhi_collection_rate"
+    )
+    return f"{target} {labels.comparator(row['comparator'])}"
 
 
 def _municipal_row(row: dict[str, Any], labels: Labels) -> dict[str, Any]:
     return {
         "name": row["unit_name"],
         "target": _target(row, labels),
-        "actual": _percent(row["actual"]),
+        "actual": figures.kpi_value(
+            row["actual"], row.get("unit") or "pct", labels, row.get("kpi_id") or "nhi_collection_rate"
+        ),
         "actual_period": row.get("actual_period") or "",
         "mark": row["mark"],
         "status": row["status"],

@@ -90,6 +90,12 @@ class Labels:
     def month(self, month: int) -> str:
         return f"{month}月" if self.lang == "ja" else _MONTHS_EN[month]
 
+    def unit(self, unit: str) -> str:
+        """A unit after a heading: 実数（人）, 前年同月比（%）; in English Value (persons)."""
+        if not unit:
+            return ""
+        return f"（{unit}）" if self.lang == "ja" else f" ({unit})"
+
     def fiscal_year(self, fiscal_year: int) -> str:
         """2020 → 令和2年度 (FY2020: April 2020 – March 2021); 2019 → 令和元年度; 2018 → 平成30年度."""
         if self.lang == "en":

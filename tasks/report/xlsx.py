@@ -4,7 +4,12 @@ per monthly metric laid out as the branch prints its 月報: 4月 … 3月, a va
 
 Values only, never a formula: a text from a data file that starts with = + - @ is stored as text
 (with Excel's quote prefix), so opening the workbook runs nothing. × is filled red, as the branches
-colour a missed KPI; the header rows stay in view when scrolling and are printed on every page."""
+colour a missed KPI; the header rows stay in view when scrolling and are printed on every page.
+
+Figures are numbers with Excel's number format carrying the printed precision and the unit: a KPI's
+actual at its catalogue precision (`0.00"%"` for 保険証回収率 95.82, `#,##0"人"` for a head count),
+percentages stored as printed (95.82 for 95.82 %, so a typed-in 95.82 means the same), the 月報 sheets'
+units in their column headings (実数（人）, 前年同月比（%）) as the 月報 prints them."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from branchkpi.domain import figures as printed
 from branchkpi.domain import kpis, metrics
 from branchkpi.tasks.report import figures
 from branchkpi.tasks.report.gather import STAT_METRICS, BranchReportData
@@ -25,7 +31,8 @@ from branchkpi.tasks.report.tables import month_table
 from branchkpi.tasks.report.wording import Labels
 
 THOUSANDS = "#,##0"
-ONE_DECIMAL = "0.0"  # percentages are stored as printed (95.82 for 95.82 %), shown to one decimal
+ONE_DECIMAL = "0.0"  # a deviation score (偏差値 61.2)
+PERCENT = '0.0"%"'  # 前年同月比, stored as printed (-0.1 for -0.1 %): the % is the format's, not a /100
 MISSED_FILL = PatternFill("solid", fgColor="FFC7CE")
 MISSED_FONT = Font(color="9C0006", bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -94,8 +101,14 @@ def _mark(ws: Worksheet, row: int, column: int, mark: str | None) -> None:
         cell.fill, cell.font = MISSED_FILL, MISSED_FONT
 
 
-def measure_format(unit: str) -> str:
-    return ONE_DECIMAL if unit in ("pct", "%") else THOUSANDS
+def measure_format(kpi_id: str, unit: str | None, lang: str = "ja") -> str:
+    """A KPI's figure as an Excel number format: its printed precision and its unit, e.g. 0.00"%" for
+    保険証回収率 (95.82 → 95.82%), 0.000"%" for 査定率, #,##0"人" for a head count, #,##0"円"."""
+    places = kpis.decimals_of(kpi_id, unit)
+    whole = "0" if unit == "pct" else THOUSANDS  # a rate never reaches a thousand
+    number = whole + ("." + "0" * places if places else "")
+    suffix = printed.unit_text(printed.kpi_unit_kind(kpi_id, unit), "ja" if lang == "ja" else "en")
+    return f'{number}"{suffix}"' if suffix else number
 
 
 def _kpi_sheet(ws: Worksheet, data: BranchReportData, t: Labels) -> None:
@@ -120,7 +133,7 @@ def _kpi_sheet(ws: Worksheet, data: BranchReportData, t: Labels) -> None:
                 )
                 for column, value in enumerate(cells, start=1):
                     put(ws, row, column, value).alignment = Alignment(wrap_text=True, vertical="top")
-                put(ws, row, 6, kpi["actual"], measure_format(kpi["unit"]))
+                put(ws, row, 6, kpi["actual"], measure_format(kpi["kpi_id"], kpi["unit"], t.lang))
                 _mark(ws, row, 7, kpi["mark"])
                 _mark(ws, row, 8, kpi.get("item_mark"))
                 put(ws, row, 9, figures.reason(kpi, t)).alignment = Alignment(wrap_text=True, vertical="top")
@@ -135,7 +148,7 @@ def _ranking_sheet(ws: Worksheet, data: BranchReportData, t: Labels) -> None:
     _headers(ws, 2, [t["kpi"], t["actual"], t["deviation_score"], t["rank"], t["branches"]], [36, 12, 10, 8, 8])
     for row, ranked in enumerate(data.ranked, start=3):
         put(ws, row, 1, t.kpi(ranked.kpi_id))
-        put(ws, row, 2, ranked.value, measure_format(kpis.BY_ID[ranked.kpi_id].unit))
+        put(ws, row, 2, ranked.value, measure_format(ranked.kpi_id, kpis.BY_ID[ranked.kpi_id].unit, t.lang))
         put(ws, row, 3, ranked.deviation_score, ONE_DECIMAL)
         put(ws, row, 4, ranked.rank, THOUSANDS)
         put(ws, row, 5, ranked.branches, THOUSANDS)
@@ -151,21 +164,22 @@ def _metric_sheet(ws: Worksheet, data: BranchReportData, metric: metrics.Metric,
     """Rows 4月 … 3月 and the year's total; per fiscal year a value and its 前年同月比 (%)."""
     name = metric_sheet_name(metric, t)
     branch = data.name_ja + "支部" if t.lang == "ja" else f"{data.name_romaji.capitalize()} branch"
-    _sheet_top(ws, name, f"{branch} {name}", 3, freeze_column="B")
+    _sheet_top(ws, name, f"{branch} {name}{t.unit(printed.metric_unit(metric.id, t.lang))}", 3, freeze_column="B")
     years = [h for y in data.years for h in (t.fiscal_year(y), "")]  # a year's label over its column pair
     _headers(ws, 2, [t["month"], *years], [12] + [13] * len(years))
     ws.merge_cells(start_row=2, end_row=3, start_column=1, end_column=1)
     for i in range(len(data.years)):
         ws.merge_cells(start_row=2, end_row=2, start_column=2 + 2 * i, end_column=3 + 2 * i)
-        for offset, key in enumerate(("value", "yoy")):
-            cell = put(ws, 3, 2 + 2 * i + offset, t[key])
+        unit = printed.metric_unit(metric.id, t.lang)
+        for offset, heading in enumerate((t["value"] + t.unit(unit), t["yoy"] + t.unit("%"))):
+            cell = put(ws, 3, 2 + 2 * i + offset, heading)
             cell.font, cell.fill, cell.alignment = Font(bold=True), HEADER_FILL, Alignment(horizontal="center")
     table = month_table(data, metric)
     for row, (month, cells) in enumerate(table.months, start=4):
         put(ws, row, 1, t.month(month))
         for i, (value, yoy) in enumerate(cells):
             put(ws, row, 2 + 2 * i, value, THOUSANDS)
-            put(ws, row, 3 + 2 * i, yoy, ONE_DECIMAL)
+            put(ws, row, 3 + 2 * i, yoy, PERCENT)
     total_row = 4 + len(table.months)
     label = t["fy_total" if table.summed else "fy_average"]
     if data.quarter:

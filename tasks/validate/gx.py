@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 
+from branchkpi.domain import fiscal, metrics
 from branchkpi.domain.findings import Finding
 from branchkpi.domain.fiscal import Period
-from branchkpi.domain.regions import BY_CODE
+from branchkpi.domain.regions import BY_CODE, NATIONAL_CODE
 from branchkpi.expectations.rules import Rule, build_suite
 
 BATCH_LEVEL = "(batch)"
@@ -221,6 +222,7 @@ def gate_result(frame: pl.DataFrame, rule_list: list[Rule], outcome: SuiteOutcom
                 "success": result.success,
                 "unexpected": len(unexpected) if unexpected else result.unexpected_count,
                 "reason": rule.reason,
+                "reason_ja": rule.reason_ja or rule.reason,
             }
         )
         if result.success:
@@ -231,8 +233,18 @@ def gate_result(frame: pl.DataFrame, rule_list: list[Rule], outcome: SuiteOutcom
         else:
             gate.expectations_failed += 1
         if not unexpected:
-            message = result.exception_message or rule.reason
-            gate.findings.append(Finding(BATCH_LEVEL, rule.name, message, rule.severity))  # type: ignore[arg-type]
+            message = result.exception_message
+            gate.findings.append(
+                Finding(
+                    BATCH_LEVEL,
+                    rule.name,
+                    message or rule.reason,
+                    rule.severity,  # type: ignore[arg-type]
+                    reason_ja=f"{rule.reason_ja}（{message}）"
+                    if message and rule.reason_ja
+                    else rule.reason_ja or None,
+                )
+            )
             continue
         for row_id in unexpected:
             gate.findings.append(_row_finding(rule, rows_by_id[row_id]))
@@ -288,17 +300,75 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+# the figures a rule shows beside its reason, named in Japanese
+_DETAIL_JA = {
+    "national_value": "全国の値",
+    "branches_sum": "支部の合計",
+    "benefits_to_medical_cost_ratio": "保険給付費÷医療費",
+    "months_missing_in_closed_fy": "欠けている月数",
+    "yoy_pct_computed": "計算した前年同月比",
+    "yoy_pct_printed": "印字の前年同月比",
+    "fiscal_year": "年度",
+    "months_sum": "月の合計",
+    "months_mean": "月の平均",
+    "total": "合計",
+    "adopted": "取組市町村数",
+    "computed_pct": "計算した割合",
+    "unit_expected": "KPI の単位",
+    # the KPI files' rules (expectations/kpi.py)
+    "kpi_naming": "候補",
+    "kpi_text_conflict": "文言の指す KPI",
+    "plausible_range": "妥当な範囲",
+    "scale_factor": "前年度の実績との比",
+    "fiscal_year_conflict": "年度を示すほかの箇所",
+    "as_of_conflict": "年度と期間",
+    "value_unit": "数値のセルの単位",
+    "unit": "単位の列",
+}
+
+
+def _row_period(row: dict[str, Any]) -> str | None:
+    """The period a row is about, as an event label: FY2020-04 (a month), FY2020-Q1, FY2020."""
+    year = row.get("fiscal_year")
+    if year is None:
+        return None
+    if row.get("month") is not None:
+        return Period(int(year), int(row["month"])).label
+    period = str(row.get("period") or "FY")
+    if period.startswith("Q"):
+        return f"FY{year}-{period}"
+    if len(period) == 7 and period[4] == "-" and period[5:].isdigit():  # 2020-09: a month of the year
+        return f"FY{year}-{period[5:]}"
+    return f"FY{year}"
+
+
+def _place_ja(row: dict[str, Any]) -> str | None:
+    """山口支部 被保険者数 令和2年4月: the statistic a row of monthly statistics is about."""
+    code = row.get("region_code")
+    if code not in BY_CODE:
+        return None
+    metric = metrics.BY_ID.get(str(row.get("metric")))
+    where = ["全国" if code == NATIONAL_CODE else f"{BY_CODE[code].name_ja}支部"]
+    where.append(metric.name_ja if metric else str(row.get("metric") or row.get("metric_raw")))
+    if row.get("fiscal_year") is not None and row.get("month") is not None:
+        where.append(fiscal.month_label_ja(int(row["fiscal_year"]), int(row["month"])))
+    return " ".join(where)
+
+
 def _row_finding(rule: Rule, row: dict[str, Any]) -> Finding:
     column = row.get("source_column") if rule.shown_column == "source_column" else rule.shown_column
-    reason = rule.reason
+    reason, reason_ja = rule.reason, rule.reason_ja or rule.reason
     details = [f"{c}={_format(row[c])}" for c in rule.extra_columns if row.get(c) is not None]
+    details_ja = [f"{_DETAIL_JA.get(c, c)} {_format(row[c])}" for c in rule.extra_columns if row.get(c) is not None]
     if row.get("region_code") in BY_CODE:
         where = [BY_CODE[row["region_code"]].name_romaji, str(row.get("metric") or row.get("metric_raw"))]
         if row.get("fiscal_year") is not None and row.get("month") is not None:
             where.append(Period(int(row["fiscal_year"]), int(row["month"])).label)
         details.insert(0, " ".join(where))
+        details_ja.insert(0, _place_ja(row) or "")
     if details:
         reason = f"{reason} ({'; '.join(details)})"
+        reason_ja = f"{reason_ja}（{'、'.join(d for d in details_ja if d)}）"
     raw = row.get(rule.raw_column)
     return Finding(
         file_name=row["file_name"],
@@ -309,6 +379,9 @@ def _row_finding(rule: Rule, row: dict[str, Any]) -> Finding:
         source_row=row["source_row"],
         column_name=column,
         value_text=None if raw is None else str(raw),
+        sheet=row.get("sheet") or row.get("sheet_name"),  # a workbook's sheet, when the frame has one
+        reason_ja=reason_ja,
+        period=_row_period(row),
     )
 
 

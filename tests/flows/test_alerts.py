@@ -6,13 +6,10 @@ what failed and the run."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ from branchkpi.flows.alert_text import period_text
 from branchkpi.flows.automations import TEST_MESSAGE
 
 from ..conftest import FIXTURES, ROOT, TIDY_SEED, free_port
-from ..helpers import run_monthly
+from ..helpers import Receiver, run_monthly
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 
@@ -31,27 +28,12 @@ BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 def receiver(request: pytest.FixtureRequest) -> Any:
     """A local webhook receiver; answers 200, or the status a test gives with @pytest.mark.parametrize
     ("receiver", [500], indirect=True)."""
-    received: list[dict[str, Any]] = []
-    status = getattr(request, "param", 200)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            received.append(json.loads(self.rfile.read(length) or b"{}"))
-            self.send_response(status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    hook = Receiver(getattr(request, "param", 200))
+    yield hook.url, hook.received
     from branchkpi.flows.automations import uninstall
 
     uninstall()  # later tests on the shared server must not post to a receiver that is gone
-    server.shutdown()
+    hook.close()
 
 
 def test_bad_file_alerts_the_webhook(prefect_server: str, warehouse_url: str, receiver: Any) -> None:
@@ -76,9 +58,10 @@ def test_bad_file_alerts_the_webhook(prefect_server: str, warehouse_url: str, re
     text = received[0]["text"]
     lines = text.splitlines()
     assert lines[0] == "[branchkpi] データ品質エラー: 取り込みを止めました（何も登録していません）"
-    assert lines[1] == f"対象: 山口支部 / 期間: {period_text(outcome.period, 'ja')}"
+    # 期間 is the bad row's month (September's negative count), not the batch's last month
+    assert outcome.period == "FY2020-03" and lines[1] == f"対象: 山口支部 / 期間: {period_text('FY2020-09', 'ja')}"
     assert "ファイル: negative_count.csv" in text and f"隔離した行: {outcome.rows_quarantined} 行" in text
-    assert "value_not_negative" in text and "row 7" in text
+    assert "value_not_negative" in text and "negative_count.csv、7行目" in text  # the finding in Japanese
     assert lines[-1] == f"実行: {prefect_stack_ui(prefect_server)}/runs/flow-run/{state.state_details.flow_run_id}"
 
 

@@ -44,7 +44,7 @@ def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path)
     summary = found["monthly-stats-summary"]
     assert summary["type"] == "markdown"
     text = str(summary["data"])
-    for needle in ("rows landed | 576", "rows quarantined | 0", "20 passed / 1 warned / 0 failed", "Data Docs"):
+    for needle in ("受け取った行 | 576", "隔離した行 | 0", "合格 20 / 警告 1 / 不合格 0", "Data Docs"):
         assert needle in text
     table = found["monthly-kpis"]
     assert table["type"] == "table"
@@ -60,7 +60,13 @@ def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path)
     assert benefits["指標"] == "保険給付費" and benefits["前年同月比"] == benefits["前年同月比（印字）"] != ""
     insured = next(r for r in kpi_rows if r["region"] == "national" and r["metric_id"] == "insured_persons")
     assert re.fullmatch(r"\d{1,3}(,\d{3})+人", insured["実数"]), insured  # e.g. 25,000,000人, never 2.5e+07
-    assert all(re.fullmatch(r"-?[\d,]+(\.\d+)?円", r["年度平均"]) for r in kpi_rows if r["metric_id"].endswith("_yen"))
+    # the year as the 月報 prints it: 1人あたり医療費 summed (年度累計), 平均標準報酬月額 averaged, never summed
+    year = {r["metric_id"]: (r["年度累計"], r["年度平均"]) for r in kpi_rows if r["region"] == "yamaguchi"}
+    assert (
+        re.fullmatch(r"[\d,]+円", year["medical_cost_per_capita_yen"][0]) and not year["medical_cost_per_capita_yen"][1]
+    )
+    assert not year["avg_standard_monthly_remuneration_yen"][0] and year["insured_persons"][0] == ""
+    assert re.fullmatch(r"[\d,]+円", year["avg_standard_monthly_remuneration_yen"][1])
 
     # Data Docs of this validation exist under var/
     docs = Path(outcome.data_docs_path)

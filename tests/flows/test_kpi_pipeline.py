@@ -81,7 +81,7 @@ def test_yamaguchi_fiscal_year_2020(loaded: str) -> None:
     assert (card["KPI"], card["実績"], card["目標"], card["前年度実績"]) == (
         "保険証回収率",
         "95.82%",
-        "96.3%以上",
+        "96.30%以上",  # at the plan's precision (96.30%)
         "95.92%",
     )
     review = next(r for r in table if r["kpi_id"] == "claim_review_reduction_rate")
@@ -89,7 +89,7 @@ def test_yamaguchi_fiscal_year_2020(loaded: str) -> None:
     assert all(r["KPI"] and "_" not in r["KPI"] for r in table), "every KPI by its Japanese name or the plan's text"
     summary = found["kpi-evaluation-summary"]["data"]
     assert "# KPI の評価 令和2年度" in summary and "× 13" in summary
-    assert "| 山口支部 | 保険証回収率 | 96.3%以上 | 95.82% | × |" in summary
+    assert "| 山口支部 | 保険証回収率 | 96.30%以上 | 95.82% | × |" in summary
     assert "ge_prev_year" not in summary and "card_recovery_rate" not in summary
     assert _flow_run_name(state) == "evaluate-FY2020-yamaguchi"  # the branch, never its JIS code (35)
     by_kpi = {r["kpi_id"]: r for r in result}
@@ -340,11 +340,14 @@ def test_filled_xlsx_template_loads_like_the_csv(prefect_server: str, warehouse_
     path = write_template(tmp_path)
     book = openpyxl.load_workbook(path)
     targets, actuals = book["目標"], book["実績"]
-    targets.append(["山口", "R2", "郵送化率", "92.5%以上", "", ""])  # the KPI by its Japanese text
-    targets.append(["35", "2020", "pr_understanding_rate", "対前年度以上", "", ""])
+    targets.append(["山口", "R2", "郵送化率", "", "92.5%以上", ""])  # the KPI by its catalogue name
+    targets.append(["35", "2020", "pr_understanding_rate", "", "対前年度以上", ""])
+    targets.append(["山口", "令和2年度", "card_recovery_rate", "", "96.30%以上", "%"])
     actuals.append(["yamaguchi", "令和2年度", "FY", "mail_application_rate", "92.8%", "", "", ""])
     actuals.append(["山口", "令和元年度", "通年", "pr_understanding_rate", 46.7, "%", "", ""])
     actuals.append(["山口", "令和2年度", "FY", "pr_understanding_rate", 41.3, "％", "", ""])
+    actuals.append(["山口", "令和2年度", "FY", "card_recovery_rate", 0.9582, "%", "令和3年3月末", ""])
+    actuals["E5"].number_format = "0.00%"  # a fraction in a cell of Excel's % format: 95.82 %
     book.save(path)
     state, _ = ingest_kpi(path)
     assert state.is_completed(), state.message

@@ -60,7 +60,7 @@ def test_the_plan_structure_loads_and_each_kpi_gets_its_items_mark(
     guidance = by_kpi["specific_health_guidance_rate_insured"]  # no actual yet: —, its sub-item's △
     assert (guidance["mark"], guidance["item_mark"], guidance["sub_item_no"]) == ("—", "△", "②")
     assert by_kpi["health_committee_members"]["mark"] == "○"  # a stock ahead of its path (2,933 by June)
-    assert "前年度末 2,379 から目標 3,000 への按分" in by_kpi["health_committee_members"]["reason_ja"]
+    assert "前年度末 2,379人 から目標 3,000人 への按分" in by_kpi["health_committee_members"]["reason_ja"]
     stored = {
         r["kpi_id"]: r
         for r in rows(
@@ -97,16 +97,39 @@ def test_targets_carry_their_place_in_the_xlsx_template(
     path = write_template(tmp_path)
     book = openpyxl.load_workbook(path)
     assert TARGET_HEADERS[-3:] == ["分野", "項目", "小項目"]
+
+    def target(**cells: str) -> list[str]:
+        return [cells.get(h, "") for h in TARGET_HEADERS]
+
     book["目標"].append(
-        ["山口", "R2", "郵送化率", "92.5%以上", "", "", "基盤的保険者機能関係", "サービス水準の向上", ""]
+        target(
+            支部="山口",
+            年度="R2",
+            KPI="郵送化率",
+            目標="92.5%以上",
+            分野="基盤的保険者機能関係",
+            項目="サービス水準の向上",
+        )
+    )
+    book["目標"].append(
+        target(
+            支部="山口",
+            年度="令和2年度",
+            KPI="card_recovery_rate",
+            目標="96.30%以上",
+            単位="%",
+            分野="基盤的保険者機能関係",
+            項目="返納金債権の発生防止のための保険証回収強化、債権回収業務の推進",
+        )
     )
     book["実績"].append(["山口", "令和2年度", "FY", "mail_application_rate", "92.8%", "", "", ""])
+    book["実績"].append(["山口", "令和2年度", "FY", "保険証回収率", 95.82, "%", "令和3年3月末", ""])
     book.save(path)
     state, _ = ingest_kpi(path)
     assert state.is_completed(), state.message
     placed = {r["kpi_id"]: r for r in rows(warehouse_url, schema.kpi_plan_structure)}
     assert placed["mail_application_rate"]["item_ja"] == "サービス水準の向上"
-    assert placed["card_recovery_rate"]["group_ja"] == "基盤的保険者機能関係"  # the template's example row
+    assert placed["card_recovery_rate"]["group_ja"] == "基盤的保険者機能関係"
     evaluation = _evaluate(2020, None, "35")
     marks = {r["kpi_id"]: (r["mark"], r["item_mark"]) for r in evaluation.rows}
     assert marks["mail_application_rate"] == ("○", "○") and marks["card_recovery_rate"] == ("×", "×")

@@ -173,6 +173,15 @@ def test_evaluate_and_rank(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert records[0]["reason_ja"].startswith("実績 ") and records[0]["reason"].startswith("actual ")
     assert records[0]["mark"] == "×"  # missed ones first
     assert {r["mark"] for r in records} == {"○", "×"}
+    # the table is what a planning officer reads: Japanese names, marks and reasons, no ids
+    table = run(cli_env, "evaluate", "--branch", "山口", "--fiscal-year", "令和2年度")
+    assert table.returncode == 0, table.stderr
+    for word in ("KPI名", "判定", "理由", "保険証回収率", "96.30%以上", "95.82%", "0.236%", "×"):
+        assert word in table.stdout, word  # (rich wraps long cells: only words that fit a line are sought)
+    assert "card_recovery_rate" not in table.stdout and "missed" not in table.stdout
+    english = run(cli_env, "evaluate", "--branch", "山口", "--fiscal-year", "令和2年度", "--lang", "en")
+    assert english.returncode == 0 and "Card" in english.stdout and "0.236%" in english.stdout
+    assert "KPI名" not in english.stdout and "理由" not in english.stdout
     out = run(cli_env, "evaluate", "--branch", "saitama", "--fiscal-year", "2017", "--quarter", "1", "--format", "csv")
     assert out.returncode == 0
     rows = list(csv.DictReader(io.StringIO(out.stdout)))

@@ -20,8 +20,8 @@ from branchkpi.domain.regions import resolve_region
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import connect
 
-from ..conftest import ROOT, TIDY_SEED
-from ..helpers import counts, rows, run_monthly, stats_values
+from ..conftest import FIXTURES, ROOT, TIDY_SEED, PrefectStack
+from ..helpers import Receiver, counts, rows, run_monthly, stats_values
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 
@@ -92,6 +92,53 @@ def _busy_retry_logged(since: datetime) -> bool:
     return any("is busy" in log.message and "Retry" in log.message for log in logs)
 
 
+class AlertUnderLoad:
+    """Alerts installed on the session's server and a bad file's run started at once: under the eight
+    runs' load its alert reaches the receiver within 10 s of the failure, and the server's log, from
+    here on, holds no `database is locked` and nothing dead-lettered."""
+
+    def __init__(self, stack: PrefectStack, home: Path) -> None:
+        from branchkpi.flows.automations import install
+
+        self.stack, self.hook = stack, Receiver()
+        self.log_from, self.since = stack.server_log.stat().st_size, datetime.now(UTC).isoformat()
+        install(self.hook.url, allow_private_urls=True)
+        env = {**os.environ, "PREFECT_API_URL": stack.api_url, "BRANCHKPI_HOME": str(home)}
+        env["BRANCHKPI_WAREHOUSE_URL"] = f"sqlite:///{home / 'warehouse.sqlite'}"
+        self.bad = subprocess.Popen(
+            [BRANCHKPI, "ingest", str(FIXTURES / "bad_inputs" / "negative_count.csv")],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def check(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        from branchkpi.flows.alerts import QUALITY_FAILED
+        from branchkpi.flows.automations import uninstall
+
+        try:
+            assert self.bad.wait(timeout=300) == 1
+            deadline = time.monotonic() + 60
+            while not self.hook.arrived and time.monotonic() < deadline:
+                time.sleep(0.2)
+            query = {"filter": {"event": {"name": [QUALITY_FAILED]}, "occurred": {"since": self.since}}}
+            with get_client(sync_client=True) as client:
+                (event,) = client.request("POST", "/events/filter", json=query | {"limit": 1}).json()["events"]
+            occurred = datetime.fromisoformat(event["occurred"]).timestamp()
+            assert self.hook.arrived, "the bad file's alert never arrived"
+            assert self.hook.arrived[0] - occurred < 10, f"the alert took {self.hook.arrived[0] - occurred:.1f} s"
+            with self.stack.server_log.open("rb") as log:
+                log.seek(self.log_from)
+                since = log.read().decode(errors="replace")
+            assert "database is locked" not in since and "dead letter" not in since.lower()
+        finally:
+            uninstall()
+            self.hook.close()
+
+
 @pytest.fixture(scope="module")
 def sequential(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[int, Path], str]:
     """The four period files, and the warehouse made by running them one after the other (once for
@@ -115,7 +162,11 @@ def sequential(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_eight_runs_over_four_periods_equal_four_sequential_runs(
-    prefect_server: str, warehouse_url: str, bk_home: Path, sequential: tuple[dict[int, Path], str]
+    prefect_stack: PrefectStack,
+    prefect_server: str,
+    warehouse_url: str,
+    bk_home: Path,
+    sequential: tuple[dict[int, Path], str],
 ) -> None:
     files, reference = sequential
     sqlite = warehouse_url.startswith("sqlite")
@@ -134,6 +185,9 @@ def test_eight_runs_over_four_periods_equal_four_sequential_runs(
         holder = sqlite3.connect(warehouse_url.removeprefix("sqlite:///"), isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
     started = datetime.now(UTC)
+    # PostgreSQL: alerts installed, and a bad file's run beside the eight (the session's server keeps its
+    # state in PostgreSQL, as `branchkpi server start` does by default)
+    alert = None if sqlite else AlertUnderLoad(prefect_stack, bk_home.parent / "bad")
     runs = [
         subprocess.Popen(
             [BRANCHKPI, "run", "monthly", "--period", period, str(files[fiscal_year])],
@@ -159,6 +213,8 @@ def test_eight_runs_over_four_periods_equal_four_sequential_runs(
             holder.close()
     outputs = [r.communicate(timeout=600) for r in runs]  # nothing deadlocks: every run ends
     assert [r.returncode for r in runs] == [0] * 8, outputs
+    if alert is not None:
+        alert.check()
     for _, stderr in outputs:
         assert "Traceback" not in stderr, stderr
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -16,10 +17,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ..conftest import FIXTURES, ROOT, free_port
+from branchkpi.warehouse.engine import connect, dispose_all
+
+from ..conftest import FIXTURES, ROOT, TIDY_SEED, free_port
+from ..helpers import Receiver
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 ONE_MONTH = FIXTURES / "office_files" / "one_month_send.csv"
@@ -183,3 +188,91 @@ def test_a_refused_ephemeral_start_says_what_to_do(tmp_path: Path) -> None:
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error: the temporary Prefect API did not start within 1 s"), done.stderr
     assert "branchkpi server start" in lines[-1] and "Traceback" not in done.stderr
+
+
+def read_runs(port: int, **flow_run_filter: Any) -> list[dict[str, Any]]:
+    body = json.dumps({"flow_runs": flow_run_filter} if flow_run_filter else {}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/flow_runs/filter",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return list(json.load(response))
+
+
+def heartbeats(port: int, flow_run_id: str) -> int:
+    query = {
+        "filter": {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+            "occurred": {"since": "2000-01-01T00:00:00Z"},
+        },
+        "limit": 5,
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/events/filter",
+        data=json.dumps(query).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return len(json.load(response).get("events") or [])
+
+
+def test_runs_left_running_by_a_dead_server_are_crashed_when_it_comes_back(
+    local_server: tuple[dict[str, str], int],
+) -> None:
+    """The server is killed mid-backfill and the backfill's process dies with it (as when the machine
+    restarts): when the server is started again, the runs whose heartbeats stopped while it was down
+    are marked Crashed, and each is alerted once."""
+    env, port = local_server
+    hook = Receiver()
+    try:
+        assert run(env, "server", "start").returncode == 0
+        installed = run(
+            env, "alerts", "install", "--webhook", hook.url, "--allow-private-urls", "--unresponsive-after", "40"
+        )
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        warehouse = Path(env["BRANCHKPI_HOME"]) / "warehouse.sqlite"
+        connect(f"sqlite:///{warehouse}")
+        dispose_all()
+        holder = sqlite3.connect(warehouse, isolation_level=None)  # the backfill's load waits behind it
+        holder.execute("BEGIN IMMEDIATE")
+        backfill = subprocess.Popen(
+            [BRANCHKPI, "backfill", "--from-fy", "2017", "--to-fy", "2020", str(TIDY_SEED)],
+            env=env | {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30", "BRANCHKPI_DB_RETRY_DELAYS": ",".join(["5"] * 30)},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while True:  # the backfill Running (its load waits for the warehouse), its heartbeat recorded
+            running = read_runs(port, state={"type": {"any_": ["RUNNING"]}})
+            if running and all(heartbeats(port, r["id"]) for r in running):
+                break
+            assert backfill.poll() is None and time.monotonic() < deadline, running
+            time.sleep(0.3)
+        record = json.loads((Path(env["BRANCHKPI_HOME"]) / "prefect" / "server.json").read_text())
+        os.kill(record["server_pid"], signal.SIGKILL)
+        backfill.kill()
+        backfill.wait()
+        holder.close()
+        left = {r["id"]: r["name"] for r in running}
+
+        assert run(env, "server", "start").returncode == 0
+        deadline = time.monotonic() + 150
+        while True:
+            states = {r["id"]: r["state_type"] for r in read_runs(port) if r["id"] in left}
+            if all(s == "CRASHED" for s in states.values()) and len(hook.received) >= len(left):
+                break
+            assert time.monotonic() < deadline, (states, hook.texts())
+            time.sleep(1)
+        time.sleep(5)  # a second alert that should not come has its chance
+        crashed = [t for t in hook.texts() if "Crashed" in t]
+        assert len(crashed) == len(left), hook.texts()  # each run once
+        for name in left.values():
+            assert sum(name in t for t in crashed) == 1, (name, crashed)
+    finally:
+        hook.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import polars as pl
 import pytest
@@ -141,9 +140,25 @@ def test_quarterly_report_in_english(shared_reported: str, browser: Any, tmp_pat
     assert len(months) == 4
 
 
+# every column of the embedded KPI table on screen, each wide enough to read, no cell cut
+COLUMNS_SHOWN = """
+const table = document.querySelector('table.branch-report-kpis');
+if (!table) return null;
+const box = table.closest('.artifact-data-markdown') || table.parentElement;
+const edge = Math.min(document.documentElement.clientWidth, box.getBoundingClientRect().right);
+const heads = [...table.querySelectorAll('th')].map(th => {
+  const r = th.getBoundingClientRect();
+  return {text: th.textContent, left: r.left, right: r.right};
+});
+const cut = [...table.querySelectorAll('td')].filter(td => td.scrollWidth > td.clientWidth + 1).length;
+return {heads, edge, cut};
+"""
+
+
 def test_evaluate_and_monthly_runs_attach_the_report(
     reported: str, monkeypatch: pytest.MonkeyPatch, prefect_stack: PrefectStack, browser: Any
 ) -> None:
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from branchkpi.flows.evaluate_targets import evaluate_targets
@@ -151,32 +166,70 @@ def test_evaluate_and_monthly_runs_attach_the_report(
 
     state = evaluate_targets(fiscal_year=2020, unit_keys=["35"], return_state=True)
     assert state.is_completed(), state.message
-    link = artifacts(state.state_details.flow_run_id)["branch-report-yamaguchi"]
-    assert "山口 令和2年度 事業実績" in link["data"]  # Prefect stores a link artifact as markdown [text](link)
-    path = Path(unquote(link["data"][link["data"].index("(file://") + 8 : -1]))
-    assert path.exists() and path.parent.name == "FY2020"
-    assert path.with_suffix(".xlsx").is_file()  # the workbook beside the page, named in the link's description
-    assert str(path.with_suffix(".xlsx")) in link["description"]
-    # the report opens on the run page itself: its content as a markdown artifact (the file:// link is blocked)
-    page = artifacts(state.state_details.flow_run_id)["branch-report-page-yamaguchi"]
+    run_id = state.state_details.flow_run_id
+    found = artifacts(run_id)
+    link, page = found["branch-report-yamaguchi"], found["branch-report-page-yamaguchi"]
+    # the link goes to the report's page in the UI (http, which the browser opens), not to file://
+    page_url = f"{prefect_stack.ui_url}/artifacts/artifact/{page['id']}"
+    assert link["data"] == f"[山口 令和2年度 事業実績]({page_url})" and "file://" not in link["data"]
+    path = Path(link["description"].split("File: ", 1)[1].split(";", 1)[0])  # the files, for this machine
+    assert path.exists() and path.parent.name == "FY2020" and path.name == "yamaguchi_FY2020_ja.html"
+    assert path.with_suffix(".xlsx").is_file() and str(path.with_suffix(".xlsx")) in link["description"]
+    # the report's content on the page: the KPI table with marks and the charts
     assert page["type"] == "markdown" and page["data"].startswith("# 山口 令和2年度 事業実績")
-    assert "| 保険証回収率 | 95.82% | × | 96.3%以上 |" in page["data"] and "○ 13　× 13" in page["data"]
+    card = re.search(r'<tr data-status="missed">(<td[^>]*>保険証回収率</td>.*?)</tr>', page["data"])
+    assert card and re.findall(r"<td[^>]*>([^<]*)</td>", card[1])[:4] == ["保険証回収率", "95.82%", "×", "96.30%以上"]
+    assert "○ 13　× 13" in page["data"]
     assert page["data"].count("](data:image/png;base64,") == 6  # the six 月報 charts, embedded
     assert path.name in page["data"]
-    # and in the UI, as an operator opens it from the run: the table and the charts drawn
-    browser.get(f"{prefect_stack.ui_url}/artifacts/artifact/{page['id']}")
+
+    # as an officer opens it: the run's Artifacts tab, the link's card, the link clicked
     wait = WebDriverWait(browser, 60)
-    wait.until(lambda d: "保険証回収率" in d.find_element("tag name", "body").text)
+
+    def visible(css: str) -> Any:
+        return wait.until(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()), False))
+
+    def clickable_text(text: str) -> Any:
+        xpath = f"//*[self::a or self::button or @role='tab' or self::li or self::div][normalize-space()='{text}']"
+        return wait.until(lambda d: next((e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed()), False))
+
+    browser.set_window_size(1400, 1000)
+    browser.get(f"{prefect_stack.ui_url}/runs/flow-run/{run_id}")
+    wait.until(lambda d: "evaluate-FY2020-yamaguchi" in d.find_element(By.TAG_NAME, "body").text)
+    clickable_text("Artifacts").click()
+    wait.until(lambda d: "branch-report-yamaguchi" in d.find_element(By.TAG_NAME, "body").text)
+    before = set(browser.window_handles)
+    anchor = f"a[href='{page_url}']"
+    links = [e for e in browser.find_elements(By.CSS_SELECTOR, anchor) if e.is_displayed()]
+    if links:  # the tab shows the link artifact's content
+        links[0].click()
+    else:  # its card, then the link on the artifact's page
+        clickable_text("branch-report-yamaguchi").click()
+        visible(anchor).click()
+    wait.until(lambda d: len(d.window_handles) > len(before) or page["id"] in d.current_url)
+    opened = [h for h in browser.window_handles if h not in before]
+    if opened:  # Prefect opens a markdown link in a new tab
+        browser.switch_to.window(opened[0])
+    assert browser.current_url == page_url
+    wait.until(lambda d: "保険証回収率" in d.find_element(By.TAG_NAME, "body").text)
     drawn = "return [...document.images].filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 0).length"
     wait.until(lambda d: d.execute_script(drawn) == 6)
+    shown = wait.until(lambda d: d.execute_script(COLUMNS_SHOWN))
+    assert [h["text"] for h in shown["heads"]] == ["KPI", "実績", "判定", "目標", "前年度実績", "状況", "理由"]
+    assert all(h["right"] <= shown["edge"] + 1 and h["right"] - h["left"] > 20 for h in shown["heads"]), shown
+    assert shown["cut"] == 0, shown  # every cell's text wraps inside its cell
+    assert "実績 95.82% は目標 96.30% 以上に届かず" in browser.find_element(By.TAG_NAME, "body").text
     (ROOT / "var" / "ui").mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ROOT / "var" / "ui" / "report-on-the-run-page.png"))
+    if opened:
+        browser.close()
+        browser.switch_to.window(next(iter(before)))
 
     monkeypatch.setenv("BRANCHKPI_REPORT_BRANCHES", "yamaguchi")
     state = monthly_branch_stats(period="2020-06", paths=[str(SEED / "branch_monthly_stats.csv")], return_state=True)
     assert state.is_completed(), state.message
     link = artifacts(state.state_details.flow_run_id)["branch-report-yamaguchi"]
-    assert "令和2年度 事業計画実施状況（第1四半期）" in link["data"]
+    assert "令和2年度 事業計画実施状況（第1四半期）" in link["data"] and "/artifacts/artifact/" in link["data"]
     page = artifacts(state.state_details.flow_run_id)["branch-report-page-yamaguchi"]["data"]
     assert "令和2年度 事業計画実施状況（第1四半期）" in page and "](data:image/png;base64," in page
 

@@ -63,7 +63,10 @@ def test_workbook_marks_equal_evaluate_for_yamaguchi_fy2020(
     insured = book["被保険者数"]
     assert [insured.cell(2, c).value for c in (2, 4, 6)] == ["平成30年度", "令和元年度", "令和2年度"]
     assert insured["F4"].value == 260511 and insured["G4"].value == pytest.approx(-0.1, abs=0.05)
-    assert insured["F4"].number_format == "#,##0" and insured["G4"].number_format == "0.0"
+    assert insured["F4"].number_format == "#,##0" and insured["G4"].number_format == '0.0"%"'
+    assert insured["F3"].value == "実数（人）" and insured["G3"].value == "前年同月比（%）"  # the 月報's units
+    card = next(r for r in kpi.iter_rows(min_row=4) if r[9].value == "card_recovery_rate")
+    assert (card[5].value, card[5].number_format) == (95.82, '0.00"%"')  # Excel shows 95.82%
     assert insured.freeze_panes == "B4" and insured.print_title_rows == "$1:$3"
 
     # the HTML page of the same run is laid out the same way: items with their marks, KPIs under them

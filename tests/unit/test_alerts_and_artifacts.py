@@ -57,8 +57,8 @@ def test_a_units_flagged_targets_are_one_digest_missed_first_in_plan_order() -> 
     ja = event["payload"]["ja"].splitlines()
     assert ja[0] == "[branchkpi] 目標の未達・要注意: 未達 2 件、要注意 1 件"
     assert ja[1] == "対象: 山口支部 / 期間: 令和2年度第1四半期"
-    assert ja[2] == "× 保険証回収率: 実績 1,200 / 目標 1,000 以下（未達）"
-    assert ja[4] == "△ ジェネリック医薬品: 実績 80% / 目標 90% 以上（要注意）"
+    assert ja[2] == "× 保険証回収率: 実績 1,200件 / 目標 1,000件 以下（未達）"
+    assert ja[4] == "△ ジェネリック医薬品: 実績 80.0% / 目標 90.0% 以上（要注意）"  # at the plan's precision
     en = event["payload"]["en"].splitlines()
     assert en[0] == "[branchkpi] targets: 2 missed, 1 at risk"
     assert en[1] == "unit: Yamaguchi branch / period: FY2020-Q1"
@@ -179,4 +179,7 @@ def test_a_quality_failure_names_unit_period_files_rows_and_findings() -> None:
     assert ja[0] == "[branchkpi] データ品質エラー: 取り込みを止めました（何も登録していません）"
     assert ja[1] == "対象: 山口支部 / 期間: 令和2年4月"
     assert ja[2:4] == ["ファイル: negative_count.csv", "隔離した行: 1 行"]
-    assert "row 7" in ja[4] and "被保険者数" in ja[4] and "value_not_negative" in ja[4]
+    assert (
+        ja[4]
+        == "- negative_count.csv、7行目、列「被保険者数」、値「-5」: negative count or amount [value_not_negative]"
+    )

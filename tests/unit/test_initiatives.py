@@ -166,4 +166,4 @@ def test_the_prefecture_report_escapes_what_the_files_wrote(tmp_path: Path) -> N
     assert "公表値 20/27市町村（74%）" in page and "市町村の目標から算出 19/27市町村（70.37%）" in page
     assert "不一致" in page  # 19 computed, 20 printed: shown, not hidden
     english = write_prefecture_report(data, tmp_path, "en").html.read_text(encoding="utf-8")
-    assert "actual 95.1 ≥ target 94.5" in english and "94.5% or more" in english and "differs" in english
+    assert "actual 95.1 ≥ target 94.5" in english and "94.50% or more" in english and "differs" in english

@@ -160,7 +160,7 @@ def test_a_plain_ge_row_reads_as_before() -> None:
         "target_row": 0,
         "unit_key": "35",
         "fiscal_year": 2020,
-        "kpi_id": "claim_review_reduction_rate",
+        "kpi_id": "card_recovery_rate",
         "comparator": "ge",
         "target_value": 96.3,
         "unit": "pct",
@@ -178,4 +178,4 @@ def test_a_plain_ge_row_reads_as_before() -> None:
     (only,) = judged.to_dicts()
     assert (only["status"], only["mark"], only["threshold"]) == ("missed", "×", 96.3)
     assert only["reason_ja"] == "実績 95.82% は目標 96.30% 以上に届かず"
-    assert only["reason"] == "actual 95.82 not ≥ target 96.3"
+    assert only["reason"] == "actual 95.82 not ≥ target 96.30"

@@ -99,7 +99,7 @@ def test_a_stock_is_judged_against_the_path_from_last_years_end(
     assert judgement.status == status, judgement.reason
     if previous is not None:
         assert judgement.threshold == pytest.approx(stock_path(3000, 2379, months))
-        assert "前年度末 2,379 から目標 3,000 への按分" in judgement.reason_ja
+        assert "前年度末 2,379人 から目標 3,000人 への按分" in judgement.reason_ja
 
 
 def test_a_level_with_the_same_target_is_judged_as_is() -> None:
@@ -108,12 +108,12 @@ def test_a_level_with_the_same_target_is_judged_as_is() -> None:
 
 
 def test_reasons_come_from_one_wording_table_in_both_languages() -> None:
-    missed = judge(Target("lifestyle_checkup_rate", "ge", "pct", 96.3), Measurement(95.82, "pct"))
-    assert missed.reason_ja == "実績 95.82% は目標 96.30% 以上に届かず"
-    assert missed.reason == "actual 95.82 not ≥ target 96.3"
+    missed = judge(Target("card_recovery_rate", "ge", "pct", 96.3), Measurement(95.82, "pct"))
+    assert missed.reason_ja == "実績 95.82% は目標 96.30% 以上に届かず"  # the plan prints 96.30%: two places
+    assert missed.reason == "actual 95.82 not ≥ target 96.30"
     assert missed.reason_in("en") == missed.reason and missed.reason_in("ja") == missed.reason_ja
     over = judge(Target("single_bid_tender_share", "le", "pct", 20), Measurement(25, "pct"))
-    assert over.reason_ja == "実績 25% は目標 20% を上回る"
+    assert over.reason_ja == "実績 25.0% は目標 20.0% を上回る"
     no_actual = judge(Target("generic_drug_share", "ge", "pct", 80), None)
     assert (no_actual.reason, no_actual.reason_ja) == ("no actual for the period", "この期間の実績なし")
     yen = judge(Target("claim_review_effect_per_member_yen", "ge", "yen", 1200), Measurement(1234, "yen"))

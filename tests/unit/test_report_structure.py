@@ -183,7 +183,11 @@ def test_workbook_sheets_headers_formats_fills_panes_and_print_titles(tmp_path: 
     assert mail[:3] == [BASIC, "サービス水準の向上", "②"]
     assert mail[6:9] == ["×", "×", "実績 95.82% は目標 96.30% 以上に届かず"]
     assert by_id["generic_drug_share"][:3] == ["戦略的保険者機能（計画の項目が未登録）", None, None]
-    assert kpi.cell(4, 6).number_format == "0.0" and kpi.cell(4, 6).value == 95.82  # the figure, not a text
+    # the figure, not a text, at the KPI's printed precision with its unit in the number format
+    assert kpi.cell(4, 6).number_format == '0.0"%"' and kpi.cell(4, 6).value == 95.82
+    assert by_id["judo_multi_site_frequent_share"][5] == 95.82
+    judo_row = 4 + [r[9] for r in body].index("judo_multi_site_frequent_share")
+    assert kpi.cell(judo_row, 6).number_format == '0.00"%"'  # printed 1.49%: two places
     for cell in cells(kpi):
         if cell.value == "×":
             assert cell.fill.fgColor.rgb.endswith(MISSED_FILL.fgColor.rgb[-6:]) and cell.fill.fill_type == "solid"
@@ -193,14 +197,17 @@ def test_workbook_sheets_headers_formats_fills_panes_and_print_titles(tmp_path: 
     ranking = book["偏差値と順位"]
     assert [c.value for c in ranking[2]] == ["KPI", "実績", "偏差値", "順位", "支部数"]
     assert [c.value for c in ranking[3]] == ["生活習慣病予防健診", 52.6, 61.23, 4, 47]
-    assert ranking["C3"].number_format == "0.0" and ranking.freeze_panes == "A3"
+    assert ranking["C3"].number_format == "0.0" and ranking["B3"].number_format == '0.0"%"'
+    assert ranking.freeze_panes == "A3"
 
     stats = book["被保険者数"]
     assert stats["B2"].value == "令和元年度" and stats["D2"].value == "令和2年度"
-    assert [c.value for c in stats[3]] == [None, "実数", "前年同月比", "実数", "前年同月比"]  # A3 lies under A2
+    heads = [None, "実数（人）", "前年同月比（%）", "実数（人）", "前年同月比（%）"]  # the 月報's units
+    assert [c.value for c in stats[3]] == heads  # A3 lies under A2
+    assert stats["A1"].value == "山口支部 被保険者数（人）"
     assert [stats.cell(r, 1).value for r in range(4, 16)] == [f"{m}月" for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
     assert (stats["D4"].value, stats["E4"].value, stats["D5"].value) == (260511.0, -0.1, 261020.0)
-    assert stats["D4"].number_format == "#,##0" and stats["E4"].number_format == "0.0"
+    assert stats["D4"].number_format == "#,##0" and stats["E4"].number_format == '0.0"%"'
     assert stats["A16"].value == "年度平均" and stats["D16"].value is None  # 10 months missing: no average
     assert stats.freeze_panes == "B4" and stats.print_title_rows == "$1:$3"
 

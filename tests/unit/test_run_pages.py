@@ -4,6 +4,7 @@ columns first; run names carrying the branch, not its JIS code; the report's con
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -101,7 +102,12 @@ def test_the_months_kpi_table_reads_like_the_report_key_columns_first() -> None:
     (ja,) = artifacts.kpi_table([MONTH_ROW])
     assert list(ja)[:4] == ["支部", "期間", "指標", "実数"]
     assert (ja["支部"], ja["期間"], ja["指標"], ja["実数"]) == ("山口支部", "令和3年3月", "被保険者数", "15,419,118人")
-    assert ja["年度累計"] == "1,040,750人" and ja["年度平均"] == "290,305人"
+    # a head count is never summed over the year: its 年度平均, as the 月報 prints it; a flow's total
+    assert ja["年度累計"] == "" and ja["年度平均"] == "290,305人"
+    (benefits,) = artifacts.kpi_table([MONTH_ROW | {"metric": "insurance_benefits", "fytd_total": 69834.0}])
+    assert benefits["年度累計"] == "69,834百万円" and benefits["年度平均"] == ""
+    (pay,) = artifacts.kpi_table([MONTH_ROW | {"metric": "avg_standard_monthly_remuneration_yen"}])
+    assert pay["年度累計"] == "" and pay["年度平均"] == "290,305円"  # an average is never summed either
     assert ja["前年同月比"] == ja["前年同月比（印字）"] == "-0.1%" and ja["全国に占める割合"] == "1.69%"
     assert list(ja)[-4:] == ["region", "metric_id", "fiscal_year", "month"]  # the ids last, for a machine
     (en,) = artifacts.kpi_table([MONTH_ROW | {"region": "national"}], "en")
@@ -119,20 +125,22 @@ def test_the_evaluation_table_names_the_unit_kpi_and_target_in_words() -> None:
         "95.82%",
         "×",
     )
-    assert row["目標"] == "96.3%以上" and row["前年度実績"] == "95.92%" and row["状況"] == "未達成"
+    assert row["目標"] == "96.30%以上" and row["前年度実績"] == "95.92%" and row["状況"] == "未達成"
     assert row["kpi_id"] == "card_recovery_rate" and list(row)[-1] == "status_id"
     quarter = evaluation_row(judged(period="Q1", status="at_risk", mark="△"), None, "ja")
     assert quarter["期間"] == "令和2年度第1四半期" and quarter["状況"] == "要注意"
     town = evaluation_row(judged(unit_key="33:倉敷市", unit_name="倉敷市", kpi_id="nhi_collection_rate"), None, "ja")
     assert town["対象"] == "倉敷市" and town["KPI"] == "収納率"
     en = evaluation_row(judged(), None, "en")
-    assert (en["unit"], en["target"], en["status"]) == ("Yamaguchi branch", "96.3% or more", "missed")
+    assert (en["unit"], en["target"], en["status"]) == ("Yamaguchi branch", "96.30% or more", "missed")
 
 
 def test_comparators_read_as_words_never_ids() -> None:
     assert target_words(judged(comparator="ge_prev_year", target_value=None), "ja") == "対前年度以上"
     assert target_words(judged(comparator="le_prev_year", target_value=None), "ja") == "対前年度以下"
-    assert target_words(judged(comparator="le", target_value=20.0), "ja") == "20%以下"
+    assert (
+        target_words(judged(kpi_id="single_bid_tender_share", comparator="le", target_value=20.0), "ja") == "20.0%以下"
+    )
     assert target_words(judged(comparator=None, target_value=None), "ja") == "未設定"
     assert target_words(judged(comparator="ge_prev_year", target_value=None), "en") == "at least last year's"
     assert target_words(judged(target_text="94.5%以上"), "ja") == "94.5%以上"  # the plan's own words
@@ -161,11 +169,11 @@ def test_the_evaluation_summary_shows_japanese_text_not_ids() -> None:
     ]
     ja = artifacts.evaluation_summary(rows, "FY2020", "run-1")
     assert ja.startswith("# KPI の評価 令和2年度") and "目標 2 件: ○ 0、× 2" in ja
-    assert "| 山口支部 | 保険証回収率 | 96.3%以上 | 95.82% | × |" in ja
-    assert "| 山口支部 | 査定率 | 対前年度以上 | 0.27% | × |" in ja
+    assert "| 山口支部 | 保険証回収率 | 96.30%以上 | 95.82% | × |" in ja
+    assert "| 山口支部 | 査定率 | 対前年度以上 | 0.270% | × |" in ja  # 査定率 is printed to three places
     assert "card_recovery_rate" not in ja and "ge_prev_year" not in ja and "yamaguchi" not in ja
     en = artifacts.evaluation_summary(rows, "FY2020", "run-1", lang="en")
-    assert "| Yamaguchi branch | Card recovery rate | 96.3% or more | 95.82% | × |" in en
+    assert "| Yamaguchi branch | Card recovery rate | 96.30% or more | 95.82% | × |" in en
     assert "at least last year's" in en and "ge_prev_year" not in en
 
 
@@ -208,12 +216,34 @@ def test_the_report_page_carries_title_marks_kpis_and_charts(tmp_path: Path) -> 
     page = report_page.page(written, data, "ja")
     assert page.startswith("# 山口 令和2年度 事業実績")
     assert "○ 1　× 1　△ 0　— 0" in page
-    assert "| KPI | 実績 | 判定 | 目標 | 前年度実績 | 状況 | 理由 |" in page
-    assert "| 保険証回収率 | 95.82% | × | 96.3%以上 | 95.92% | 未達成 |" in page
-    assert "| サービススタンダード | 100% | ○ |" in page
+    # the KPI table as HTML (Prefect's markdown tables never wrap a cell: a long reason ran off the page)
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", page)
+    assert heads == ["KPI", "実績", "判定", "目標", "前年度実績", "状況", "理由"]
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr data-status[^>]*>(.*?)</tr>", page)]
+    assert cells[0] == [
+        "保険証回収率",
+        "95.82%",
+        "×",
+        "96.30%以上",
+        "95.92%",
+        "未達成",
+        "actual 95.82 not ≥ target 96.3",
+    ]
+    assert cells[1][:3] == ["サービススタンダード", "100.0%", "○"]
+    assert "\n\n" not in page[page.index("<table") : page.index("</table>")]  # one HTML block
     assert "| 保険証回収率 | 95.82% | 48.3 | 30 / 47 |" in page  # 偏差値と順位
     assert "![被保険者数](data:image/png;base64,iVBORw" in page  # the chart itself, not a link to a file
     assert "yamaguchi_FY2020_ja.html" in page and "file://" not in page
+
+
+def test_the_report_pages_table_keeps_data_as_text(tmp_path: Path) -> None:
+    written, data = _report(tmp_path, 100)
+    data.kpi_rows[0]["kpi_text_ja"] = None
+    data.kpi_rows[0]["reason_ja"] = "<script>alert(1)</script>\n\n| not | a table |\r\n<img src=x onerror=1>"
+    page = report_page.page(written, data, "ja")
+    table = page[page.index("<table") : page.index("</table>")]
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in table
+    assert "<img src=x" not in page and "\n\n" not in table  # one HTML block: the data cannot end it
 
 
 def test_a_run_reporting_many_branches_stops_embedding_charts(tmp_path: Path) -> None:
