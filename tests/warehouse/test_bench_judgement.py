@@ -48,12 +48,9 @@ def bench_inputs() -> EvaluationInputs:
     )
 
 
-@pytest.mark.parametrize("quarter", [None, 2])
-def test_every_bench_target_is_judged_as_target_rules_judges_it(
-    bench_inputs: EvaluationInputs, quarter: int | None
-) -> None:
-    upto = 12 if quarter is None else 3 * quarter
-    period = "FY" if quarter is None else f"Q{quarter}"
+def test_every_bench_target_is_judged_as_target_rules_judges_it(bench_inputs: EvaluationInputs) -> None:
+    # the closed fiscal years, as the bench evaluates them (the generated cases cover the quarters)
+    quarter, upto, period = None, 12, "FY"
     picked, tenders = picking.pick(bench_inputs, upto)
     picked = by_frame.with_figures(picked, quarter, upto)
     assert picked.height == 118_944
