@@ -19,6 +19,10 @@ BRANCHKPI_SERVER_PORT       port of the local Prefect server on 127.0.0.1 (`bran
                             `make server`; default 4200)
 BRANCHKPI_EPHEMERAL_TIMEOUT seconds the temporary Prefect API may take to start when no server runs
                             (default 120: a busy 2-core machine needs more than Prefect's 20)
+BRANCHKPI_LANDING_QUIET_SECONDS   the landing sensor: seconds a file must stay unchanged to be complete,
+                            and the folder quiet for a burst of files to be one send (default 5)
+BRANCHKPI_LANDING_MAX_WAIT_SECONDS  seconds a complete send waits for a file of it still being written
+                            before it goes without it (default 120)
 
 Read when asked for, never cached across calls: a test or a long-lived worker that changes the
 environment gets the new value (the retry delays are read when the steps module defines its tasks,
@@ -185,6 +189,27 @@ def ephemeral_timeout() -> int:
     if not text.isdigit() or int(text) == 0:
         raise SettingError(f"BRANCHKPI_EPHEMERAL_TIMEOUT={text!r}: give seconds, e.g. 120")
     return int(text)
+
+
+def landing_quiet_seconds() -> float:
+    """The landing sensor's quiet period: BRANCHKPI_LANDING_QUIET_SECONDS (default 5)."""
+    return _positive_seconds("BRANCHKPI_LANDING_QUIET_SECONDS", 5.0)
+
+
+def landing_max_wait_seconds() -> float:
+    """How long a complete send waits for its files still being written: BRANCHKPI_LANDING_MAX_WAIT_SECONDS."""
+    return _positive_seconds("BRANCHKPI_LANDING_MAX_WAIT_SECONDS", 120.0)
+
+
+def _positive_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SettingError(f"{name}={text!r}: give seconds, e.g. {default:g}")
+    return value
 
 
 def _secret_url() -> str | None:

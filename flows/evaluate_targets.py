@@ -13,7 +13,7 @@ from prefect.states import Completed, State
 from branchkpi.config import settings
 from branchkpi.domain.fiscal import current_fiscal_year
 from branchkpi.domain.regions import BY_CODE
-from branchkpi.flows import alerts, artifacts, lifecycle, reports
+from branchkpi.flows import alerts, artifacts, lifecycle, pickup, reports
 from branchkpi.tasks import steps
 from branchkpi.tasks.evaluate import Evaluation
 from branchkpi.tasks.report import gather as report
@@ -68,6 +68,7 @@ def evaluate_targets(
     to_fiscal_year: int | None = None,
     force: bool = False,
     report_branches: list[str] | None = None,
+    until_complete: bool = False,
     background_reports: bool = False,
 ) -> State:
     """Evaluate the plan's KPI targets.
@@ -85,12 +86,21 @@ def evaluate_targets(
         report_branches: branches whose KPI report (HTML with charts) is written for the last fiscal
             year and attached to this run; "all" for every branch evaluated. Empty:
             BRANCHKPI_REPORT_BRANCHES, else the branches named in unit_keys.
+        until_complete: a run of the reporting calendar's schedule (the days a closed fiscal year's
+            FY actuals are due and the pickup days after): its fiscal year is `fiscal_year`, else the
+            calendar's for the day it was scheduled for; once every unit's FY actuals are in, its
+            remaining pickup runs are retired.
         background_reports: write those reports after the run, in a process of their own, when the
             Prefect server outlives this process (the CLI asks for it: the table is the answer); they
             are attached to this run seconds later (flows/reports.py). Default: in the run.
     """
     if quarter is not None and not 1 <= quarter <= 4:
         raise ValueError(f"quarter must be 1-4, got {quarter}")
+    # a run of the reporting calendar's schedule: its fiscal year from the day it was scheduled for
+    named = f"FY{fiscal_year}" if fiscal_year is not None else None
+    scheduled = pickup.scheduled_period("annual-evaluation", named) if until_complete and quarter is None else None
+    if scheduled and fiscal_year is None:
+        fiscal_year = scheduled.fiscal_year
     if fiscal_year is None:
         fiscal_year = current_fiscal_year() - 1
     last = to_fiscal_year if to_fiscal_year is not None else fiscal_year
@@ -114,6 +124,9 @@ def evaluate_targets(
     branches = report.branches_to_report(requested, unit_keys, evaluated)
     reports.attach_reports(url, branches, last, quarter, cfg, background_reports)
     message = _message(evaluations, label)
+    if scheduled and scheduled.fiscal_year == fiscal_year == last:
+        retired = pickup.retire_if_complete(url, scheduled)
+        message += f"; {retired}" if retired else ""
     get_run_logger().info(message)
     return Completed(message=message, data=evaluations[0] if len(evaluations) == 1 else evaluations)
 

@@ -1,22 +1,25 @@
 """Flow `freshness` (提出状況の確認): on weekdays, the coverage grid of this fiscal year and the last
 against the reporting calendar; each unit and period newly past due with nothing loaded emits
 branchkpi.data.overdue (once: the warehouse remembers what was announced), each announced one that has
-arrived since emits branchkpi.data.arrived-late; the grid is a table artifact of the run."""
+arrived since emits branchkpi.data.arrived-late; the grid is a table artifact of the run, and the
+status page (what is in, what is late, what runs next: `branchkpi status`) a markdown artifact."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from branchkpi.config import settings
 from branchkpi.flows import alerts, lifecycle
+from branchkpi.flows import status as status_page
 from branchkpi.tasks import coverage, steps
 from branchkpi.tasks.freshness import Freshness
+from branchkpi.tasks.status import markdown
 
 FLOW_NAME = "freshness"
 KINDS = ("stats", "kpi")
@@ -47,6 +50,7 @@ def freshness(as_of: str | None = None, kinds: list[str] | None = None, warehous
             emit_event(**alerts.arrived_late_event(cell, run_id))
         _publish_grid(result)
         results.append(result)
+    _publish_status(day, url)
     message = "; ".join(
         f"{r.kind}: {len(r.missing)} past due ({len(r.newly_overdue)} new), {len(r.arrived_late)} arrived late"
         for r in results
@@ -66,3 +70,15 @@ def _publish_grid(result: Freshness) -> None:
             description=f"提出状況 {result.kind} FY{fiscal_year} (as of {result.as_of.isoformat()}): "
             "済 loaded · 警 warned · 隔 quarantined · 差 replaced · 未着 missing · ・ not due",
         )
+
+
+def _publish_status(day: date, url: str) -> None:
+    """The one screen of `branchkpi status` as the run's markdown artifact (key `status`)."""
+    lang = settings().report_lang
+    found = status_page.gather(day, warehouse_url=url)
+    create_markdown_artifact(
+        key="status",
+        markdown=markdown(found, lang),
+        description=f"提出状況と実行予定 (as of {day.isoformat()}): periods complete / partial / overdue, "
+        "last and next runs, files waiting in landing",
+    )

@@ -4,6 +4,7 @@ KPIs → publish, inside one batch (flows.lifecycle). The steps are tasks in tas
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import polars as pl
 from prefect import flow
@@ -13,9 +14,9 @@ from prefect.states import State
 from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
-from branchkpi.flows import artifacts, lifecycle, progress, reports, sign_off
-from branchkpi.tasks import coverage, steps
-from branchkpi.tasks.landing import files_to_land
+from branchkpi.flows import artifacts, lifecycle, pickup, progress, reports, sign_off
+from branchkpi.tasks import arrivals, coverage, steps
+from branchkpi.tasks.landing import files_to_land, taken_from_landing
 from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
 from branchkpi.tasks.report import gather as report
 from branchkpi.warehouse import reads
@@ -47,6 +48,7 @@ def monthly_branch_stats(
     regions: list[str] | None = None,
     report_branches: list[str] | None = None,
     require_approval: bool | None = None,
+    until_complete: bool = False,
     background_reports: bool = False,
 ) -> State:
     """Ingest the month's branch statistics (月報) and compute the KPIs.
@@ -63,6 +65,10 @@ def monthly_branch_stats(
             BRANCHKPI_REPORT_BRANCHES (none by default).
         require_approval: a batch whose gate only warned waits for a reviewer's sign-off (approve /
             reject in the UI) before it is published. Empty: BRANCHKPI_REQUIRE_APPROVAL (off).
+        until_complete: a run of the reporting calendar's schedule (a month's due and pickup days):
+            its month is `period`, else the calendar's for the day it was scheduled for; with no file
+            waiting it opens no batch and says who is still missing; once the month is complete, its
+            remaining pickup runs are retired.
         background_reports: write those reports after the run, in a process of their own, when the
             Prefect server outlives this process (the CLI asks for it); they are attached to this run
             seconds later (flows/reports.py). Default: in the run.
@@ -70,6 +76,13 @@ def monthly_branch_stats(
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
     target = parse_period(period) if period else None
+    # a run of the reporting calendar's schedule: its month from the day it was scheduled for
+    scheduled = pickup.scheduled_period("monthly", period) if until_complete and not (paths or fiscal_years) else None
+    if scheduled and target is None:
+        target = parse_period(scheduled.period)
+        lifecycle.rename_run(run_name(scheduled.period))
+    if scheduled and not arrivals.waiting_files(cfg.landing_dir, "statistics"):
+        return pickup.nothing_waiting(url, scheduled)
     codes = [resolve_region(r) or r for r in regions or []]
     run = partial(
         _ingest,
@@ -83,7 +96,7 @@ def monthly_branch_stats(
         require_approval=cfg.require_approval if require_approval is None else require_approval,
         background_reports=background_reports,
     )
-    return lifecycle.batch_run(
+    state = lifecycle.batch_run(
         url,
         target.label if target else None,
         run,
@@ -91,6 +104,9 @@ def monthly_branch_stats(
         summary_title="Monthly branch statistics",
         due_kind=None if fiscal_years else "stats",
     )
+    if scheduled and not state.is_failed():
+        pickup.retire_if_complete(url, scheduled)
+    return state
 
 
 def _ingest(
@@ -106,7 +122,13 @@ def _ingest(
     background_reports: bool = False,
 ) -> None:
     progress.step(STEPS[0])
-    landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
+    # given files (the landing sensor's send, a command's), else the statistics waiting in the landing
+    # folder (its KPI files are the quarterly-actuals flow's)
+    files = files_to_land(paths, cfg.landing_dir) if paths else arrivals.waiting_files(cfg.landing_dir, "statistics")
+    if paths and all(taken_from_landing(Path(p), cfg.landing_dir) for p in paths):
+        outcome.record_taken(paths)  # every one of them was landed by another run meanwhile
+        return
+    landed = steps.land(files, outcome.batch_id, url, cfg)
     progress.step(STEPS[1])
     parsed, outcome.files = steps.parse_files(landed, fiscal_years, regions)
     outcome.rows_landed = parsed.observations.height + parsed.reported_totals.height

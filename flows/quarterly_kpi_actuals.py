@@ -5,6 +5,7 @@ same quarantine and audit rules as the monthly statistics. The steps are tasks i
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -12,10 +13,10 @@ from prefect.states import State
 
 from branchkpi.config import Settings, settings
 from branchkpi.domain import fiscal
-from branchkpi.flows import lifecycle, sign_off
+from branchkpi.flows import lifecycle, pickup, sign_off
 from branchkpi.flows.evaluate_targets import run_scope
-from branchkpi.tasks import coverage, steps
-from branchkpi.tasks.landing import files_to_land
+from branchkpi.tasks import arrivals, coverage, steps
+from branchkpi.tasks.landing import files_to_land, taken_from_landing
 from branchkpi.tasks.outcome import BatchOutcome
 from branchkpi.tasks.parse.batch import ParsedKpiBatch
 
@@ -70,6 +71,7 @@ def quarterly_kpi_actuals(
     warehouse_url: str | None = None,
     force: bool = False,
     require_approval: bool | None = None,
+    until_complete: bool = False,
 ) -> State:
     """Ingest KPI plan targets and actuals.
 
@@ -81,20 +83,40 @@ def quarterly_kpi_actuals(
             checksum); by default such a batch is recorded as unchanged without reading them again.
         require_approval: a batch whose gate only warned waits for a reviewer's sign-off before it is
             published. Empty: BRANCHKPI_REQUIRE_APPROVAL (off).
+        until_complete: a run of the reporting calendar's schedule (a quarter's due and pickup days;
+            the fourth quarter's take the fiscal year's actuals too): its quarter is `label`
+            (FY2026-Q1), else the calendar's for the day it was scheduled for; with no file waiting
+            it opens no batch and says who is still missing; once the quarter is complete, its
+            remaining pickup runs are retired.
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
+    # a run of the reporting calendar's schedule: its quarter from the day it was scheduled for
+    scheduled = pickup.scheduled_period("quarterly-actuals", label) if until_complete and not paths else None
+    if scheduled and not label:
+        label = scheduled.period
+        lifecycle.rename_run(f"kpi-{label}")
+    if scheduled and not arrivals.waiting_files(cfg.landing_dir, "kpi"):
+        return pickup.nothing_waiting(url, scheduled)
     approval = cfg.require_approval if require_approval is None else require_approval
     run = partial(_ingest, cfg=cfg, url=url, paths=paths, force=force, require_approval=approval)
-    return lifecycle.batch_run(
+    state = lifecycle.batch_run(
         url, label, run, summary_key="kpi-actuals-summary", summary_title="KPI targets and actuals"
     )
+    if scheduled and not state.is_failed():
+        pickup.retire_if_complete(url, scheduled)
+    return state
 
 
 def _ingest(
     outcome: BatchOutcome, cfg: Settings, url: str, paths: list[str] | None, force: bool, require_approval: bool = False
 ) -> None:
-    landed = steps.land(files_to_land(paths, cfg.landing_dir), outcome.batch_id, url, cfg)
+    if paths and all(taken_from_landing(Path(p), cfg.landing_dir) for p in paths):
+        outcome.record_taken(paths)  # every one of them was landed by another run meanwhile
+        return
+    # given files (the landing sensor's send, a command's), else the KPI files waiting in the landing folder
+    files = files_to_land(paths, cfg.landing_dir) if paths else arrivals.waiting_files(cfg.landing_dir, "kpi")
+    landed = steps.land(files, outcome.batch_id, url, cfg)
     if not landed:
         outcome.record_no_input(None, 0, cfg.landing_dir)
     elif not force and all(f.previously_loaded for f in landed):

@@ -51,17 +51,18 @@ def safe_file_name(name: str) -> str:
     return base[:200]
 
 
+def is_landable(path: Path) -> bool:
+    """Whether a file in a folder is one to land: an accepted suffix (so never a copy in progress under
+    a temporary name: x.csv.part, .tmp, .crdownload), not hidden, not Excel's lock file (~$book.xlsx)."""
+    return path.suffix.lower() in ACCEPTED_SUFFIXES and not path.name.startswith((".", "~$"))
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files to land: each file as given; each folder's accepted files, sorted, not recursing."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(
-                c
-                for c in p.iterdir()
-                if c.is_file() and not c.name.startswith(".") and c.suffix.lower() in ACCEPTED_SUFFIXES
-            )
-            out.extend(found)
+            out.extend(sorted(c for c in p.iterdir() if c.is_file() and is_landable(c)))
         elif p.is_file():
             out.append(p)
         else:
@@ -71,10 +72,17 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 def files_to_land(paths: list[str] | None, landing_dir: Path) -> list[Path]:
     """The files a run lands: those it was given (files, or folders' files), else those waiting in the
-    landing folder; a landing folder that does not exist yet (a fresh BRANCHKPI_HOME) holds none."""
+    landing folder; a landing folder that does not exist yet (a fresh BRANCHKPI_HOME) holds none. A
+    given file of the landing folder that is gone was landed by another run meanwhile (the landing
+    sensor's run and a scheduled one can both name it): it is left out, not an error."""
     if paths:
-        return expand_paths([Path(p) for p in paths])
+        return expand_paths([Path(p) for p in paths if not taken_from_landing(Path(p), landing_dir)])
     return expand_paths([landing_dir]) if landing_dir.is_dir() else []
+
+
+def taken_from_landing(path: Path, landing_dir: Path) -> bool:
+    """A file named in the landing folder that is no longer there (a run moved it into the archive)."""
+    return not path.exists() and path.parent.resolve() == landing_dir.resolve()
 
 
 def land_files(paths: list[Path], batch_id: str, engine: sa.Engine, cfg: Settings) -> list[LandedFile]:

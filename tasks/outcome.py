@@ -246,6 +246,12 @@ class BatchOutcome:
         self.files = [FileReport(f.file_name, f.sha256, f.size_bytes, previously_loaded=True) for f in files]
         self.message = f"all {len(files)} file(s) were loaded before (same checksums): nothing to do (force reloads)"
 
+    def record_taken(self, paths: list[str]) -> None:
+        """The files the run was given had left the landing folder: another run landed them first."""
+        self.status = "unchanged"
+        names = ", ".join(Path(p).name for p in paths)
+        self.message = f"nothing to do: {names} had been landed by another run before this one"
+
     def record_no_input(self, period_label: str | None, kpi_rows: int, landing_dir: Path) -> None:
         """Nothing landed: fine for a month the warehouse has (its KPIs are republished), else a failure."""
         if period_label and kpi_rows:

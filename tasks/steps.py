@@ -289,3 +289,11 @@ def past_due(warehouse_url: str, kind: str, as_of: date) -> list[dict[str, Any]]
     """The cells past due with nothing loaded (a run that found no file asks)."""
     years = freshness.watched_fiscal_years(as_of)
     return freshness.past_due(freshness.grid_cells(connect(warehouse_url), kind, years, as_of))
+
+
+@warehouse_task(name="period-coverage")
+def period_coverage(warehouse_url: str, kind: str, fiscal_year: int, periods: list[str], as_of: date) -> list[dict]:
+    """The coverage cells of some periods of a fiscal year (2026-11; Q4 and FY): is a period complete?"""
+    from branchkpi.tasks import coverage
+
+    return [c for c in coverage.grid(connect(warehouse_url), kind, fiscal_year, as_of) if c["period"] in periods]

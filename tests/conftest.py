@@ -4,6 +4,7 @@ real seed data of the project."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,13 +13,19 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from branchkpi.cli.worker import descendants, kill_and_wait
+
+from . import interrupts
+from .interrupts import forget, on_interrupt
 from .postgres import APP_ROLE, PostgresServer
+from .server_log import service_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "sample" / "seed"
@@ -44,6 +51,28 @@ class PrefectStack:
     worker_env: dict[str, str]  # the environment of the script's worker, for more workers like it
     server_log: Path  # the Prefect server's own log: its services (scheduler, triggers, …) report there
 
+    def save(self, path: Path) -> Path:
+        fields = {"api_url": self.api_url, "ui_url": self.ui_url, "worker_env": self.worker_env}
+        path.write_text(json.dumps(fields | {"worker_log": str(self.worker_log), "server_log": str(self.server_log)}))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> PrefectStack:
+        data = json.loads(path.read_text())
+        return cls(
+            data["api_url"], data["ui_url"], Path(data["worker_log"]), data["worker_env"], Path(data["server_log"])
+        )
+
+    @property
+    def landing_dir(self) -> Path:
+        """The landing folder of the script's worker, which the script's landing sensor watches."""
+        return Path(self.worker_env["BRANCHKPI_HOME"]) / "landing"
+
+    @property
+    def watcher_log(self) -> Path:
+        """The landing sensor's log (`branchkpi watch`, started by the script beside the worker)."""
+        return Path(self.worker_env["PREFECT_HOME"]) / "watcher.log"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -51,13 +80,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer) -> Iterator[PrefectStack]:
-    """The session's one Prefect server, started exactly as `make server` starts it (scripts/server.sh):
-    a real `prefect server start` with the UI on a free loopback port, its state in the session's
-    PostgreSQL (the several-workers setup of the README), the work pool, `prefect deploy --all`, and
-    one worker (one run at a time, so a second worker gets work)."""
-    home = tmp_path_factory.mktemp("prefect-home")
+# a PrefectStack started elsewhere and shared with this session (a JSON file: see PrefectStack.save)
+SHARED_STACK = "BRANCHKPI_TEST_PREFECT_STACK"
+
+
+@contextmanager
+def started_stack(home: Path, postgres: PostgresServer) -> Iterator[PrefectStack]:
+    """A Prefect server started exactly as `make server` starts it (scripts/server.sh): a real server
+    with the UI on a free loopback port, its state in the session's PostgreSQL (the several-workers
+    setup of the README), the work pool, `prefect deploy --all`, and one worker (one run at a time, so
+    a second worker gets work) with the landing sensor beside it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRANCHKPI_", "PREFECT_API_", "PREFECT_UI_"))}
     env |= {
@@ -79,28 +111,57 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresSe
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    api_url, ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while "Prefect UI:" not in log.read_text(errors="replace"):
-        if script.poll() is not None or time.monotonic() > deadline:
-            _stop(script)
-            pytest.fail(f"scripts/server.sh did not start the server:\n{log.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.5)
-    os.environ["PREFECT_HOME"] = str(home)
-    os.environ["PREFECT_API_URL"] = api_url
+    on_interrupt("prefect server", lambda: interrupts.stop_group(script.pid, descendants(script.pid)))
+    try:
+        deadline = time.monotonic() + 300
+        while "Prefect UI:" not in log.read_text(errors="replace"):
+            if script.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"scripts/server.sh did not start the server:\n{log.read_text(errors='replace')[-4000:]}"
+                )
+            time.sleep(0.5)
+        worker_env = {k: v for k, v in env.items() if not k.endswith("DATABASE_CONNECTION_URL")}
+        yield PrefectStack(
+            f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}", log, worker_env, home / "server.log"
+        )
+    finally:
+        _stop(script)
+        forget("prefect server")
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[PrefectStack]:
+    """The session's one Prefect server (started_stack), or the one shared with it (SHARED_STACK)."""
+    if os.environ.get(SHARED_STACK):
+        yield from _in_process(PrefectStack.load(Path(os.environ[SHARED_STACK])))
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    try:
+        with started_stack(tmp_path_factory.mktemp("prefect-home"), postgres) as stack:
+            yield from _in_process(stack)
+            # last of the session: whatever the tests did to the server (hundreds of runs, killed
+            # processes, automations, UI pages), its services (scheduler, late runs, foreman, triggers,
+            # event persister …) logged no error: the next incompatibility of Prefect fails here
+            errors = service_errors(stack.server_log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    assert stack.server_log.stat().st_size > 0
+    assert not errors, "the session's Prefect server logged errors:\n" + "\n".join(errors[:30])
+
+
+def _in_process(stack: PrefectStack) -> Iterator[PrefectStack]:
+    """This process's flows on the stack's server."""
+    os.environ["PREFECT_HOME"] = stack.worker_env["PREFECT_HOME"]
+    os.environ["PREFECT_API_URL"] = stack.api_url
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_UI_URL, temporary_settings
 
     # The flows this process runs send no heartbeat: Prefect's heartbeat thread sleeps in 1 s steps and
     # each flow run waits for it to stop (0.45 s a run, measured; the suite runs hundreds). Runs on the
     # worker and in the child processes the tests start keep Prefect's heartbeats.
-    in_process = {PREFECT_API_URL: api_url, PREFECT_UI_URL: ui_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    try:
-        with temporary_settings(updates=in_process):
-            worker_env = {k: v for k, v in env.items() if not k.endswith("DATABASE_CONNECTION_URL")}
-            yield PrefectStack(api_url, ui_url, log, worker_env, home / "server.log")
-            _drain_to_server()
-    finally:
-        _stop(script)
+    in_process = {PREFECT_API_URL: stack.api_url, PREFECT_UI_URL: stack.ui_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    with temporary_settings(updates=in_process):
+        yield stack
+        _drain_to_server()
 
 
 # what the pure tier (tests/unit, `make test-unit`) must never start
@@ -108,30 +169,21 @@ SERVICES = {"prefect_stack", "prefect_server", "postgres", "browser", "dialect",
 UNIT = Path(__file__).parent / "unit"
 
 
-def _interrupted(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    """SIGTERM and SIGHUP (CI cancelling a job, a closed terminal) end the session as Ctrl-C does: pytest
-    then tears the session fixtures down, so the PostgreSQL, the Prefect server and its workers stop
-    (Python's default for SIGTERM is to die at once, leaving them running). The commands the tests run
-    look for a local server on a port of their own: a server `make demo` left on 4200 is not theirs."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupted)
+    """The commands the tests run look for a local server on a port of their own: a server `make demo`
+    left on 4200 is not theirs. A cut-short session stops its services and ends at once
+    (tests/interrupts.py)."""
+    config.pluginmanager.register(interrupts, "branchkpi-interrupts")
     os.environ["BRANCHKPI_SERVER_PORT"] = str(free_port())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked session_end run after all others (they read what the whole session left behind);
-    a unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
+    """A unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
     for item in items:
         if Path(str(item.path)).is_relative_to(UNIT):
             wanted = SERVICES & set(getattr(item, "fixturenames", ()))
             if wanted:
                 raise pytest.UsageError(f"{item.nodeid} is in the unit tier but uses {sorted(wanted)}: move it")
-    last = [item for item in items if item.get_closest_marker("session_end")]
-    items[:] = [item for item in items if not item.get_closest_marker("session_end")] + last
 
 
 def _drain_to_server() -> None:
@@ -143,11 +195,11 @@ def _drain_to_server() -> None:
     APILogWorker.drain_all(timeout=30)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
     """Stop the script, its server and its worker (one process group)."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=grace)
     except ProcessLookupError:
         return
     except subprocess.TimeoutExpired:
@@ -165,10 +217,12 @@ def prefect_server(prefect_stack: PrefectStack) -> str:
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL 15 server for the session (started as the postgres user on loopback)."""
     server = PostgresServer().start()
+    on_interrupt("postgres", lambda: server.cluster.stop("immediate"))
     try:
         yield server
     finally:
         server.stop()
+        forget("postgres")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -302,9 +356,13 @@ def browser() -> Iterator[Any]:
         "--lang=ja",
     ):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    service = Service(str(CHROMEDRIVER))
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(60)
+    browser_processes = [service.process.pid, *descendants(service.process.pid)]
+    on_interrupt("browser", lambda: kill_and_wait(browser_processes))
     try:
         yield driver
     finally:
         driver.quit()
+        forget("browser")

@@ -172,6 +172,19 @@ def file_registration(engine: sa.Engine, sha256: str) -> Iterator[FileRegistrati
         yield FileRegistration(conn, row)
 
 
+def loaded_checksums(engine: sa.Engine, sha256s: list[str]) -> dict[str, str]:
+    """Of these checksums, those of files already loaded, each with the batch that loaded it (the
+    landing sensor announces no run for them)."""
+    if not sha256s:
+        return {}
+    t = schema.landed_files
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.c.sha256, t.c.loaded_batch_id).where(t.c.sha256.in_(sha256s), t.c.loaded_batch_id.is_not(None))
+        )
+        return {r.sha256: r.loaded_batch_id for r in rows}
+
+
 def mark_files_loaded(conn: sa.Connection, file_ids: list[int], batch_id: str) -> None:
     """Inside a load's transaction: these files have passed the gate and are loaded (the first time)."""
     if file_ids:

@@ -17,9 +17,11 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
+if TYPE_CHECKING:
+    import psycopg
+
 
 SUPERUSER = "postgres"
 
@@ -170,6 +172,8 @@ class Cluster:
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection:
         """A superuser session (autocommit), waiting briefly for a server that is still starting."""
+        import psycopg  # here: every command imports this module (the local server), few connect
+
         last: Exception | None = None
         for _ in range(50):
             try:
@@ -189,6 +193,8 @@ class Cluster:
     def ensure_database(self, name: str, owner: str) -> str:
         """A login role `owner` (its password kept with the superuser's) owning database `name`;
         returns the role's password. Idempotent."""
+        from psycopg import sql
+
         stored = json.loads(self._secrets.read_text())
         password = stored.get(owner) or secrets.token_urlsafe(18)
         with self.admin() as conn:

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 
-from branchkpi.cli import ingest, read, evaluate, initiatives, admin, server, worker  # noqa: F401  (each registers its commands)
+from branchkpi.cli import ingest, read, evaluate, initiatives, operations, admin, server, worker  # noqa: F401  (each registers its commands)
 from branchkpi.cli.app import app
 
 __all__ = ["app", "main"]

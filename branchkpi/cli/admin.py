@@ -1,4 +1,4 @@
-"""Operations and set-up: `synth`, `template`, `schedules`, `alerts install|remove`, `warehouse grant-reader`."""
+"""Set-up: `synth`, `template`, `alerts install|remove`, `warehouse grant-reader`."""
 
 from __future__ import annotations
 
@@ -58,44 +58,6 @@ def template(
         if lang not in ("ja", "en"):
             raise CliError(f"--lang must be ja or en, not {lang!r}")
         typer.echo(f"wrote {write_template(out, lang)}")
-
-    guard(body)
-
-
-@app.command()
-def schedules(
-    wait: Annotated[
-        float, typer.Option(help="Seconds to wait for the scheduler to create the runs of new deployments.")
-    ] = 0,
-) -> None:
-    """Each deployment's schedule and its next runs in Japan time, as the Prefect server's scheduler
-    created them (on the server in PREFECT_API_URL). Exit code 1 when a scheduled deployment has no
-    run: the scheduler service is failing, and its reason is in the server's log."""
-
-    def body() -> None:
-        if not os.environ.get("PREFECT_API_URL"):
-            raise CliError("set PREFECT_API_URL to the Prefect server (schedules run on a server, e.g. make server)")
-        from branchkpi.flows.schedules import jst, wait_for_schedules
-
-        found = wait_for_schedules(wait)
-        width = max((len(d.name) for d in found), default=0)
-        for d in found:
-            if not d.scheduled:
-                typer.echo(f"{d.name:<{width}}  started by hand (no schedule)")
-            elif d.next_runs:
-                later = ", ".join(jst(t) for t in d.next_runs[1:])
-                typer.echo(
-                    f"{d.name:<{width}}  {'; '.join(d.schedules)}  next {jst(d.next_runs[0])}"
-                    + (f"  then {later}" if later else "")
-                )
-            else:
-                typer.echo(f"{d.name:<{width}}  {'; '.join(d.schedules)}  NO RUN SCHEDULED")
-        dead = [d.name for d in found if not d.alive]
-        if dead:
-            raise CliError(
-                f"the server has scheduled no run for {', '.join(dead)}: its scheduler service is failing "
-                "(look for ERROR in the Prefect server's log)"
-            )
 
     guard(body)
 

@@ -113,6 +113,8 @@ def server_environment(port: int, where: Paths, state: StateDatabase) -> dict[st
         "PREFECT_UI_URL": f"http://127.0.0.1:{port}",
     }
     env.setdefault("PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME", "P400D")
+    # and at least 120 days of the reporting calendar's runs in the API (Prefect keeps 3 by default)
+    env.setdefault("PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME", "P120D")
     if state.url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = state.url
     return env
@@ -146,6 +148,7 @@ class _Supervisor:
     state: StateDatabase
     child: subprocess.Popen[bytes] | None = None
     helper: subprocess.Popen[bytes] | None = None  # the housekeeping process
+    host: str = "127.0.0.1"
     requested: list[str] = field(default_factory=list)
 
     def on_signal(self, signum: int, _frame: object) -> None:
@@ -185,7 +188,7 @@ class _Supervisor:
         log_line(self.where, f"starting the Prefect server on 127.0.0.1:{self.port}; state: {self.state.description}")
         with self.where.log.open("ab") as out:
             self.child = subprocess.Popen(
-                [*_prefect_command(), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                [*_prefect_command(), "server", "start", "--host", self.host, "--port", str(self.port)],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -229,15 +232,16 @@ class _Supervisor:
                 self.child.kill()
 
 
-def run(port: int) -> int:
-    """The server in the foreground until it ends or is told to stop; the exit code is 0 when told."""
+def run(port: int, host: str = "127.0.0.1") -> int:
+    """The server in the foreground until it ends or is told to stop; the exit code is 0 when told.
+    `host` 0.0.0.0 serves other machines too (a server host); loopback is always among them."""
     where = paths()
     where.home.mkdir(parents=True, exist_ok=True)
     if answers(port):
         raise ServerError(f"a Prefect server already answers on port {port}")
     rotate(where)
     state = state_database(where.home, lambda text: log_line(where, text))
-    return _Supervisor(port, where, state).run()
+    return _Supervisor(port, where, state, host=host).run()
 
 
 def start(port: int, wait: float = 120.0) -> str:

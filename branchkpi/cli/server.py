@@ -66,10 +66,12 @@ def status_command() -> None:
 
 
 @server_app.command("run")
-def run_command() -> None:
+def run_command(
+    host: Annotated[str, typer.Option(help="Address to listen on: 0.0.0.0 for other machines too.")] = "127.0.0.1",
+) -> None:
     """The server in the foreground until Ctrl-C or SIGTERM (what `make server` and a systemd unit run)."""
     try:
-        code = local_server.run(_port())
+        code = local_server.run(_port(), host)
     except (SettingError, local_server.ServerError, ClusterError) as exc:
         fail(str(exc))
     raise typer.Exit(code)

@@ -52,15 +52,22 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under pid, from /proc."""
+    tree = _children()
+    found, todo = [], list(tree.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(tree.get(child, []))
+    return found
+
+
 def runs_under(pid: int) -> dict[str, list[int]]:
     """The flow runs whose processes descend from `pid`: flow run id → its processes (a flow run's
     process carries its id in PREFECT__FLOW_RUN_ID, as Prefect's worker starts it)."""
-    tree = _children()
     runs: dict[str, list[int]] = {}
-    todo = list(tree.get(pid, []))
-    while todo:
-        child = todo.pop()
-        todo.extend(tree.get(child, []))
+    for child in descendants(pid):
         try:
             environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
         except OSError:
@@ -71,7 +78,7 @@ def runs_under(pid: int) -> dict[str, list[int]]:
     return runs
 
 
-def _kill(pids: list[int]) -> None:
+def kill_and_wait(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -89,7 +96,7 @@ def stop_runs(runs: dict[str, list[int]], why: str) -> list[str]:
     with get_client(sync_client=True) as client:
         for run_id in runs:
             client.set_flow_run_state(UUID(run_id), Cancelling(message=why), force=True)
-        _kill([pid for pids in runs.values() for pid in pids])
+        kill_and_wait([pid for pids in runs.values() for pid in pids])
         for run_id in runs:
             run = client.read_flow_run(UUID(run_id))
             if not (run.state and run.state.is_final()):

@@ -68,6 +68,10 @@ def test_overdue_is_announced_once_and_its_late_arrival_too(
     grid = {row["unit"]: row for row in (json.loads(table) if isinstance(table, str) else table)}
     assert len(grid) == 48 and set(grid["北海道"].values()) == {"北海道", "未着"}
     assert grid["山口"]["4月"] in ("済", "警") and grid["全国"]["3月"] in ("済", "警")
+    page = artifacts(run_id)["status"]  # the one screen of `branchkpi status`, in the UI
+    assert page["type"] == "markdown" and page["data"].startswith("# 提出状況と実行予定 — 令和2年度、令和3年度")
+    assert "| 令和2年4月 | 期限超過 | 2/48 | 2020-05-19 | 北海道, 青森, 岩手, 宮城, 秋田 ほか 41 |" in page["data"]
+    assert "## 実行" in page["data"] and "monthly-branch-stats/monthly" in page["data"]
 
     # the next weekday: still missing, nothing new to announce
     second, stats = _check("2021-05-11", warehouse_url)

@@ -1,5 +1,6 @@
-"""prefect.yaml deploys with `prefect deploy --all` to a process work pool on a real server: four
-deployments, schedules in Asia/Tokyo, one run at a time, typed and documented parameters."""
+"""prefect.yaml deploys with `prefect deploy --all` to a process work pool on a real server: the
+deployments, schedules from the reporting calendar in Asia/Tokyo, the landing sensor's triggers, one run
+at a time, typed and documented parameters."""
 
 from __future__ import annotations
 
@@ -32,8 +33,16 @@ def test_prefect_yaml_deploys(prefect_server: str) -> None:
     assert {"monthly", "quarterly-actuals", "annual-evaluation", "backfill"} <= set(deployments)
     monthly = deployments["monthly"]
     assert monthly.work_pool_name == "branchkpi"
-    (schedule,) = monthly.schedules
-    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 6 10 * *", "Asia/Tokyo")
+    (schedule,) = monthly.schedules  # the reporting calendar's run days, made by the build step
+    assert (schedule.slug, schedule.schedule.timezone) == ("reporting-calendar", "Asia/Tokyo")
+    assert "RDATE:" in schedule.schedule.rrule and schedule.parameters == {"until_complete": True}
+    # the landing sensor's event runs it: the trigger is an automation of Prefect's own
+    with get_client(sync_client=True) as client:
+        automations = client.read_resource_related_automations(f"prefect.deployment.{monthly.id}")
+    (trigger,) = [a for a in automations if a.name == "landing sensor: statistics → monthly"]
+    assert trigger.trigger.expect == {"branchkpi.landing.file-arrived"}
+    assert trigger.trigger.match.model_dump().get("branchkpi.landing.kind") == "statistics"
+    assert trigger.actions[0].parameters == {"paths": "{{ event.payload.paths }}"}
     assert monthly.global_concurrency_limit is not None and monthly.global_concurrency_limit.limit == 1
     # the UI's run form gets types and descriptions from the flows' signatures and docstrings
     backfill = deployments["backfill"].parameter_openapi_schema["properties"]
