@@ -72,7 +72,17 @@ def _start(
     log.parent.mkdir(parents=True, exist_ok=True)
     # the run's own warehouse and API, whatever the environment said
     env = os.environ | {"BRANCHKPI_WAREHOUSE_URL": warehouse_url, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    args = [sys.executable, "-m", "branchkpi.flows.reports", "--flow-run-id", run_id, "--fiscal-year", str(fiscal_year)]
+    # -P: this installation's branchkpi, never a folder of that name where the command runs
+    args = [
+        sys.executable,
+        "-P",
+        "-m",
+        "branchkpi.flows.reports",
+        "--flow-run-id",
+        run_id,
+        "--fiscal-year",
+        str(fiscal_year),
+    ]
     args += ["--quarter", str(quarter)] if quarter else []
     with log.open("ab") as out:  # never the command's own output: whoever reads it would wait for this process
         _started.append(subprocess.Popen([*args, *branches], stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env))

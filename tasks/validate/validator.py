@@ -52,7 +52,8 @@ def start(home: Path | None = None) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
             _process[os.getpid()] = subprocess.Popen(
-                [sys.executable, "-m", "branchkpi.tasks.validate.validator"],
+                # -P: this installation's branchkpi, never a folder of that name where the command runs
+                [sys.executable, "-P", "-m", "branchkpi.tasks.validate.validator"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=out,

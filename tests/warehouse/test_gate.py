@@ -211,10 +211,18 @@ def test_a_figure_typed_wrong_with_its_printed_yoy_copied_right_is_refused(engin
     assert "yoy_pct_computed=-21" in mismatched[0].reason and "yoy_pct_printed=-0.1" in mismatched[0].reason
 
 
-def test_the_validating_process_gives_the_gate_the_same_answer(engine: Any, bk_home: Path) -> None:
+def test_the_validating_process_gives_the_gate_the_same_answer(
+    engine: Any, bk_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The CLI's gate runs in a validating process of its own (tasks/validate/validator.py): same
-    counts and findings (file, row, column, value) as here; its Data Docs page follows the answer."""
+    counts and findings (file, row, column, value) as here; its Data Docs page follows the answer. It
+    is this installation's, wherever the command runs (here: beside a folder named branchkpi)."""
     from branchkpi.tasks.validate import validator
+
+    decoy = tmp_path / "elsewhere"
+    (decoy / "branchkpi").mkdir(parents=True)
+    (decoy / "branchkpi" / "__init__.py").write_text("raise ImportError('not this one')\n")
+    monkeypatch.chdir(decoy)
 
     batch = seed_batch()
     row = int(batch["source_row"][5])
@@ -224,6 +232,7 @@ def test_the_validating_process_gives_the_gate_the_same_answer(engine: Any, bk_h
     try:
         assert validator.running()
         there = gate(bad, engine, bk_home)
+        assert validator.running()  # it answered: a process that died is dropped and the gate validates here
     finally:
         validator.stop()
     assert not validator.running()
