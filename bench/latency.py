@@ -2,7 +2,9 @@
 one-month file, `evaluate --branch yamaguchi --fiscal-year 2020`, `report`, `query`; each as a ratio to
 a baseline measured in the same run (`python -c "import prefect, polars, sqlalchemy"`; for `query`,
 `python -c "import polars, sqlalchemy"`), with the local server up and on the ephemeral fallback.
-Medians of REPEATS runs on the server path, one run on the ephemeral path (it only shows the gap)."""
+Medians of REPEATS runs on the server path, one run on the ephemeral path (it only shows the gap).
+Then what importing costs, the same way (`imports`): Great Expectations, the evaluate flow's module,
+Prefect."""
 
 from __future__ import annotations
 
@@ -10,27 +12,22 @@ import csv
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import BRANCHKPI, OUT, PY, ROOT, free_port, fresh_env, settle
+from common import timed as _timed
+
 SEED = ROOT / "data" / "sample" / "seed"
-PY = sys.executable
-BRANCHKPI = str(Path(PY).with_name("branchkpi"))
 REPEATS = 3
 LATE_MONTHS = (1, 2, 3)  # FY2020's January–March: held back from the set-up, one of them sent per ingest
-
-
-def _timed(args: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds
+IMPORTS = {  # what a command pays before it does anything, each in a fresh interpreter
+    "great_expectations": "import great_expectations",
+    "evaluate flow module": "import branchkpi.flows.evaluate_targets",
+    "prefect": "import prefect",
+    "prefect, polars, sqlalchemy (baseline)": "import prefect, polars, sqlalchemy",
+}
 
 
 def _month_files(folder: Path) -> tuple[Path, list[Path]]:
@@ -64,11 +61,11 @@ def _commands(reports: Path) -> dict[str, list[str]]:
     }
 
 
-def measure(out: Path, env_for: Any, port: int) -> dict[str, Any]:
-    """Both paths; `env_for(home)` gives a clean environment for a BRANCHKPI_HOME."""
+def measure(out: Path, port: int) -> dict[str, Any]:
+    """Both paths, from a clean environment under out/latency-home."""
     home = out / "latency-home"
     shutil.rmtree(home, ignore_errors=True)
-    env = env_for(home) | {"BRANCHKPI_SERVER_PORT": str(port), "PREFECT_HOME": str(home / "prefect")}
+    env = fresh_env(home) | {"BRANCHKPI_SERVER_PORT": str(port), "PREFECT_HOME": str(home / "prefect")}
     env.pop("PREFECT_API_URL", None)
     base, months = _month_files(out / "latency-data")
     baseline = [PY, "-c", "import prefect, polars, sqlalchemy"]
@@ -78,12 +75,24 @@ def measure(out: Path, env_for: Any, port: int) -> dict[str, Any]:
     try:
         kpi = [str(SEED / n) for n in ("kpi_plan_items.csv", "kpi_actuals.csv")]
         _timed([BRANCHKPI, "ingest", str(base), *kpi], env)  # set-up, not timed
+        # side by side: each round times the baselines and every command once, and each command's
+        # ratio is taken to its round's baseline (a shared machine's speed drifts; a ratio does not)
+        # between commands the previous one's after-work (its report, its Data Docs) may finish first
+        rounds: list[dict[str, float]] = []
+        for i in range(REPEATS):
+            times = {"baseline": _timed(baseline, env), "query_baseline": _timed(query_baseline, env)}
+            times["ingest"] = _timed([BRANCHKPI, "ingest", str(months[i])], env)
+            settle(home)
+            for name, args in _commands(home / "reports").items():
+                times[name] = _timed(args, env)
+                settle(home)
+            rounds.append(times)
         server = results["server"]
-        server["baseline"] = statistics.median(_timed(baseline, env) for _ in range(REPEATS))
-        server["query_baseline"] = statistics.median(_timed(query_baseline, env) for _ in range(REPEATS))
-        server["ingest"] = statistics.median(_timed([BRANCHKPI, "ingest", str(months[i])], env) for i in range(REPEATS))
-        for name, args in _commands(home / "reports").items():
-            server[name] = statistics.median(_timed(args, env) for _ in range(REPEATS))
+        for name in rounds[0]:
+            server[name] = statistics.median(r[name] for r in rounds)
+        for name in ("ingest", "evaluate", "report", "query"):
+            base_name = "query_baseline" if name == "query" else "baseline"
+            server[f"{name}_ratio"] = statistics.median(r[name] / r[base_name] for r in rounds)
     finally:
         _timed([BRANCHKPI, "server", "stop"], env)
     eph = results["ephemeral"]
@@ -91,10 +100,9 @@ def measure(out: Path, env_for: Any, port: int) -> dict[str, Any]:
     eph["ingest"] = _timed([BRANCHKPI, "ingest", str(_corrected(months[-1], home))], env)
     for name, args in _commands(home / "reports").items():
         eph[name] = _timed(args, env)
-    for path in results.values():
-        for name in ("ingest", "evaluate", "report"):
-            path[f"{name}_ratio"] = path[name] / path["baseline"]
-        path["query_ratio"] = path["query"] / path["query_baseline"]
+    for name in ("ingest", "evaluate", "report"):
+        eph[f"{name}_ratio"] = eph[name] / eph["baseline"]
+    eph["query_ratio"] = eph["query"] / eph["query_baseline"]
     return results
 
 
@@ -126,13 +134,26 @@ def print_latency(results: dict[str, Any]) -> None:
         f"{'query baseline: import polars, sqlalchemy':<40}{s['query_baseline']:>14.1f} s"
         f"{results['ephemeral']['query_baseline']:>14.1f} s"
     )
+    print("server: medians of the rounds, each ratio to its own round's baseline; ephemeral: one run")
     print(f"latency_ingest_ratio={s['ingest_ratio']:.2f}")
 
 
-if __name__ == "__main__":  # `python bench/latency.py`: the latency table alone
-    out = ROOT / "var" / "bench"
-    sys.path.insert(0, str(ROOT / "bench"))
-    from run import free_port, fresh_env
+def imports(env: dict[str, str]) -> dict[str, float]:
+    """Median seconds of each import in IMPORTS, in a fresh interpreter each time."""
+    return {
+        name: statistics.median(_timed([PY, "-c", code], env) for _ in range(REPEATS)) for name, code in IMPORTS.items()
+    }
 
-    print_latency(measure(out, fresh_env, free_port()))
+
+def print_imports(seconds: dict[str, float]) -> None:
+    print()
+    print(f"{'import (seconds, median of ' + str(REPEATS) + ')':<40}{'':>16}")
+    for name, value in seconds.items():
+        print(f"{name:<40}{value:>14.1f} s")
+
+
+if __name__ == "__main__":  # `python bench/latency.py`: the latency table and the imports alone
+    print_latency(measure(OUT, free_port()))
+    print_imports(imports(fresh_env(OUT / "imports-home")))
+    sys.stdout.flush()
     os._exit(0)

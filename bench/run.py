@@ -10,10 +10,8 @@ stops the servers it started."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from common import BRANCHKPI, OUT, PY, ROOT, free_port, fresh_env
+from latency import imports, measure, print_imports, print_latency
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "var" / "bench"
-PY = sys.executable
 LAST_FY = 2020
 SCENARIOS = [
     ("1 FY × 48 regions", 1, False),
@@ -60,33 +57,12 @@ def scenario_data(full: Path, years: int, municipal: bool) -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _branchkpi(env: dict[str, str], *args: str) -> None:
-    subprocess.run([str(Path(PY).with_name("branchkpi")), *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([BRANCHKPI, *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def _interrupted(signum: int, _frame: object) -> None:
     raise SystemExit(f"interrupted (signal {signum})")
-
-
-def fresh_env(home: Path) -> dict[str, str]:
-    """A new var folder and warehouse; the Prefect home (the ephemeral API's database) is shared and
-    warm, as on a user's machine, so no measurement pays for creating Prefect's own database."""
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BRANCHKPI_"))}
-    return env | {
-        "BRANCHKPI_HOME": str(home),
-        "PREFECT_HOME": str(OUT / "prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "ERROR",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # as the CLI gives it
-    }
 
 
 def main() -> None:
@@ -104,17 +80,18 @@ def main() -> None:
         results, empty_seconds, ephemeral = scenarios(port)
     finally:
         _branchkpi(server_env, "server", "stop")
-    from latency import measure, print_latency
-
-    latency = measure(OUT, fresh_env, free_port())
+    latency = measure(OUT, free_port())
+    import_seconds = imports(fresh_env(OUT / "imports-home"))
     everything = {
         "empty_flow_seconds": empty_seconds,
         "scenarios": results,
         "ephemeral_1fy": ephemeral,
         "latency": latency,
+        "imports": import_seconds,
     }
     (OUT / "results.json").write_text(json.dumps(everything, indent=1))
     print_latency(latency)
+    print_imports(import_seconds)
     print()
     print(
         f"ephemeral API, {results[0]['scenario']}: pipeline {ephemeral['seconds']:.1f} s beside "
@@ -133,7 +110,7 @@ def scenarios(port: int) -> tuple[list[dict[str, Any]], float, dict[str, Any]]:
     env = fresh_env(OUT / "synth-home")
     subprocess.run(
         [
-            str(Path(PY).with_name("branchkpi")),
+            BRANCHKPI,
             "synth",
             "--fiscal-years",
             f"{LAST_FY - 15}-{LAST_FY}",

@@ -41,6 +41,7 @@ DATA_ARRIVED_LATE = "branchkpi.data.arrived-late"
 NO_INPUT = "branchkpi.data.no-input"
 RUN_FAILED = "branchkpi.run.failed"
 PER_UNIT_EVENTS = 200  # more flagged units than this: one event per prefecture
+PREFECTURE_EVENT_COLUMNS = ("unit_key", "status")  # all a prefecture's digest reads of a flagged row
 PER_PERIOD_UNITS = 10  # more units newly overdue for one period than this: one event for the period
 UNITS_SHOWN = 20  # units named in a prefecture's or a period's event
 TARGETS_SHOWN = 30  # targets listed in one digest

@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 from collections import Counter
 from typing import Any
+from uuid import UUID
 
 from prefect.artifacts import (
-    create_link_artifact,
+    Artifact,
+    LinkArtifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -33,6 +35,7 @@ from branchkpi.flows.artifact_text import (
     target_words,
     text,
 )
+from branchkpi.tasks.evaluate import first_rows
 from branchkpi.tasks.kpi_replacements import replacement_line
 from branchkpi.tasks.outcome import BatchOutcome
 
@@ -216,21 +219,29 @@ def _flagged_line(r: dict[str, Any], texts: PlanTexts | None, lang: Lang, with_y
 
 
 def evaluation_summary(
-    rows: list[dict[str, Any]], label: str, run_id: str, texts: PlanTexts | None = None, lang: Lang = "ja"
+    rows: list[dict[str, Any]],
+    label: str,
+    run_id: str,
+    texts: PlanTexts | None = None,
+    lang: Lang = "ja",
+    counts: dict[str, int] | None = None,
 ) -> str:
-    counts = Counter(r["status"] for r in rows)
+    """The summary of one fiscal year's evaluation. `counts` (per status, of every row) when `rows`
+    are only some of them: its flagged ones (a large evaluation is not made into dicts whole)."""
+    counts = counts if counts is not None else Counter(r["status"] for r in rows)
     lines = [
         f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
         "",
-        _counts_line(counts, len(rows), f"`{run_id}`", lang),
+        _counts_line(counts, sum(counts.values()), f"`{run_id}`", lang),
         "",
     ]
     flagged = [r for r in rows if r["status"] in FLAGGED]
+    total = sum(counts.get(s, 0) for s in FLAGGED)
     if flagged:
         heads = [text(k, lang) for k in ("unit", "kpi", "target", "actual", "mark", "reason")]
         lines += [f"## {text('flagged', lang)}", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
-        if len(flagged) > ARTIFACT_ROWS:
-            lines[-2:-2] = [text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}"), ""]
+        if total > ARTIFACT_ROWS:
+            lines[-2:-2] = [text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{total:,}"), ""]
         lines += [_flagged_line(r, texts, lang) for r in flagged[:ARTIFACT_ROWS]]
     return "\n".join(lines)
 
@@ -244,7 +255,8 @@ def evaluation_years_summary(
 ) -> str:
     """The summary of a run over several fiscal years (or of one whose evaluation was reused): a line
     per year with its marks and its evaluation run, then the missed and at-risk targets of the
-    years evaluated now."""
+    years evaluated now (`fresh_rows`: at least their first ARTIFACT_ROWS flagged ones, in order; the
+    count is the years' own)."""
     heads = [text("fiscal_year", lang), text("targets", lang), "○", "×", "△", "—", text("run", lang)]
     lines = [
         f"# {text('evaluation', lang)} {cell(period_text(label, lang))}",
@@ -260,18 +272,19 @@ def evaluation_years_summary(
             f"{c['missed']} | {c['at_risk']} | {c['not_evaluable']} | {run} |"
         )
     flagged = [r for r in fresh_rows if r["status"] in FLAGGED]
+    total = sum(e.counts.get(s, 0) for e in evaluations if not e.reused for s in FLAGGED)
     if flagged:
         heads = [text(k, lang) for k in ("period", "unit", "kpi", "target", "actual", "mark")]
         lines += [
             "",
-            f"## {text('flagged', lang)} ({len(flagged):,})",
+            f"## {text('flagged', lang)} ({total:,})",
             "",
             "| " + " | ".join(heads) + " |",
             "|---" * len(heads) + "|",
         ]
         lines += [_flagged_line(r, texts, lang, with_year=True) for r in flagged[:ARTIFACT_ROWS]]
-        if len(flagged) > ARTIFACT_ROWS:
-            lines += ["", text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{len(flagged):,}")]
+        if total > ARTIFACT_ROWS:
+            lines += ["", text("first_of", lang, shown=f"{ARTIFACT_ROWS:,}", total=f"{total:,}")]
     return "\n".join(lines)
 
 
@@ -301,35 +314,58 @@ def publish_evaluation(evaluations: list[Any], label: str, texts: PlanTexts | No
     report language, naming each KPI by its Japanese name or the plan's own sentence (`texts`)."""
     words = as_lang(lang)
     fresh = [e for e in evaluations if not e.reused]
-    rows = [r for e in fresh for r in e.rows]
+    # only the rows shown are made into dicts: the first ARTIFACT_ROWS, and as many flagged ones
+    shown, flagged = first_rows(fresh, ARTIFACT_ROWS), first_rows(fresh, ARTIFACT_ROWS, flagged=True)
     if fresh:
-        if len(fresh) > 1:  # missed first across the years, as each year's rows come
-            rows.sort(key=sort_key)
         create_table_artifact(
             key="kpi-evaluation",
-            table=evaluation_table(rows, texts, words),
-            description=cell(f"KPI {period_text(label, words)}: {len(rows):,}"),
+            table=evaluation_table(shown, texts, words),
+            description=cell(f"KPI {period_text(label, words)}: {sum(len(e) for e in fresh):,}"),
         )
     one_fresh_year = len(evaluations) == 1 and fresh
     create_markdown_artifact(
         key="kpi-evaluation-summary",
-        markdown=evaluation_summary(rows, label, fresh[0].evaluation_id, texts, words)
+        markdown=evaluation_summary(flagged, label, fresh[0].evaluation_id, texts, words, fresh[0].counts)
         if one_fresh_year
-        else evaluation_years_summary(evaluations, label, rows, texts, words),
+        else evaluation_years_summary(evaluations, label, flagged, texts, words),
     )
 
 
-def publish_report_links(written: list[Any], page_url: str | None = None) -> None:
+def publish_report_links(written: list[Any], page_url: str | None = None, flow_run_id: UUID | None = None) -> None:
     """One link artifact per branch report written (the run's Artifacts tab): to the report's page in
     the UI (flows/report_page), which the browser opens; to the file only where no UI is known (the
-    ephemeral API), for whoever reads the run on the machine. The description names the files."""
+    ephemeral API), for whoever reads the run on the machine. The description names the files. On the
+    run in progress, or on the run `flow_run_id` names (the reports written after it, flows/reports)."""
     for report in written:
-        create_link_artifact(
-            key=f"branch-report-{report.name_romaji}",
-            link=page_url or report.html.as_uri(),
-            link_text=report.title,
-            description=report.summary,
+        attach(
+            LinkArtifact(
+                key=f"branch-report-{report.name_romaji}",
+                link=page_url or report.html.as_uri(),
+                link_text=report.title,
+                description=report.summary,
+            ),
+            flow_run_id,
         )
+
+
+def attach(artifact: Artifact, flow_run_id: UUID | None = None) -> UUID:
+    """Create an artifact on the run in progress, or, from a process working for a run that has ended
+    (flows/reports: the reports written after the run answered), on the run `flow_run_id` names."""
+    if flow_run_id is None:
+        created: Any = artifact.create(_sync=True)  # type: ignore[call-arg]
+        return UUID(str(created.id))
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    request = ArtifactCreate(
+        type=artifact.type,
+        key=artifact.key,
+        description=artifact.description,
+        data=artifact.format(_sync=True),  # type: ignore[call-arg]
+        flow_run_id=flow_run_id,
+    )
+    with get_client(sync_client=True) as client:
+        return client.create_artifact(artifact=request).id
 
 
 class BackfillProgress:

@@ -13,7 +13,7 @@ from prefect.states import Completed, State
 from branchkpi.config import settings
 from branchkpi.domain.fiscal import current_fiscal_year
 from branchkpi.domain.regions import BY_CODE
-from branchkpi.flows import alerts, artifacts, lifecycle, pickup, report_page
+from branchkpi.flows import alerts, artifacts, lifecycle, pickup, reports
 from branchkpi.tasks import steps
 from branchkpi.tasks.evaluate import Evaluation
 from branchkpi.tasks.report import gather as report
@@ -69,6 +69,7 @@ def evaluate_targets(
     force: bool = False,
     report_branches: list[str] | None = None,
     until_complete: bool = False,
+    background_reports: bool = False,
 ) -> State:
     """Evaluate the plan's KPI targets.
 
@@ -89,6 +90,9 @@ def evaluate_targets(
             FY actuals are due and the pickup days after): its fiscal year is `fiscal_year`, else the
             calendar's for the day it was scheduled for; once every unit's FY actuals are in, its
             remaining pickup runs are retired.
+        background_reports: write those reports after the run, in a process of their own, when the
+            Prefect server outlives this process (the CLI asks for it: the table is the answer); they
+            are attached to this run seconds later (flows/reports.py). Default: in the run.
     """
     if quarter is not None and not 1 <= quarter <= 4:
         raise ValueError(f"quarter must be 1-4, got {quarter}")
@@ -109,19 +113,16 @@ def evaluate_targets(
     label = period_label(fiscal_year, quarter) + (f"–FY{last}" if last != fiscal_year else "")
     artifacts.publish_evaluation(evaluations, label, _plan_texts(url, evaluations), cfg.report_lang)
     for evaluation in (e for e in evaluations if not e.reused):
+        per_prefecture = evaluation.flagged_units() > alerts.PER_UNIT_EVENTS
+        flagged = evaluation.flagged(inputs=False, columns=alerts.PREFECTURE_EVENT_COLUMNS if per_prefecture else None)
         for event in alerts.target_events(
-            evaluation.rows, period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
+            flagged, period_label(evaluation.fiscal_year or fiscal_year, quarter), run_id
         ):
             emit_event(**event)
     requested = report_branches or list(cfg.report_branches)
-    evaluated = {r["unit_key"] for r in evaluations[-1].rows} if requested else set()
+    evaluated = {unit for unit, _ in evaluations[-1].unit_years()} if requested else set()
     branches = report.branches_to_report(requested, unit_keys, evaluated)
-    if branches:  # a report that cannot be written is logged; the evaluation stands
-        reports = steps.branch_reports(url, branches, last, quarter, cfg, return_state=True)
-        if reports.is_completed():
-            report_page.publish(reports.result(), cfg.report_lang)
-        else:
-            get_run_logger().warning("branch reports not written: %s", reports.message)
+    reports.attach_reports(url, branches, last, quarter, cfg, background_reports)
     message = _message(evaluations, label)
     if scheduled and scheduled.fiscal_year == fiscal_year == last:
         retired = pickup.retire_if_complete(url, scheduled)
@@ -144,11 +145,10 @@ def _plan_texts(url: str, evaluations: list[Evaluation]) -> artifacts.PlanTexts:
     the targets evaluated now: the run page names every KPI in Japanese. Read only where needed (one
     read per unit and year that has such a KPI; a prefecture's municipalities have none)."""
     wanted = {
-        (r["unit_key"], r["fiscal_year"])
+        unit_year
         for e in evaluations
         if not e.reused
-        for r in e.rows
-        if not Labels.has_japanese_name(r["kpi_id"])
+        for unit_year in e.unit_years(lambda kpi_id: not Labels.has_japanese_name(kpi_id))
     }
     if not wanted:
         return {}

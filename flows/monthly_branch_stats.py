@@ -7,14 +7,14 @@ from functools import partial
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.runtime import flow_run
 from prefect.states import State
 
 from branchkpi.config import Settings, settings
 from branchkpi.domain.fiscal import Period, parse_period
 from branchkpi.domain.regions import BY_CODE, resolve_region
-from branchkpi.flows import artifacts, lifecycle, pickup, progress, report_page, sign_off
+from branchkpi.flows import artifacts, lifecycle, pickup, progress, reports, sign_off
 from branchkpi.tasks import arrivals, coverage, steps
 from branchkpi.tasks.landing import files_to_land, taken_from_landing
 from branchkpi.tasks.outcome import BatchOutcome, warnings_by_fiscal_year
@@ -49,6 +49,7 @@ def monthly_branch_stats(
     report_branches: list[str] | None = None,
     require_approval: bool | None = None,
     until_complete: bool = False,
+    background_reports: bool = False,
 ) -> State:
     """Ingest the month's branch statistics (月報) and compute the KPIs.
 
@@ -68,6 +69,9 @@ def monthly_branch_stats(
             its month is `period`, else the calendar's for the day it was scheduled for; with no file
             waiting it opens no batch and says who is still missing; once the month is complete, its
             remaining pickup runs are retired.
+        background_reports: write those reports after the run, in a process of their own, when the
+            Prefect server outlives this process (the CLI asks for it); they are attached to this run
+            seconds later (flows/reports.py). Default: in the run.
     """
     cfg = settings()
     url = warehouse_url or cfg.warehouse_url
@@ -90,6 +94,7 @@ def monthly_branch_stats(
         regions=codes,
         report_branches=report_branches or list(cfg.report_branches),
         require_approval=cfg.require_approval if require_approval is None else require_approval,
+        background_reports=background_reports,
     )
     state = lifecycle.batch_run(
         url,
@@ -114,6 +119,7 @@ def _ingest(
     regions: list[str],
     report_branches: list[str],
     require_approval: bool = False,
+    background_reports: bool = False,
 ) -> None:
     progress.step(STEPS[0])
     # given files (the landing sensor's send, a command's), else the statistics waiting in the landing
@@ -161,19 +167,12 @@ def _ingest(
         kpi_rows = reads.monthly_kpis(connect(url), fiscal_year=target.fiscal_year, month=target.month)
         artifacts.publish_month_kpis(kpi_rows, target.label, cfg.report_lang)
     if report_branches and target is not None and not outcome.failed and landed:
-        _write_reports(url, cfg, report.branches_to_report(report_branches, None, in_batch), target)
+        branches = report.branches_to_report(report_branches, None, in_batch)
+        # the reports of the quarter the month completes
+        quarter = report.quarter_of(target.month)
+        reports.attach_reports(url, branches, target.fiscal_year, quarter, cfg, background_reports)
     if outcome.status == "no_input":
         outcome.record_no_input(target.label if target else None, len(kpi_rows), cfg.landing_dir)
-
-
-def _write_reports(url: str, cfg: Settings, branches: list[str], target: Period) -> None:
-    """The branches' reports of the quarter the month completes; one that fails is only logged (the data stands)."""
-    quarter = report.quarter_of(target.month)
-    state = steps.branch_reports(url, branches, target.fiscal_year, quarter, cfg, return_state=True)
-    if state.is_completed():
-        report_page.publish(state.result(), cfg.report_lang)
-    else:
-        get_run_logger().warning("branch reports not written: %s", state.message)
 
 
 def _latest_period(observations: pl.DataFrame) -> Period | None:

@@ -20,14 +20,15 @@ import html
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
-from prefect import get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import MarkdownArtifact
+from prefect.logging import get_logger
 
 from branchkpi.domain import figures, metrics
 from branchkpi.flows.alert_text import Lang
 from branchkpi.flows.artifact_text import as_lang, kpi_name, reason_text, status_word, target_words, text
-from branchkpi.flows.artifacts import cell, code, publish_report_links
+from branchkpi.flows.artifacts import attach, cell, code, publish_report_links
 from branchkpi.tasks.report.wording import Labels
 
 CHART_BUDGET_BYTES = 3_000_000  # of PNG per run, before base64 (which adds a third)
@@ -169,18 +170,32 @@ def page_url(artifact_id: Any) -> str | None:
     return f"{str(base).rstrip('/')}/artifacts/artifact/{artifact_id}" if base and artifact_id else None
 
 
-def publish(reported: list[tuple[Any, Any]], lang: str = "ja") -> None:
+def publish(reported: list[tuple[Any, Any]], lang: str = "ja", flow_run_id: UUID | None = None) -> None:
     """Per branch report written (with what it was made from, tasks.steps.branch_reports): the page with
-    its content, and the link to it on the run's Artifacts tab (to the file where no UI is known)."""
+    its content, and the link to it on the run's Artifacts tab (to the file where no UI is known); on
+    the run in progress, or on the run `flow_run_id` names (the reports written after the run
+    answered, flows/reports)."""
     budget, words = ChartBudget(), as_lang(lang)
     for written, data in reported:
         page_id = None
         try:
             markdown = page(written, data, words, budget)
         except OSError as exc:  # a chart file gone since: the report is written and linked, the run stands
-            get_run_logger().warning("report page of %s not made: %s", written.name_romaji, exc)
+            _logger().warning("report page of %s not made: %s", written.name_romaji, exc)
         else:
-            page_id = create_markdown_artifact(
+            artifact = MarkdownArtifact(
                 key=f"branch-report-page-{written.name_romaji}", markdown=markdown, description=cell(written.title)
             )
-        publish_report_links([written], page_url(page_id))
+            page_id = attach(artifact, flow_run_id)
+        publish_report_links([written], page_url(page_id), flow_run_id)
+
+
+def _logger() -> Any:
+    """The run's logger in a run, else this module's (a background report process has no run context)."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("branchkpi.reports")

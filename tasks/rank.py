@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from branchkpi.tasks.evaluate import period_end_index
+from branchkpi.tasks.evaluate.picking import period_end_index
 from branchkpi.warehouse import reads
 
 

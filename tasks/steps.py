@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import polars as pl
@@ -29,11 +29,12 @@ from branchkpi.tasks.outcome import BatchOutcome, FileReport
 from branchkpi.tasks.parse.batch import ParsedKpiBatch, parse_kpi_files, parse_statistics
 from branchkpi.tasks.parse.observations import Headers, ParsedFile
 from branchkpi.tasks.report import gather
-from branchkpi.tasks.report import html as report_html
-from branchkpi.tasks.report import xlsx as report_xlsx
 from branchkpi.tasks.validate import gx, kpi, statistics, totals
 from branchkpi.warehouse import batches, kpi_loads, loads
 from branchkpi.warehouse.engine import connect
+
+if TYPE_CHECKING:  # the report's writers are imported when a report is written (openpyxl, jinja2: 0.5 s)
+    from branchkpi.tasks.report.html import WrittenReport
 
 RETRY_DELAYS: list[float] = db_retry_delays()  # part of each warehouse task's definition
 failures.quiet_tracebacks()
@@ -236,9 +237,12 @@ def evaluate_targets(
 @warehouse_task(name="branch-reports")
 def branch_reports(
     warehouse_url: str, branches: list[str], fiscal_year: int, quarter: int | None, cfg: Settings
-) -> list[tuple[report_html.WrittenReport, gather.BranchReportData]]:
+) -> list[tuple[WrittenReport, gather.BranchReportData]]:
     """Write each branch's KPI report under var/reports, as HTML and as an Excel workbook (one task for all).
     Each comes back with what it was made from: the run page shows the same content (flows/report_page)."""
+    from branchkpi.tasks.report import html as report_html
+    from branchkpi.tasks.report import xlsx as report_xlsx
+
     out_dir = cfg.reports_dir / (f"FY{fiscal_year}" + (f"-Q{quarter}" if quarter else ""))
     written = []
     for branch in branches:

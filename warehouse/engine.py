@@ -6,21 +6,25 @@ reference data (regions, metrics); it is safe to call from every task and every 
 
 from __future__ import annotations
 
+import ast
+import functools
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from branchkpi.config import settings, sqlite_busy_ms
 from branchkpi.domain import metrics as metric_catalog
 from branchkpi.domain import regions as region_catalog
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.bulk import upsert
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _engines: dict[str, sa.Engine] = {}
@@ -86,6 +90,8 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
@@ -94,14 +100,72 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 def upgrade(engine: sa.Engine) -> None:
     """Bring the schema to the newest migration and sync reference data. Idempotent, and safe when
-    several processes open a new warehouse at once: they take the write lock in turn."""
+    several processes open a new warehouse at once: they take the write lock in turn.
+
+    A warehouse that is already current (its revision is the scripts' head and the reference data
+    match the code) is only read: no write lock, so a query never waits for a running load, and
+    Alembic is not even imported (a tenth of a second of every command)."""
+    if _is_current(engine):
+        return
+    from alembic import command
+
     with write_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
         sync_reference_data(conn)
 
 
+_REVISION = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+@functools.cache
+def script_head() -> str | None:
+    """The newest migration, read from the scripts' text: the revision no other script revises.
+    None when the scripts are not a simple line of revisions (a merge, two heads, a computed id):
+    Alembic decides then. tests/warehouse/test_warehouse.py checks it equals Alembic's head."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        try:
+            revision, down = ast.literal_eval(found["revision"]), ast.literal_eval(found["down_revision"])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str) or not (down is None or isinstance(down, str)):
+            return None
+        revisions.add(revision)
+        if down is not None:
+            revised.add(down)
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(engine: sa.Engine) -> bool:
+    head = script_head()
+    if head is None:
+        return False
+    version = sa.table("alembic_version", sa.column("version_num"))
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False
+        if conn.execute(sa.select(version.c.version_num)).scalars().all() != [head]:
+            return False
+        return _reference_data_changes(conn) == ([], [])
+
+
 def sync_reference_data(conn: sa.Connection) -> None:
     """Upsert the region and metric catalogues from code, so a new metric needs no hand SQL."""
+    changes, missing_units = _reference_data_changes(conn)
+    for table, rows, key in changes:
+        upsert(conn, table, rows, [key])
+    if missing_units:  # branches are reporting units too; municipalities arrive with their files
+        conn.execute(sa.insert(schema.reporting_units), missing_units)
+
+
+def _reference_data_changes(
+    conn: sa.Connection,
+) -> tuple[list[tuple[sa.Table, list[dict[str, Any]], str]], list[dict[str, Any]]]:
+    """What the warehouse's catalogues lack of the code's: (table, rows to upsert, key) per catalogue
+    that differs, and the branches missing as reporting units."""
     region_rows = [
         {"code": r.code, "name_ja": r.name_ja, "name_romaji": r.name_romaji, "is_national": r.is_national}
         for r in region_catalog.ALL_REGIONS
@@ -130,13 +194,13 @@ def sync_reference_data(conn: sa.Connection) -> None:
         for r in region_catalog.ALL_REGIONS
         if r.code not in present
     ]
+    changes = []
     for table, rows, key in ((schema.regions, region_rows, "code"), (schema.metrics, metric_rows, "id")):
         existing = {tuple(r) for r in conn.execute(sa.select(*table.c))}
         wanted = [r for r in rows if tuple(r[c.name] for c in table.c) not in existing]
         if wanted:
-            upsert(conn, table, wanted, [key])
-    if missing_units:  # branches are reporting units too; municipalities arrive with their files
-        conn.execute(sa.insert(schema.reporting_units), missing_units)
+            changes.append((table, wanted, key))
+    return changes, missing_units
 
 
 def connect(url: str | None = None) -> sa.Engine:

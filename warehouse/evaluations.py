@@ -18,7 +18,7 @@ from branchkpi.domain import kpis
 from branchkpi.domain.target_rules import STATUS_ORDER
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.bulk import bulk_write
-from branchkpi.warehouse.frames import frame_schema, from_rows
+from branchkpi.warehouse.frames import frame_schema, read_frame
 
 TARGETS = frame_schema(
     schema.kpi_targets, "unit_key", "fiscal_year", "kpi_id", "comparator", "target_value", "unit", "target_text"
@@ -74,8 +74,8 @@ def read_inputs(engine: sa.Engine, fiscal_years: list[int], unit_keys: list[str]
         target_query = target_query.where(t.c.unit_key.in_(unit_keys))
         actual_query = actual_query.where(a.c.unit_key.in_(unit_keys))
     with engine.connect() as conn:
-        targets = from_rows(conn.execute(target_query).all(), {**TARGETS, **PLACES})
-        actuals = from_rows(conn.execute(actual_query).all(), ACTUALS)
+        targets = read_frame(conn, target_query, {**TARGETS, **PLACES})
+        actuals = read_frame(conn, actual_query, ACTUALS)
         units = {r.key: r._asdict() for r in conn.execute(sa.select(u))}
     return EvaluationInputs(targets, actuals, units)
 
@@ -185,20 +185,19 @@ def stored_rows(engine: sa.Engine, evaluation_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-_STORED = frame_schema(schema.kpi_evaluations, *ROW_COLUMNS, "inputs", "run_id")
-
-
 def store(
     engine: sa.Engine,
-    rows: list[dict[str, Any]],
+    rows: pl.DataFrame,
     counts: dict[str, int],
     fiscal_year: int,
     quarter: int | None,
     flow_run_id: str | None,
     inputs_digest: str | None = None,
 ) -> str:
-    """Keep the run and every judgement with its inputs (one bulk write); returns the run's id."""
+    """Keep the run and every judgement (a frame of ROW_COLUMNS and `inputs`, the JSON of what the
+    judgement read) in one bulk write; returns the run's id."""
     run_id = str(uuid.uuid4())
+    units = rows["unit_key"].unique().sort().to_list()
     with engine.begin() as conn:
         conn.execute(
             sa.insert(schema.evaluation_runs).values(
@@ -207,15 +206,12 @@ def store(
                 flow_run_id=flow_run_id,
                 fiscal_year=fiscal_year,
                 quarter=quarter,
-                scope=",".join(sorted({r["unit_key"] for r in rows}))[:SCOPE_LIMIT],
-                evaluated=len(rows),
+                scope=",".join(units)[:SCOPE_LIMIT],
+                evaluated=rows.height,
                 inputs_digest=inputs_digest,
                 **counts,
             )
         )
-        if rows:
-            columns: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in ROW_COLUMNS}
-            columns["inputs"] = [json.dumps(r["inputs"], ensure_ascii=False, default=str) for r in rows]
-            columns["run_id"] = [run_id] * len(rows)
-            bulk_write(conn, sa.insert(schema.kpi_evaluations), pl.DataFrame(columns, schema=_STORED, strict=False))
+        if rows.height:
+            bulk_write(conn, sa.insert(schema.kpi_evaluations), rows.select(*ROW_COLUMNS, "inputs"), {"run_id": run_id})
     return run_id

@@ -60,6 +60,29 @@ def from_rows(rows: Any, schema_: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema_, orient="row")
 
 
+READ_CHUNK_ROWS = 100_000
+
+
+def read_frame(conn: sa.Connection, query: sa.Select[Any], schema_: dict[str, Any]) -> pl.DataFrame:
+    """A query's rows as a frame (columns in the schema's order), fetched from the driver's cursor a
+    chunk at a time: no SQLAlchemy row object per row, which is half the time of reading a
+    prefecture's 500,000 KPI actuals. For columns the driver returns as they are (text, numbers),
+    not timestamps (SQLite hands those over as text for SQLAlchemy to convert)."""
+    if any(isinstance(t, pl.Datetime) or t == pl.Datetime for t in schema_.values()):
+        raise TypeError("read_frame reads no timestamps: use from_rows(conn.execute(query).all(), …)")
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:  # SQLite's ? placeholders
+        result = conn.exec_driver_sql(str(compiled), tuple(params[name] for name in compiled.positiontup))
+    else:
+        result = conn.exec_driver_sql(str(compiled), params)
+    cursor, chunks = result.cursor, []
+    while rows := cursor.fetchmany(READ_CHUNK_ROWS):
+        chunks.append(pl.DataFrame(rows, schema=schema_, orient="row"))
+    result.close()
+    return pl.concat(chunks, how="vertical") if chunks else pl.DataFrame(schema=schema_)
+
+
 # The statistics key and value, as every stage types them
 STATS_KEY = ["region_code", "metric", "fiscal_year", "month"]
 STATISTICS = frame_schema(schema.monthly_stats, *STATS_KEY, "value")

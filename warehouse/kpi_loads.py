@@ -66,7 +66,7 @@ def _write(
     )
     stamp = {"batch_id": batch_id, "loaded_at": now}
     if existing.height == 0:  # nothing of these years and units yet: every row is new (no join, no copy)
-        upsert(conn, table, frame.select(*key, *values, "source_file_id"), key, stamp)
+        bulk_write(conn, sa.insert(table), frame.select(*key, *values, "source_file_id"), stamp)
         return {"inserted": frame.height, "replaced": 0, "unchanged": 0}
     joined = frame.join(existing, on=key, how="left")
     is_new = pl.col("old_source_file_id").is_null()
@@ -96,9 +96,13 @@ def _write(
                 }
                 for r in changed.iter_rows(named=True)
             ]
-    writes = pl.concat([new_rows, changed]).select(*key, *values, "source_file_id")
-    upsert(conn, table, writes, key, stamp)
-    return {"inserted": new_rows.height, "replaced": changed.height, "unchanged": joined.height - writes.height}
+    # the new rows are inserted as they are (the write lock is held since `existing` was read), the
+    # changed ones replace theirs
+    columns = [*key, *values, "source_file_id"]
+    bulk_write(conn, sa.insert(table), new_rows.select(columns), stamp)
+    upsert(conn, table, changed.select(columns), key, stamp)
+    unchanged = joined.height - new_rows.height - changed.height
+    return {"inserted": new_rows.height, "replaced": changed.height, "unchanged": unchanged}
 
 
 def _add_units(conn: sa.Connection, municipalities: list[dict[str, Any]]) -> int:

@@ -119,14 +119,12 @@ def load_statistics(
                 new_source_file_id=pl.col("source_file_id"),
             )
             bulk_write(conn, sa.insert(schema.monthly_stats_audit), audit, {"batch_id": batch_id, "replaced_at": now})
-        writes = pl.concat([new_rows, changed_rows]).select(
-            *KEY,
-            "value",
-            "yoy_pct_printed",
-            "source_file_id",
-        )
+        columns = [*KEY, "value", "yoy_pct_printed", "source_file_id"]
+        writes = pl.concat([new_rows, changed_rows]).select(columns)
         stamp = {"batch_id": batch_id, "loaded_at": now}
-        upsert(conn, schema.monthly_stats, writes, KEY, stamp)
+        # new rows inserted as they are (the write lock is held since `existing` was read), changed ones replace theirs
+        bulk_write(conn, sa.insert(schema.monthly_stats), new_rows.select(columns), stamp)
+        upsert(conn, schema.monthly_stats, changed_rows.select(columns), KEY, stamp)
 
         totals = _changed_totals(conn, reported_totals).select(
             *TOTALS_KEY,

@@ -128,7 +128,15 @@ def evaluate(
         from branchkpi.flows.evaluate_targets import evaluate_targets
         from branchkpi.flows.runtime import wait_until_recorded
 
-        state = evaluate_targets(fiscal_year=fy, quarter=quarter, unit_keys=[unit_key], force=force, return_state=True)
+        # the table is the answer: the branch report is written after it, by a process of its own
+        state = evaluate_targets(
+            fiscal_year=fy,
+            quarter=quarter,
+            unit_keys=[unit_key],
+            force=force,
+            background_reports=True,
+            return_state=True,
+        )
         wait_until_recorded(state)
         result: Any = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
@@ -202,7 +210,12 @@ def _evaluate_all(
     summary: list[dict[str, Any]] = []
     # one flow run over the whole span: each year is stored as its own evaluation run
     state = evaluate_targets(
-        fiscal_year=years[0], to_fiscal_year=years[-1], quarter=quarter, force=force, return_state=True
+        fiscal_year=years[0],
+        to_fiscal_year=years[-1],
+        quarter=quarter,
+        force=force,
+        background_reports=True,
+        return_state=True,
     )
     wait_until_recorded(state)
     result: Any = state.result(raise_on_failure=False)

@@ -11,6 +11,13 @@ import typer
 
 from branchkpi.cli.app import CliError, app, guard, run_app
 from branchkpi.cli.output import exit_code, print_outcome
+from branchkpi.tasks.validate import validator
+
+
+def start_validating() -> None:
+    """Great Expectations starts importing in a process of its own, on the other core, while this one
+    imports Prefect and lands and parses the files (tasks/validate/validator.py)."""
+    validator.start()
 
 
 def run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly") -> Any:
@@ -54,7 +61,10 @@ def run_flow(period: str | None, paths: list[Path] | None, kind: str = "monthly"
                 from branchkpi.flows.monthly_branch_stats import monthly_branch_stats
 
                 state = monthly_branch_stats(
-                    period=period, paths=[str(p) for p in paths] if paths else None, return_state=True
+                    period=period,
+                    paths=[str(p) for p in paths] if paths else None,
+                    background_reports=True,  # the outcome is the answer; reports follow it
+                    return_state=True,
                 )
         finally:
             run_progress.unsubscribe(on_step)
@@ -109,6 +119,7 @@ def ingest(
     nothing: its rows are quarantined with the reason (see the table quarantined_rows)."""
 
     def body() -> None:
+        start_validating()
         monthly, kpi_files = split_by_kind(paths)
         codes = []
         for kind, group in (("monthly", monthly), ("kpi", kpi_files)):
@@ -132,6 +143,7 @@ def run_monthly(
     PATHS), then compute and publish that month's KPIs."""
 
     def body() -> None:
+        start_validating()
         state, outcome = run_flow(period, paths or None)
         print_outcome(state, outcome)
         raise typer.Exit(0 if state.is_completed() else 1)
@@ -177,6 +189,8 @@ def backfill(
                 raise CliError(f"{p}: no such file or folder")
         if fan_out and not os.environ.get("PREFECT_API_URL"):
             raise CliError("--fan-out needs a Prefect server with workers: set PREFECT_API_URL (e.g. make server)")
+        if not fan_out:  # the years are validated here
+            start_validating()
         bar = Progress(
             TextColumn("backfill {task.description:<8}"),
             BarColumn(),

@@ -106,6 +106,16 @@ def words(code: str, params: dict[str, Any], lang: str = "ja") -> str:
     return WORDING[code][lang].format(**params)
 
 
+def comparison_parts(op: str, ok: bool, label: str, lang: str) -> tuple[str, str, str]:
+    """The sentence of a comparison around its two figures, actual first: (before, between, after);
+    `label` is the other side's name as written (LABELS, formatted). The frame judgement
+    (tasks/evaluate/by_frame.py) writes its sentences from these same parts."""
+    if lang == "en":
+        relation = _SYMBOL[op] if ok else "not " + _SYMBOL[op]
+        return "actual ", f" {relation} {label} ", ""
+    return "実績 ", f" は{label} ", f" {_RELATION_JA[(op, ok)]}"
+
+
 def _comparison_words(p: dict[str, Any], lang: str) -> str:
     # both sides at the KPI's precision, wider only where it would print two different figures alike
     kpi_id, unit = p.get("kpi_id"), p["unit"]
@@ -119,7 +129,5 @@ def _comparison_words(p: dict[str, Any], lang: str) -> str:
     }
     label = LABELS[p["label"]][lang].format(**{**p, **extra})
     actual, threshold = (figure(p[k], unit, n, kpi_id, lang) for k in ("actual", "threshold"))
-    if lang == "en":
-        relation = _SYMBOL[p["op"]] if p["ok"] else "not " + _SYMBOL[p["op"]]
-        return f"actual {actual} {relation} {label} {threshold}"
-    return f"実績 {actual} は{label} {threshold} {_RELATION_JA[(p['op'], p['ok'])]}"
+    before, between, after = comparison_parts(p["op"], p["ok"], label, lang)
+    return f"{before}{actual}{between}{threshold}{after}"

@@ -38,7 +38,7 @@ SINGLE_BID_SHARE_CEILING_PCT = 20.0
 SMALL_TENDER_COUNT = 4
 SMALL_TENDER_MAX_SINGLE_BIDS = 1
 
-_EPSILON = 1e-9  # actuals are printed to at most a few decimals; this only absorbs float noise
+EPSILON = 1e-9  # actuals are printed to at most a few decimals; this only absorbs float noise
 
 
 class RuleError(ValueError):
@@ -116,13 +116,13 @@ def _check_unit(target: Target, measurement: Measurement | None, what: str) -> N
 
 def _compare(op: str, actual: float, threshold: float) -> bool:
     if op == "ge":
-        return actual >= threshold - _EPSILON
+        return actual >= threshold - EPSILON
     if op == "le":
-        return actual <= threshold + _EPSILON
+        return actual <= threshold + EPSILON
     if op == "gt":
-        return actual > threshold + _EPSILON
+        return actual > threshold + EPSILON
     if op == "eq":
-        return abs(actual - threshold) <= _EPSILON
+        return abs(actual - threshold) <= EPSILON
     raise RuleError(f"unknown operator {op}")
 
 
@@ -219,15 +219,15 @@ def _single_bid(
                 "achieved" if ok else "missed", "small_tenders", params, SMALL_TENDER_MAX_SINGLE_BIDS, inputs
             )
     ceiling = target.value if target.value is not None else SINGLE_BID_SHARE_CEILING_PCT
-    if share > ceiling + _EPSILON:
+    if share > ceiling + EPSILON:
         return Judgement("missed", "single_bid_over_ceiling", {"share": share, "ceiling": ceiling}, ceiling, inputs)
     if previous is None:
-        if share <= _EPSILON:  # 0 % is at most any previous share
+        if share <= EPSILON:  # 0 % is at most any previous share
             return Judgement("achieved", "single_bid_zero", {"ceiling": ceiling}, 0, inputs)
         return Judgement(
             "not_evaluable", "single_bid_needs_previous", {"share": share, "ceiling": ceiling}, None, inputs
         )
-    if previous.value <= ceiling + _EPSILON:
+    if previous.value <= ceiling + EPSILON:
         return _decide("le", share, previous.value, "previous_year_low", inputs, "pct", kpi_id=target.kpi_id)
     return _decide("le", share, ceiling, "ceiling", inputs, "pct", kpi_id=target.kpi_id)
 

@@ -1,13 +1,16 @@
 """The quality gate's engine: one Great Expectations checkpoint run of a suite over a whole batch
 (a pandas copy of the columns the rules read), the Data Docs under var/data_docs updated, and every
 failed row turned into a Finding (file, row, column, value, rule, reason). GX is imported here only,
-when a batch is validated: it costs seconds."""
+when a batch is validated: it costs seconds. When this process has a validating process of its own
+(tasks/validate/validator.py, which the CLI starts first thing) the checkpoint runs there: GX was
+imported while this process did everything else, and the Data Docs are written after the answer."""
 
 from __future__ import annotations
 
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,26 @@ class GateResult:
     @property
     def passed(self) -> bool:
         return not self.critical
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What GX said of one expectation: passed or not, the row_ids of the rows that failed it (result
+    format COMPLETE), how many failed, or the error it raised."""
+
+    rule: str
+    success: bool
+    unexpected_ids: tuple[int, ...] = ()
+    unexpected_count: int = 0
+    exception_message: str | None = None
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """One checkpoint run, as small as it can travel between processes: no frame, no GX object."""
+
+    rules: list[RuleOutcome]
+    data_docs_path: str | None
 
 
 def _gx_context(data_docs_dir: Path, gx_dir: Path) -> Any:
@@ -99,14 +122,44 @@ def run_suite(
     lang: str = "ja",
 ) -> GateResult:
     """One GX checkpoint run of a suite over a whole frame (with a row_id column), Data Docs updated
-    (each expectation described by its rule's reason in `lang`)."""
+    (each expectation described by its rule's reason in `lang`): in this process's validating process
+    when it has one (the Data Docs follow the answer there), else here (the Data Docs first)."""
+    from branchkpi.tasks.validate import validator
+
+    checked = checked_columns(frame, rule_list)
+    outcome = validator.check(checked, suite_name, rule_list, data_docs_dir, gx_dir, run_name, lang)
+    if outcome is None:
+        outcome, write_data_docs = check_suite(checked, suite_name, rule_list, data_docs_dir, gx_dir, run_name, lang)
+        write_data_docs()
+    return gate_result(frame, rule_list, outcome)
+
+
+def warm_up() -> None:
+    """Import what a checkpoint run needs (seconds), before the first batch is there to validate."""
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="great_expectations")
+    import great_expectations  # noqa: F401
+    import pandas  # noqa: F401
+    from great_expectations.core.run_identifier import RunIdentifier  # noqa: F401
+
+
+def check_suite(
+    checked: pl.DataFrame,
+    suite_name: str,
+    rule_list: list[Rule],
+    data_docs_dir: Path,
+    gx_dir: Path,
+    run_name: str,
+    lang: str = "ja",
+) -> tuple[SuiteOutcome, Callable[[], None]]:
+    """The checkpoint run over the checked columns (validation only, the result kept under gx_dir), and
+    what writes its Data Docs page and index, to call after it (what GX's UpdateDataDocsAction does)."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="great_expectations")
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    by_name = {r.name: r for r in rule_list}
     context = _gx_context(data_docs_dir, gx_dir)
     suite = context.suites.add(build_suite(suite_name, rule_list, lang))
     batch_definition = (
@@ -121,32 +174,53 @@ def run_suite(
         gx.Checkpoint(
             name=f"{suite_name}_gate",
             validation_definitions=[validation],
-            actions=[UpdateDataDocsAction(name="data_docs", site_names=["local_site"])],
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]},
         )
     )
     checkpoint_result = checkpoint.run(
-        batch_parameters={"dataframe": _pandas(checked_columns(frame, rule_list))},
-        run_id=RunIdentifier(run_name=run_name),
+        batch_parameters={"dataframe": _pandas(checked)}, run_id=RunIdentifier(run_name=run_name)
     )
-    gate = GateResult()
     identifier, validation_result = next(iter(checkpoint_result.run_results.items()))
-    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name="local_site")
-    gate.data_docs_path = urls[0]["site_url"].removeprefix("file://") if urls else None
+    # where the page will be: the path follows from the result's identifier
+    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name="local_site", only_if_exists=False)
+    url = urls[0]["site_url"] if urls else None
+    rules = [
+        RuleOutcome(
+            rule=(result.expectation_config.meta or {})["rule"],
+            success=bool(result.success),
+            unexpected_ids=tuple(int(item["row_id"]) for item in _unexpected(result)),
+            unexpected_count=int((result.result or {}).get("unexpected_count") or 0),
+            exception_message=None if result.success else _exception_message(result),
+        )
+        for result in validation_result.results
+    ]
 
-    rows_by_id: dict[int, dict[str, Any]] | None = None
-    for result in validation_result.results:
-        config = result.expectation_config
-        rule = by_name[(config.meta or {})["rule"]]
-        unexpected = (result.result or {}).get("unexpected_index_list") or []
+    def write_data_docs() -> None:
+        context.build_data_docs(
+            site_names=["local_site"], resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=suite_name)]
+        )
+
+    return SuiteOutcome(rules, url.removeprefix("file://") if url else None), write_data_docs
+
+
+def gate_result(frame: pl.DataFrame, rule_list: list[Rule], outcome: SuiteOutcome) -> GateResult:
+    """The gate's counts, summary and findings (every failed row with its file, row and cell, from the
+    batch's own frame) from a checkpoint run's outcome."""
+    by_name = {r.name: r for r in rule_list}
+    gate = GateResult(data_docs_path=outcome.data_docs_path)
+    failing = {i for r in outcome.rules for i in r.unexpected_ids}
+    rows_by_id: dict[int, dict[str, Any]] = {}
+    if failing:  # the findings' rows, with every column (file, row, cell as written)
+        rows_by_id = {r["row_id"]: r for r in frame.filter(pl.col("row_id").is_in(failing)).iter_rows(named=True)}
+    for result in outcome.rules:
+        rule = by_name[result.rule]
+        unexpected = result.unexpected_ids
         gate.rule_summary.append(
             {
                 "rule": rule.name,
                 "severity": rule.severity,
-                "success": bool(result.success),
-                "unexpected": len(unexpected)
-                if unexpected
-                else int((result.result or {}).get("unexpected_count") or 0),
+                "success": result.success,
+                "unexpected": len(unexpected) if unexpected else result.unexpected_count,
                 "reason": rule.reason,
                 "reason_ja": rule.reason_ja or rule.reason,
             }
@@ -159,7 +233,7 @@ def run_suite(
         else:
             gate.expectations_failed += 1
         if not unexpected:
-            message = _exception_message(result)
+            message = result.exception_message
             gate.findings.append(
                 Finding(
                     BATCH_LEVEL,
@@ -172,12 +246,8 @@ def run_suite(
                 )
             )
             continue
-        if rows_by_id is None:  # the findings' rows, with every column (file, row, cell as written)
-            failing = {int(item["row_id"]) for r in validation_result.results for item in _unexpected(r)}
-            rows_by_id = {r["row_id"]: r for r in frame.filter(pl.col("row_id").is_in(failing)).iter_rows(named=True)}
-        for item in unexpected:
-            row = rows_by_id[int(item["row_id"])]
-            gate.findings.append(_row_finding(rule, row))
+        for row_id in unexpected:
+            gate.findings.append(_row_finding(rule, rows_by_id[row_id]))
     return gate
 
 

@@ -234,6 +234,49 @@ def test_evaluate_and_monthly_runs_attach_the_report(
     assert "令和2年度 事業計画実施状況（第1四半期）" in page and "](data:image/png;base64," in page
 
 
+def test_the_cli_answers_first_and_its_report_follows(reported: str, prefect_server: str, bk_home: Path) -> None:
+    """`branchkpi evaluate --branch` prints its table; a process of its own then writes the branch
+    report and attaches it to the run (flows/reports.py), seconds later."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from datetime import UTC, datetime
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, FlowRunFilterStartTime
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    started = datetime.now(UTC)
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    command = ["evaluate", "--branch", "yamaguchi", "--fiscal-year", "2020", "--force", "--format", "json"]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("branchkpi")), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"kpi_id"' in done.stdout
+    runs_filter = FlowRunFilter(
+        name=FlowRunFilterName(any_=["evaluate-FY2020-yamaguchi"]), start_time=FlowRunFilterStartTime(after_=started)
+    )
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(flow_run_filter=runs_filter, sort=FlowRunSort.START_TIME_DESC, limit=1)
+    deadline, found = time.monotonic() + 120, {}
+    while time.monotonic() < deadline:
+        found = artifacts(run.id)
+        if {"branch-report-yamaguchi", "branch-report-page-yamaguchi"} <= set(found):
+            break
+        time.sleep(1)
+    assert "山口 令和2年度 事業実績" in found["branch-report-yamaguchi"]["data"]
+    assert found["branch-report-page-yamaguchi"]["data"].startswith("# 山口 令和2年度 事業実績")
+    assert (bk_home / "reports" / "FY2020" / "yamaguchi_FY2020_ja.html").is_file()
+    assert "1 report(s) attached" in (bk_home / "logs" / "reports.log").read_text(encoding="utf-8")
+
+
 def test_data_is_escaped_not_run(reported: str, tmp_path: Path) -> None:
     """A KPI text holding markup is shown as text."""
     import sqlalchemy as sa

@@ -33,7 +33,6 @@ ALLOWED_SQL_FORMATTING = {
     ("warehouse/engine.py", "conn.execute(sa.text(statement))"),  # the four GRANTs above
     # bulk_write: `sql` is str(statement.compile(dialect)) of a SQLAlchemy Insert, with placeholders;
     # the values go to the driver as parameters
-    ("warehouse/bulk.py", "conn.exec_driver_sql(sql, list(zip(*(columns[name] for name in positional), strict=True)))"),
     ("warehouse/bulk.py", "conn.exec_driver_sql("),
     # SQLite cannot bind a PRAGMA's value; sqlite_busy_ms() returns an int (it rejects anything but digits)
     ("warehouse/engine.py", 'cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_ms()}")'),

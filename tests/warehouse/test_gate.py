@@ -3,6 +3,7 @@ column and the value in its finding; warnings do not block; Data Docs are writte
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,48 @@ def test_a_figure_typed_wrong_with_its_printed_yoy_copied_right_is_refused(engin
     mismatched = [f for f in result.critical if f.rule == "yoy_printed_matches"]
     assert [(f.source_row, f.column_name, f.value_text) for f in mismatched] == [(2, "2年度", "206,511")]
     assert "yoy_pct_computed=-21" in mismatched[0].reason and "yoy_pct_printed=-0.1" in mismatched[0].reason
+
+
+def test_the_validating_process_gives_the_gate_the_same_answer(
+    engine: Any, bk_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's gate runs in a validating process of its own (tasks/validate/validator.py): same
+    counts and findings (file, row, column, value) as here; its Data Docs page follows the answer. It
+    is this installation's, wherever the command runs (here: beside a folder named branchkpi)."""
+    from branchkpi.tasks.validate import validator
+
+    decoy = tmp_path / "elsewhere"
+    (decoy / "branchkpi").mkdir(parents=True)
+    (decoy / "branchkpi" / "__init__.py").write_text("raise ImportError('not this one')\n")
+    monkeypatch.chdir(decoy)
+
+    batch = seed_batch()
+    row = int(batch["source_row"][5])
+    bad = edit(batch, row, value=-5.0, value_raw="△5")
+    here = gate(bad, engine, bk_home)
+    validator.start(bk_home)
+    try:
+        assert validator.running()
+        there = gate(bad, engine, bk_home)
+        assert validator.running()  # it answered: a process that died is dropped and the gate validates here
+    finally:
+        validator.stop()
+    assert not validator.running()
+    assert (there.expectations_passed, there.expectations_warned, there.expectations_failed) == (
+        here.expectations_passed,
+        here.expectations_warned,
+        here.expectations_failed,
+    )
+    assert [str(f) for f in there.findings] == [str(f) for f in here.findings]
+    assert there.rule_summary == here.rule_summary
+    assert (
+        there.data_docs_path != here.data_docs_path and Path(there.data_docs_path or "").is_file()
+    )  # written by stop()
+    assert "monthly_branch_stats" in Path(there.data_docs_path or "").read_text(encoding="utf-8")
+    # a validating process that died: the gate validates here, and says so
+    validator.start(bk_home)
+    validator._process[os.getpid()].kill()
+    validator._process[os.getpid()].wait()
+    again = gate(bad, engine, bk_home)
+    assert [str(f) for f in again.findings] == [str(f) for f in here.findings]
+    assert not validator.running()

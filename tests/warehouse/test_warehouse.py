@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -85,3 +86,81 @@ def test_several_processes_open_a_new_warehouse_at_once(fresh_warehouse: str) ->
     engine = make_engine(fresh_warehouse)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.regions)).scalar_one() == 48
+
+
+def test_the_scripts_head_is_read_as_alembic_reads_it() -> None:
+    """A current warehouse is recognised without importing Alembic: the head read from the scripts'
+    text must be Alembic's own."""
+    from branchkpi.warehouse.engine import script_head
+
+    assert script_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_current_warehouse_opens_while_a_load_holds_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query on a migrated warehouse only reads to check it is current: it never waits for a load."""
+    from branchkpi.warehouse.engine import write_transaction
+
+    monkeypatch.setenv("BRANCHKPI_SQLITE_BUSY_MS", "200")  # waiting for the lock would fail at once
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    upgrade(make_engine(url))
+    with write_transaction(make_engine(url)):
+        upgrade(make_engine(url))  # returns: nothing to migrate, nothing to sync
+
+
+def test_bulk_writes_are_the_same_rows_on_both_dialects(fresh_warehouse: str) -> None:
+    """COPY on PostgreSQL, executemany on SQLite: plain inserts and upserts (staged and merged on
+    PostgreSQL) write the same values, NULLs, text with quotes, tabs and newlines, and timestamps."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from branchkpi.warehouse.bulk import bulk_write, upsert
+    from branchkpi.warehouse.engine import write_transaction
+
+    engine = make_engine(fresh_warehouse)
+    upgrade(engine)
+    now = datetime(2026, 12, 4, 10, 30, 15, 123456, tzinfo=UTC)
+    t = schema.kpi_targets
+    with write_transaction(engine) as conn:
+        conn.execute(sa.insert(schema.ingest_batches), [{"id": "b1", "started_at": now, "status": "loaded"}])
+        conn.execute(
+            sa.insert(schema.landed_files),
+            [
+                {
+                    "id": 1,
+                    "first_batch_id": "b1",
+                    "file_name": "f.csv",
+                    "sha256": "0" * 64,
+                    "size_bytes": 1,
+                    "archive_path": "-",
+                    "landed_at": now,
+                }
+            ],
+        )
+        rows = pl.DataFrame(
+            {
+                "unit_key": ["35", "11"],
+                "fiscal_year": [2020, 2020],
+                "kpi_id": ["card_recovery_rate", 'own "kpi"\t\\N\nnext'],
+                "comparator": ["ge", "le"],
+                "target_value": [96.3, None],
+                "unit": ["pct", "count"],
+                "target_text": [None, '96.3%以上, "quoted"'],
+                "source_file_id": [1, 1],
+            }
+        )
+        assert bulk_write(conn, sa.insert(t), rows, {"batch_id": "b1", "loaded_at": now}) == 2
+        changed = rows.head(1).with_columns(target_value=pl.lit(97.0), target_text=pl.lit("97%以上"))
+        upsert(conn, t, changed, ["unit_key", "fiscal_year", "kpi_id"], {"batch_id": "b1", "loaded_at": now})
+    with engine.connect() as conn:
+        stored = {
+            r.kpi_id: r
+            for r in conn.execute(sa.select(t.c.kpi_id, t.c.target_value, t.c.target_text, t.c.unit, t.c.loaded_at))
+        }
+    assert (stored["card_recovery_rate"].target_value, stored["card_recovery_rate"].target_text) == (97.0, "97%以上")
+    odd = stored['own "kpi"\t\\N\nnext']
+    assert (odd.target_value, odd.target_text, odd.unit) == (None, '96.3%以上, "quoted"', "count")
+    loaded = odd.loaded_at if odd.loaded_at.tzinfo else odd.loaded_at.replace(tzinfo=UTC)
+    assert loaded == now
