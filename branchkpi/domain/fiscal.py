@@ -257,10 +257,24 @@ def _text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+# a span of fiscal years in a name or title: `FY2018-2020`, `FY2018–FY2020`, `2018～2020年度`
+_FY_RANGE_IN_TEXT = re.compile(
+    r"(?:fy\s*)?(?P<a>(?:19|20)\d{2})\s*[-–—~〜～]\s*(?:fy\s*)?(?P<b>(?:19|20)\d{2})(?:\s*年度)?(?![0-9])"
+)
+
+
 def fiscal_years_in(text: str) -> list[int]:
-    """The fiscal years a line states (`令和2年度 山口支部` → [2020], `FY2019`, `2020年度`, `2年度`), in order."""
+    """The fiscal years a line states (`令和2年度 山口支部` → [2020], `FY2019`, `2020年度`, `2年度`), in order;
+    a span (`FY2018-2020`) states every year of it."""
     found: list[int] = []
-    for m in _FY_IN_TEXT.finditer(_text(text)):
+    normal = _text(text)
+    for m in _FY_RANGE_IN_TEXT.finditer(normal):
+        first, last = int(m.group("a")), int(m.group("b"))
+        if m.group(0).startswith("fy") or m.group(0).endswith("年度"):  # a bare 2018-2020 is no fiscal year
+            found += list(range(min(first, last), max(first, last) + 1))
+    if found:
+        normal = _FY_RANGE_IN_TEXT.sub(" ", normal)
+    for m in _FY_IN_TEXT.finditer(normal):
         try:
             year = parse_fiscal_year(m.group(0))
         except ValueError:

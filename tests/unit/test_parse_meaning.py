@@ -83,6 +83,9 @@ def test_the_units_a_line_states(line: str, words: list[str] | None) -> None:
     [
         ("令和2年度 山口支部 月報", [2020], [], []),
         ("monthly_stats_FY2005", [2005], [], []),
+        ("FY2018-2020.csv", [2018, 2019, 2020], [], []),  # a span: every year of it (none binds alone)
+        ("平成30年度 2018～2020年度", [2018, 2019, 2020, 2018], [], []),
+        ("stats_2018-2020.csv", [], [], []),  # years without FY or 年度 are no fiscal years
         ("令和2年4月分", [], [(2020, 4)], []),
         ("2020年10月末現在", [], [(2020, 10)], []),
         ("R3.1", [], [(2020, 1)], []),
