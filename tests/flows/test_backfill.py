@@ -8,7 +8,7 @@ from typing import Any
 
 from branchkpi.warehouse import schema
 
-from ..conftest import TIDY_SEED
+from ..conftest import TIDY_SEED, both_dialects
 from ..helpers import artifacts, counts, rows, seed_values, stats_values
 
 
@@ -19,6 +19,7 @@ def run_backfill(from_fy: int, to_fy: int, **kw: Any) -> tuple[Any, list[dict[st
     return state, state.result(raise_on_failure=False)
 
 
+@both_dialects("the backfill log and the upserts")
 def test_backfill_resumes_and_is_idempotent(prefect_server: str, warehouse_url: str) -> None:
     state, results = run_backfill(2017, 2018)  # "interrupted" after two years
     assert state.is_completed(), state.message

@@ -14,7 +14,7 @@ from branchkpi.tasks.coverage import grid
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import connect
 
-from ..conftest import FIXTURES
+from ..conftest import FIXTURES, both_dialects
 from ..helpers import counts, rows, run_monthly
 
 BAD = FIXTURES / "bad_inputs"
@@ -99,6 +99,7 @@ def test_unreadable_files(prefect_server: str, warehouse_url: str, bk_home: Path
     assert {q["file_name"] for q in critical} == set(FILE_ERRORS)
 
 
+@both_dialects("the quarantine and the refused cells are written with SQL")
 def test_one_bad_file_blocks_the_whole_batch(prefect_server: str, warehouse_url: str) -> None:
     state, _ = run_monthly(BAD / "utf8_bom.csv", BAD / "negative_count.csv")
     assert state.is_failed()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from branchkpi.expectations import monthly_stats
 from branchkpi.warehouse import schema
 
-from ..conftest import LAYOUT_SEED, SEED, TIDY_SEED
+from ..conftest import LAYOUT_SEED, SEED, TIDY_SEED, both_dialects
 from ..helpers import artifacts, counts, rows, run_monthly, stats_values
 
 
@@ -24,6 +24,7 @@ def _flow_run(flow_run_id: object):  # type: ignore[no-untyped-def]
         return client.read_flow_run(flow_run_id)
 
 
+@both_dialects("the load, its audit and the KPI tables are written with the dialect's SQL")
 def test_seed_end_to_end(prefect_server: str, warehouse_url: str, bk_home: Path) -> None:
     state, outcome = run_monthly(TIDY_SEED, period="2021-03")
     assert state.is_completed() and state.name == "Warned"  # the 2020 pandemic months jump > 10 %
@@ -111,6 +112,7 @@ def test_published_layout_loads_the_same_figures(prefect_server: str, warehouse_
     }
 
 
+@both_dialects("the unchanged rows are found by comparing in SQL")
 def test_same_file_twice_changes_nothing(prefect_server: str, warehouse_url: str, tmp_path: Path) -> None:
     state, _ = run_monthly(TIDY_SEED)
     assert state.is_completed()
@@ -137,6 +139,7 @@ def test_same_file_twice_changes_nothing(prefect_server: str, warehouse_url: str
     assert rows(warehouse_url, schema.monthly_kpis) == kpis
 
 
+@both_dialects("upserts and the audit trail")
 def test_corrected_file_replaces_values_with_audit(prefect_server: str, warehouse_url: str, tmp_path: Path) -> None:
     state, _ = run_monthly(TIDY_SEED)
     original = rows(warehouse_url, schema.landed_files)[0]
@@ -199,6 +202,7 @@ def test_landing_folder_is_emptied_into_the_archive(prefect_server: str, warehou
     assert "no data" in state.message
 
 
+@both_dialects("one transaction for the load and the KPIs")
 def test_kpis_roll_back_with_the_load(prefect_server: str, warehouse_url: str) -> None:
     """The warehouse never holds half a batch: a database error inside the load rolls it back whole."""
     from branchkpi.warehouse import loads

@@ -13,7 +13,7 @@ import pytest
 
 from branchkpi.warehouse import schema
 
-from ..conftest import SEED
+from ..conftest import SEED, both_dialects
 from ..helpers import KPI_SEED, artifacts, counts, ingest_kpi, rows
 from ..unit.test_kpi_files import CASES, KPI_FILES, LOADS, REFUSED
 
@@ -75,6 +75,7 @@ def test_office_typed_kpi_files_refused_load_nothing(loaded: str) -> None:
     assert "fraction_in_plain_cell.xlsx, sheet '実績', row 2, column '実績', value '0.9582'" in shown
 
 
+@both_dialects("the target's replacement and its audit")
 def test_a_template_row_replacing_a_targets_plan_text_and_place_says_so(loaded: str, tmp_path: Path) -> None:
     import openpyxl
 

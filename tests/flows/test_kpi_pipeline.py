@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from branchkpi.warehouse import schema
 
-from ..conftest import FIXTURES, SEED
+from ..conftest import FIXTURES, SEED, both_dialects
 from ..helpers import KPI_SEED, artifacts, counts, ingest_kpi, rows
 
 
@@ -49,6 +49,7 @@ def loaded(prefect_server: str, cloned_warehouse: Callable[[str, Callable[[], No
     return cloned_warehouse("kpi-seed", _load_kpi_seed)
 
 
+@both_dialects("the KPI loads (COPY / executemany, upserts, their audit)")
 def test_seed_files_load_as_they_are(loaded: str) -> None:
     after = counts(loaded)
     assert after["kpi_targets"] == 60 + 45
@@ -67,6 +68,7 @@ def test_seed_files_load_as_they_are(loaded: str) -> None:
     assert counts(loaded) | {"ingest_batches": 0} == after | {"ingest_batches": 0}
 
 
+@both_dialects("the evaluation reads its inputs and stores its rows with SQL")
 def test_yamaguchi_fiscal_year_2020(loaded: str) -> None:
     state, result = evaluate(2020, units=["35"])
     found = artifacts(state.state_details.flow_run_id)
@@ -212,6 +214,7 @@ def test_missed_and_at_risk_targets_emit_events(loaded: str) -> None:
     assert "Saitama" in event.payload["en"]
 
 
+@both_dialects("the evaluation's digest is read and stored with SQL")
 def test_an_unchanged_year_reuses_its_evaluation(loaded: str, tmp_path: Path) -> None:
     first, result = evaluate(2020, units=["35"])
     again, reused = evaluate(2020, units=["35"])

@@ -20,12 +20,13 @@ from branchkpi.domain.regions import resolve_region
 from branchkpi.warehouse import schema
 from branchkpi.warehouse.engine import connect
 
-from ..conftest import FIXTURES, ROOT, TIDY_SEED, PrefectStack
+from ..conftest import FIXTURES, ROOT, TIDY_SEED, PrefectStack, both_dialects
 from ..helpers import Receiver, counts, rows, run_monthly, stats_values
 
 BRANCHKPI = str(Path(sys.executable).with_name("branchkpi"))
 
 
+@both_dialects("the write lock: an advisory lock or BEGIN IMMEDIATE")
 def test_two_runs_for_one_period_equal_one_run(prefect_server: str, warehouse_url: str, bk_home: Path) -> None:
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
     runs = [
@@ -161,6 +162,7 @@ def sequential(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) ->
     return files, reference
 
 
+@both_dialects("the write lock and the busy retries")
 def test_eight_runs_over_four_periods_equal_four_sequential_runs(
     prefect_stack: PrefectStack,
     prefect_server: str,

@@ -17,7 +17,7 @@ from branchkpi.tasks.parse import observations as parsed_frames
 from branchkpi.tasks.validate import statistics as validate
 from branchkpi.tasks.validate.gx import GateResult
 
-from ..conftest import LAYOUT_SEED, TIDY_SEED
+from ..conftest import LAYOUT_SEED, TIDY_SEED, both_dialects
 
 
 def seed_batch(region: str = "yamaguchi", metrics: tuple[str, ...] = ("insured_persons",)) -> pl.DataFrame:
@@ -62,6 +62,7 @@ def test_every_expectation_is_described_in_japanese_or_english() -> None:
         assert [e.description for e in en.expectations] == [r.reason for r in rule_list]
 
 
+@both_dialects("the batch is recorded in the warehouse")
 def test_clean_batch_passes_and_docs_are_built(engine: Any, bk_home: Path) -> None:
     result = gate(seed_batch(), engine, bk_home)
     assert result.passed and result.findings == []
@@ -155,6 +156,7 @@ def test_yoy_jump_warns_but_passes(engine: Any, bk_home: Path) -> None:
     assert not gate(edit(batch, row, value=300_000.0), engine, bk_home, yoy_warn_pct=50).warnings
 
 
+@both_dialects("the gate reads its context (last year's figures) with SQL")
 def test_context_comes_from_the_warehouse_too(engine: Any, bk_home: Path) -> None:
     """A branch-only batch is checked against the national figure already in the warehouse."""
     from branchkpi.config import settings

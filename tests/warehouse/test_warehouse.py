@@ -23,7 +23,10 @@ from branchkpi.warehouse.engine import (
     upgrade,
 )
 
+from ..conftest import both_dialects
 
+
+@both_dialects("the migrations build the schema in each dialect's DDL")
 def test_migrations_build_exactly_the_schema(fresh_warehouse: str) -> None:
     engine = make_engine(fresh_warehouse)  # SQLite and PostgreSQL
     upgrade(engine)
@@ -32,6 +35,7 @@ def test_migrations_build_exactly_the_schema(fresh_warehouse: str) -> None:
     assert diff == [], "schema.py and the migrations disagree: write a migration"
 
 
+@both_dialects("upserts of the reference data are dialect SQL")
 def test_upgrade_is_idempotent_and_seeds_reference_data(fresh_warehouse: str) -> None:
     engine = make_engine(fresh_warehouse)
     upgrade(engine)
@@ -62,6 +66,7 @@ def test_upgrade_from_an_older_revision_keeps_data(tmp_path: Path) -> None:
     assert (MIGRATIONS_DIR / "versions").is_dir()
 
 
+@both_dialects("each dialect's URL and driver")
 def test_connect_uses_the_environment_and_hides_passwords(warehouse_url: str) -> None:
     engine = connect()
     assert engine.url.render_as_string(hide_password=False) == warehouse_url
@@ -71,6 +76,7 @@ def test_connect_uses_the_environment_and_hides_passwords(warehouse_url: str) ->
     )
 
 
+@both_dialects("the write lock: an advisory lock or BEGIN IMMEDIATE")
 def test_several_processes_open_a_new_warehouse_at_once(fresh_warehouse: str) -> None:
     """The first use migrates; four processes starting together take turns and all succeed."""
     import subprocess
@@ -109,6 +115,7 @@ def test_a_current_warehouse_opens_while_a_load_holds_the_write_lock(
         upgrade(make_engine(url))  # returns: nothing to migrate, nothing to sync
 
 
+@both_dialects("COPY on PostgreSQL, executemany on SQLite")
 def test_bulk_writes_are_the_same_rows_on_both_dialects(fresh_warehouse: str) -> None:
     """COPY on PostgreSQL, executemany on SQLite: plain inserts and upserts (staged and merged on
     PostgreSQL) write the same values, NULLs, text with quotes, tabs and newlines, and timestamps."""
