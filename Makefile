@@ -73,10 +73,15 @@ fonts:
 	@fc-list :lang=ja 2>/dev/null | grep -q . || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null)
 
-## Every tier: unit, warehouse (SQLite and PostgreSQL), flows (the session's Prefect server), system
-## (CLI, UI in Chromium, faults, security, hostile input, concurrency, schedules). Prints the 15 slowest.
+## Every tier: unit, warehouse (SQLite and PostgreSQL), flows (a Prefect server), system (CLI, UI in
+## Chromium, faults, security, hostile input, concurrency, schedules), on TEST_PROCESSES processes at
+## once, each with its own PostgreSQL, Prefect stack and browser, a test file's tests together on one
+## (docs/decisions.md, "The suite in twelve minutes"). Prints its wall time and the 15 slowest tests.
+TEST_PROCESSES ?= 3
 test: install postgres-binaries browser fonts
-	$(BIN)/python -m pytest -q --durations=15
+	@start=$$(date +%s); \
+	  $(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile --durations=15; rc=$$?; \
+	  echo "make test: $$(( $$(date +%s) - start )) s wall, $(TEST_PROCESSES) processes"; exit $$rc
 
 ## The pure tier: no Prefect server, no PostgreSQL, no browser (under a minute).
 test-unit: install

@@ -165,9 +165,12 @@ BURN = "import os, time\nos.nice(15)\nend = time.monotonic() + 600\nwhile time.m
 
 def test_the_ephemeral_fallback_holds_on_a_busy_machine(tmp_path: Path) -> None:
     """No server, a fresh home, three other processes keeping both cores busy: the command still
-    succeeds on Prefect's temporary API (it was given time to start), and its line says so."""
+    succeeds on Prefect's temporary API (it was given time to start), and its line says so. Processes
+    already running count: in the whole suite, the other test processes keep the cores busy, and a
+    burner more of ours would only slow them."""
     env = own_env(tmp_path / "var", free_port())
-    burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(3)]
+    busy = round(os.getloadavg()[0])
+    burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(max(0, 3 - busy))]
     try:
         started = time.monotonic()
         done = run(env, "ingest", str(ONE_MONTH), timeout=400)
@@ -178,7 +181,7 @@ def test_the_ephemeral_fallback_holds_on_a_busy_machine(tmp_path: Path) -> None:
             b.wait()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "loaded" in done.stdout and "Timed out" not in done.stderr
-    print(f"ingest on the ephemeral API beside 3 busy processes: {seconds:.0f} s")
+    print(f"ingest on the ephemeral API at load {busy} and {len(burners)} burners: {seconds:.0f} s")
 
 
 def test_a_refused_ephemeral_start_says_what_to_do(tmp_path: Path) -> None:
