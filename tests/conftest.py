@@ -100,6 +100,9 @@ def started_stack(home: Path, postgres: PostgresServer) -> Iterator[PrefectStack
         "BRANCHKPI_HOME": str(home / "worker-var"),
         "BRANCHKPI_WAREHOUSE_SECRET": WORKER_WAREHOUSE_SECRET,
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": postgres.prefect_database_url(),
+        # no warm validating process: the tests' commands have homes of their own, none the server's
+        # (the spare is tested with a local server of its own, tests/system/test_local_server.py)
+        "BRANCHKPI_WARM_VALIDATOR": "0",
     }
     log = home / "server.sh.log"
     with log.open("wb") as out:

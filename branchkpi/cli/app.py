@@ -6,6 +6,7 @@ evaluate and admin; what they print is formatted in output."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -61,14 +62,20 @@ def _prepare_environment() -> None:
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
+# commands that never run a flow: they need no Prefect settings and no probe for the local server
+WITHOUT_PREFECT = {"query"}
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and Prefect's log lines.")] = False,
 ) -> None:
     STATE["debug"] = debug
     if debug:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO")
-    _prepare_environment()
+    if ctx.invoked_subcommand not in WITHOUT_PREFECT:
+        _prepare_environment()
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -82,6 +89,9 @@ def guard(fn: Any) -> Any:
         return fn()
     except typer.Exit:
         raise
+    except BrokenPipeError:  # the reader has gone (`| head`): nothing more to say, and nothing wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     except CliError as exc:
         fail(str(exc))
     except Exception as exc:

@@ -25,7 +25,7 @@ from typing import Any
 
 from branchkpi.cli.local_state import StateDatabase, state_database
 from branchkpi.cli.probe import answers, api_url
-from branchkpi.config import home_dir
+from branchkpi.config import home_dir, warm_validator
 
 LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5
@@ -148,6 +148,7 @@ class _Supervisor:
     state: StateDatabase
     child: subprocess.Popen[bytes] | None = None
     helper: subprocess.Popen[bytes] | None = None  # the housekeeping process
+    spare_processes: list[subprocess.Popen[bytes]] = field(default_factory=list)  # warm validators
     host: str = "127.0.0.1"
     requested: list[str] = field(default_factory=list)
 
@@ -181,6 +182,26 @@ class _Supervisor:
             rotate(self.where)
             time.sleep(30)
 
+    def spares(self) -> None:
+        """One validating process always warm for the commands of this home (tasks/validate/spare.py):
+        when a command takes it, the next is started; one that ends untaken waits a little (another
+        spare of this home listens, or it failed: its reason is in the log)."""
+        home = home_dir()
+        while self.child and self.child.poll() is None:
+            with (home / "logs" / "validator.log").open("ab") as log:
+                spare = subprocess.Popen(
+                    [sys.executable, "-P", "-m", "branchkpi.tasks.validate.validator", "--spare", str(home)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,  # it says when it is taken; nothing else is written here
+                    stderr=log,
+                )
+            self.spare_processes.append(spare)
+            assert spare.stdout is not None
+            if not spare.stdout.readline():  # it ended without being taken
+                spare.wait()
+                time.sleep(30)
+            self.spare_processes = [p for p in self.spare_processes if p.poll() is None]
+
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self.on_signal)
@@ -206,6 +227,9 @@ class _Supervisor:
         )
         threading.Thread(target=self.housekeeping, daemon=True).start()
         threading.Thread(target=self.rotation, daemon=True).start()
+        if warm_validator():
+            (home_dir() / "logs").mkdir(parents=True, exist_ok=True)
+            threading.Thread(target=self.spares, daemon=True).start()
         code = self._wait()
         if self.requested:
             reason = f"stopped ({self.requested[0]})"
@@ -213,9 +237,10 @@ class _Supervisor:
             reason = f"died: killed by signal {signal.Signals(-code).name}"
         else:
             reason = f"died: exited with code {code}"
-        if self.helper and self.helper.poll() is None:
-            self.helper.kill()
-            self.helper.wait()
+        for process in (self.helper, *self.spare_processes):
+            if process and process.poll() is None:
+                process.kill()
+                process.wait()
         self.state.stop()
         write_json(self.where.exit_record, {"at": now(), "reason": reason, "requested": bool(self.requested)})
         self.where.record.unlink(missing_ok=True)

@@ -13,10 +13,10 @@ from typing import Annotated
 
 import typer
 
-from branchkpi.cli import local_server
 from branchkpi.cli.app import app, fail
 from branchkpi.config import SettingError, server_port, unresponsive_after
-from branchkpi.warehouse.postgres_cluster import ClusterError
+
+# the server's own modules are imported by its commands only: every other command loads this module
 
 server_app = typer.Typer(help="The local Prefect server (UI and API on 127.0.0.1).", no_args_is_help=True)
 app.add_typer(server_app, name="server")
@@ -38,6 +38,9 @@ def start_command(
     wait: Annotated[float, typer.Option(help="Seconds to wait for the server to answer.")] = 120.0,
 ) -> None:
     """Start the local server in the background (home and log under BRANCHKPI_HOME/prefect)."""
+    from branchkpi.cli import local_server
+    from branchkpi.warehouse.postgres_cluster import ClusterError
+
     port = _port()
     try:
         url = local_server.start(port, wait)
@@ -49,6 +52,8 @@ def start_command(
 @server_app.command("stop")
 def stop_command() -> None:
     """Stop the local server (and the PostgreSQL that keeps its state)."""
+    from branchkpi.cli import local_server
+
     typer.echo("stopped" if local_server.stop(_port()) else "stopped (it was not running)")
 
 
@@ -56,6 +61,8 @@ def stop_command() -> None:
 def status_command() -> None:
     """`running http://127.0.0.1:PORT` (exit 0); `starting`, `stopping`, `stopped` or `died` (exit 3), a died
     server with why and the end of its log."""
+    from branchkpi.cli import local_server
+
     port = _port()
     found = local_server.status(port)
     typer.echo(f"running {found.url}" if found.state == "running" else found.state)
@@ -70,6 +77,9 @@ def run_command(
     host: Annotated[str, typer.Option(help="Address to listen on: 0.0.0.0 for other machines too.")] = "127.0.0.1",
 ) -> None:
     """The server in the foreground until Ctrl-C or SIGTERM (what `make server` and a systemd unit run)."""
+    from branchkpi.cli import local_server
+    from branchkpi.warehouse.postgres_cluster import ClusterError
+
     try:
         code = local_server.run(_port(), host)
     except (SettingError, local_server.ServerError, ClusterError) as exc:

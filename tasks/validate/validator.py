@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -37,45 +38,75 @@ if TYPE_CHECKING:
 
 LOG_NAME = "validator.log"
 
+
+@dataclass
+class _Channel:
+    """This process's way to its validating process: a spare's socket, or a child's pipes."""
+
+    answers: IO[bytes]
+    requests: IO[bytes]
+    alive: Callable[[], bool]
+    close: Callable[[], None]
+    process: subprocess.Popen[bytes] | None = None  # the child, when it is one
+
+
 _lock = threading.Lock()
-_process: dict[int, subprocess.Popen[bytes]] = {}  # by the pid of the process that started it
+_channel: dict[int, _Channel] = {}  # by the pid of the process that started it
 
 
 def start(home: Path | None = None) -> None:
-    """Start this process's validating process (once; a no-op when it runs)."""
+    """This process's validating process (once; a no-op when it has one): the local server's warm
+    spare of this home when there is one (tasks/validate/spare.py), else a child started now."""
     with _lock:
-        if os.getpid() in _process:
+        if os.getpid() in _channel:
             return
         from branchkpi.config import home_dir
+        from branchkpi.tasks.validate import spare
 
-        log = (home or home_dir()) / "logs" / LOG_NAME
+        home = home or home_dir()
+        taken = spare.connect(home)
+        if taken is not None:
+            answers, requests, conn = taken
+            _channel[os.getpid()] = _Channel(answers, requests, lambda: True, conn.close)
+            return
+        log = home / "logs" / LOG_NAME
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
-            _process[os.getpid()] = subprocess.Popen(
+            process = subprocess.Popen(
                 # -P: this installation's branchkpi, never a folder of that name where the command runs
                 [sys.executable, "-P", "-m", "branchkpi.tasks.validate.validator"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=out,
             )
+        assert process.stdin is not None and process.stdout is not None
+        _channel[os.getpid()] = _Channel(
+            process.stdout, process.stdin, lambda: process.poll() is None, lambda: _end(process), process
+        )
 
 
-def running() -> bool:
-    process = _process.get(os.getpid())
-    return process is not None and process.poll() is None
-
-
-def stop(timeout: float = 120.0) -> None:
-    """End this process's validating process: it writes the Data Docs it still owes, then exits (a
-    command need not call this: its end closes the pipe just the same)."""
-    with _lock:
-        process = _process.pop(os.getpid(), None)
-    if process is None:
-        return
+def _end(process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     assert process.stdin is not None
     with contextlib.suppress(OSError):
         process.stdin.close()
     process.wait(timeout)
+
+
+def running() -> bool:
+    channel = _channel.get(os.getpid())
+    return channel is not None and channel.alive()
+
+
+def stop() -> None:
+    """End this process's validating process: it writes the Data Docs it still owes, then exits (a
+    command need not call this: its end closes the pipe or the socket just the same)."""
+    with _lock:
+        channel = _channel.pop(os.getpid(), None)
+    if channel is None:
+        return
+    with contextlib.suppress(OSError):
+        channel.requests.close()
+    channel.close()
 
 
 def check(
@@ -91,16 +122,15 @@ def check(
     the gate then validates in this process)."""
     request = (checked, suite_name, rule_list, data_docs_dir, gx_dir, run_name, lang)
     with _lock:
-        process = _process.get(os.getpid())
-        if process is None:
+        channel = _channel.get(os.getpid())
+        if channel is None:
             return None
-        assert process.stdin is not None and process.stdout is not None
         try:
-            pickle.dump(request, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            process.stdin.flush()
-            kind, answer = pickle.load(process.stdout)
+            pickle.dump(request, channel.requests, protocol=pickle.HIGHEST_PROTOCOL)
+            channel.requests.flush()
+            kind, answer = pickle.load(channel.answers)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
-            del _process[os.getpid()]
+            del _channel[os.getpid()]
             logging.getLogger("branchkpi.validator").warning(
                 "the validating process is gone (%s); validating here instead", exc or type(exc).__name__
             )
@@ -148,12 +178,24 @@ def _picklable(exc: Exception) -> Exception:
 
 def main() -> None:
     # the answers go through a descriptor of their own: whatever a library prints (fd 1) goes to the log
-    answers = os.fdopen(os.dup(1), "wb")
+    answers: IO[bytes] = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C ends the command; this one ends with its pipe
-    with contextlib.suppress(BrokenPipeError):  # the command ended while an answer was on its way
-        _serve(sys.stdin.buffer, answers)
+    if sys.argv[1:2] == ["--spare"]:  # the local server's spare for the home in argv[2]
+        from branchkpi.tasks.validate import gx, spare
+
+        gx.warm_up()
+        print(f"{os.getpid()}: a spare, warm, for the commands of {sys.argv[2]}", file=sys.stderr, flush=True)
+        taken = spare.wait_for_a_command(Path(sys.argv[2]), answers)  # `answers`: to its supervisor
+        if taken is None:
+            os._exit(0)
+        requests, answers = taken
+        print(f"{os.getpid()}: the spare serves a command", file=sys.stderr, flush=True)
+    else:
+        requests = sys.stdin.buffer
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the command ended meanwhile
+        _serve(requests, answers)
     os._exit(0)  # nothing to tear down: a second saved, and no stray output of GX's at exit
 
 

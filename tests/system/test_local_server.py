@@ -92,6 +92,9 @@ def test_server_start_status_stop_and_commands_use_it(
     assert "loaded" in done.stdout and "Traceback" not in done.stderr
     ours = flow_run_names(port)
     assert any(name.startswith("monthly-stats") for name in ours), ours
+    # its quality gate was answered by the server's warm validating process (no import of GX waited for)
+    validator_log = (Path(env["BRANCHKPI_HOME"]) / "logs" / "validator.log").read_text(errors="replace")
+    assert "the spare serves a command" in validator_log, validator_log[-2000:]
 
     # PREFECT_API_URL, when set, still wins: that run goes to the server it names
     done = run(env | {"PREFECT_API_URL": prefect_server}, "ingest", str(ONE_MONTH))

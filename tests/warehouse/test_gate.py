@@ -251,8 +251,10 @@ def test_the_validating_process_gives_the_gate_the_same_answer(
     assert "monthly_branch_stats" in Path(there.data_docs_path or "").read_text(encoding="utf-8")
     # a validating process that died: the gate validates here, and says so
     validator.start(bk_home)
-    validator._process[os.getpid()].kill()
-    validator._process[os.getpid()].wait()
+    child = validator._channel[os.getpid()].process
+    assert child is not None  # no local server here: a child of this process
+    child.kill()
+    child.wait()
     again = gate(bad, engine, bk_home)
     assert [str(f) for f in again.findings] == [str(f) for f in here.findings]
     assert not validator.running()
