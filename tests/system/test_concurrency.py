@@ -224,5 +224,10 @@ def test_eight_runs_over_four_periods_equal_four_sequential_runs(
     assert _derived(warehouse_url) == _derived(reference)
     after = counts(warehouse_url)
     assert after["landed_files"] == 4 and after["ingest_batches"] == 8 and after["monthly_stats_audit"] == 0
-    statuses = sorted(b["status"] for b in rows(warehouse_url, schema.ingest_batches))
-    assert statuses.count("unchanged") == 4, statuses  # the second run of each period found nothing new
+    # the second run of each period found nothing new; it may still carry the 前年同月比 warning when
+    # the year before had landed by the time it validated (the order of concurrent runs decides that)
+    batches = rows(warehouse_url, schema.ingest_batches)
+    second = [b for b in batches if b["rows_inserted"] + b["rows_replaced"] == 0]
+    assert len(second) == 4, [(b["status"], b["rows_inserted"], b["rows_unchanged"]) for b in batches]
+    assert {b["status"] for b in second} <= {"unchanged", "warned"}, [b["status"] for b in second]
+    assert all(b["rows_unchanged"] > 0 for b in second)
