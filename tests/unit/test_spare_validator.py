@@ -5,6 +5,7 @@ run or part; another home's command finds none. (Served for real: tests/system/t
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import socket
 import threading
@@ -14,13 +15,13 @@ from typing import Any
 from branchkpi.tasks.validate import spare
 
 
-def _spare(home: Path, told: io.BytesIO) -> tuple[threading.Thread, dict[str, Any]]:
+def _spare(home: Path, told: io.BytesIO, trusted_uid: int | None = None) -> tuple[threading.Thread, dict[str, Any]]:
     out: dict[str, Any] = {}
     listening = threading.Event()
 
     def run() -> None:
         listening.set()
-        out["taken"] = spare.wait_for_a_command(home, told)
+        out["taken"] = spare.wait_for_a_command(home, told, trusted_uid)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -97,3 +98,29 @@ def test_a_second_spare_of_a_home_stands_down(tmp_path: Path) -> None:
 
 def test_the_fingerprint_follows_the_gates_sources() -> None:
     assert spare.fingerprint() == spare.fingerprint() and len(spare.fingerprint()) == 64
+
+
+def test_neither_end_reads_another_users_bytes(tmp_path: Path) -> None:
+    """Both ends unpickle: a spare serves only its own user's commands (another user's connection is
+    closed unread and it goes on listening), and a command takes only its own user's spare. Another
+    user is stood in for by a trusted uid that is not ours."""
+    stranger = os.geteuid() + 1
+    told = io.BytesIO()
+    thread, _ = _spare(tmp_path, told, trusted_uid=stranger)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    for _ in range(100):
+        try:
+            conn.connect(spare.address(tmp_path))
+            break
+        except OSError:
+            threading.Event().wait(0.02)
+    assert conn.recv(1) == b""  # closed by the spare, nothing read, nothing answered
+    conn.close()
+    assert thread.is_alive() and told.getvalue() == b""  # still listening, not taken
+
+    # a command whose trusted user is not the spare's leaves it be
+    assert spare.connect(tmp_path, trusted_uid=stranger) is None
+    assert thread.is_alive() and told.getvalue() == b""  # (its thread ends with the session)
+    ours, theirs = socket.socketpair()
+    assert spare.peer_uid(ours) == spare.peer_uid(theirs) == os.geteuid()
+    ours.close(), theirs.close()
