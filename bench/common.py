@@ -58,14 +58,33 @@ def settle(home: Path, timeout: float = 60.0) -> None:
     marker = f"BRANCHKPI_HOME={home}".encode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(_works_for(proc, marker) for proc in Path("/proc").iterdir() if proc.name.isdigit()):
+        waiting = _listening_sockets()
+        procs = [proc for proc in Path("/proc").iterdir() if proc.name.isdigit()]
+        if not any(_works_for(proc, marker, waiting) for proc in procs):
             return
         time.sleep(0.2)
 
 
-def _works_for(proc: Path, marker: bytes) -> bool:
+def _works_for(proc: Path, marker: bytes, waiting: set[str]) -> bool:
+    """Whether `proc` is after-work of the home: a report being written, or a validating process that
+    is not the local server's spare still waiting for a command (that one is idle, not after-work)."""
     try:
         command = (proc / "cmdline").read_bytes()
-        return any(w in command for w in AFTER_WORK) and marker in (proc / "environ").read_bytes().split(b"\0")
+        if not any(w in command for w in AFTER_WORK) or marker not in (proc / "environ").read_bytes().split(b"\0"):
+            return False
+        if b"--spare" in command:
+            return not any(os.readlink(fd) in waiting for fd in (proc / "fd").iterdir())
+        return True
     except OSError:  # gone meanwhile, or not ours to read
         return False
+
+
+def _listening_sockets() -> set[str]:
+    """The warm validators' listening sockets, as their fds name them (socket:[inode])."""
+    inodes = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        # Flags 00010000 = __SO_ACCEPTCON: a listening socket; the path is the abstract name
+        if len(fields) >= 8 and fields[3] == "00010000" and fields[7].startswith("@branchkpi-validator-"):
+            inodes.add(f"socket:[{fields[6]}]")
+    return inodes
