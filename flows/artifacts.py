@@ -15,9 +15,7 @@ from prefect.artifacts import (
     Artifact,
     LinkArtifact,
     create_markdown_artifact,
-    create_progress_artifact,
     create_table_artifact,
-    update_progress_artifact,
 )
 
 from branchkpi.domain import figures
@@ -366,31 +364,3 @@ def attach(artifact: Artifact, flow_run_id: UUID | None = None) -> UUID:
     )
     with get_client(sync_client=True) as client:
         return client.create_artifact(artifact=request).id
-
-
-class BackfillProgress:
-    """The backfill's progress artifact, moved as each fiscal year is booked."""
-
-    def __init__(self, years: int, description_: str) -> None:
-        self.years, self.done = years, 0
-        self.id = create_progress_artifact(progress=0.0, key="backfill-progress", description=description_)
-
-    def year_done(self) -> None:
-        self.done += 1
-        update_progress_artifact(artifact_id=self.id, progress=100.0 * self.done / max(1, self.years))  # type: ignore[arg-type]
-
-
-def backfill_summary(results: list[dict[str, Any]], lang: Lang = "ja") -> str:
-    """A line per fiscal year of the backfill: 令和2年度 | 登録しました | 576 | the run's note."""
-    heads = summary_text("backfill_heads", lang).split("|")
-    lines = [f"# {summary_text('Backfill', lang)}", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
-    for r in results:
-        year = period_text(f"FY{r['fiscal_year']}", lang)
-        status = status_words(r["status"], r["failure"], lang) if r.get("failure") else summary_text(r["status"], lang)
-        lines.append(f"| {year} | {cell(status)} | {r['rows_loaded']} | {cell(r['message'])} |")
-    return "\n".join(lines)
-
-
-def publish_backfill_summary(results: list[dict[str, Any]], message: str, lang: str = "ja") -> None:
-    markdown = backfill_summary(results, as_lang(lang))
-    create_markdown_artifact(key="backfill-summary", markdown=markdown, description=description(message))

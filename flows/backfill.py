@@ -22,7 +22,7 @@ from prefect.states import State
 
 from branchkpi.config import Settings, settings
 from branchkpi.domain.regions import BY_CODE
-from branchkpi.flows import artifacts, fan_out, lifecycle, progress
+from branchkpi.flows import backfill_artifacts, fan_out, lifecycle, progress
 from branchkpi.flows.monthly_branch_stats import run_name
 from branchkpi.tasks import backfills, coverage, steps
 from branchkpi.tasks.landing import LandedFile, files_to_land
@@ -104,7 +104,7 @@ def _backfill(
     digest, scope = backfills.files_digest([f.sha256 for f in landed]), backfills.scope_of(branches)
     wanted = list(range(first, last + 1))
     done = set() if force else steps.backfilled_years(url, wanted, scope, digest)
-    tracker = artifacts.BackfillProgress(len(wanted), f"FY{first}–FY{last}")
+    tracker = backfill_artifacts.BackfillProgress(len(wanted), f"FY{first}–FY{last}")
 
     def book(result: YearResult) -> None:
         years.append(result)
@@ -126,7 +126,7 @@ def _backfill(
         _load_years(outcome, cfg, url, landed, todo, regions, book)
     years.sort(key=lambda y: y.fiscal_year)
     outcome.record_years_booked(years, f"FY{first}–FY{last}")
-    artifacts.publish_backfill_summary([y.as_dict() for y in years], outcome.message, cfg.report_lang)
+    backfill_artifacts.publish_backfill_summary([y.as_dict() for y in years], outcome.message, cfg.report_lang)
 
 
 def _load_years(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from branchkpi.warehouse import schema
 
 from ..conftest import TIDY_SEED, both_dialects
@@ -81,15 +83,19 @@ def test_a_bad_year_fails_alone(prefect_server: str, warehouse_url: str, tmp_pat
 
 
 def test_backfill_books_its_own_batch_and_moves_its_progress_year_by_year(
-    prefect_server: str, warehouse_url: str
+    prefect_server: str, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The backfill's batch is closed with what it did; its progress artifact moves as each year is
-    booked (not 0 until the end); a year of warnings makes the whole backfill Warned; and "loaded"
-    counts the years that really loaded rows."""
+    booked (not 0 until the end; here every year: a real backfill's moves at most once a second); a
+    year of warnings makes the whole backfill Warned; and "loaded" counts the years that really
+    loaded rows."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from branchkpi.flows import progress
+    from branchkpi.flows.backfill_artifacts import BackfillProgress
+
+    monkeypatch.setattr(BackfillProgress, "EVERY_SECONDS", 0.0)
 
     seen: list[float] = []
 

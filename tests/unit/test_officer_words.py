@@ -13,7 +13,7 @@ import polars as pl
 
 from branchkpi.cli.evaluate import _kpi_line, _unit_line
 from branchkpi.domain.findings import Finding
-from branchkpi.flows import alerts, artifacts
+from branchkpi.flows import alerts, artifacts, backfill_artifacts
 from branchkpi.flows.alert_text import period_span
 from branchkpi.flows.quarterly_kpi_actuals import loaded_name, loaded_period
 from branchkpi.tasks.outcome import BatchOutcome, FileReport
@@ -100,7 +100,9 @@ def test_the_run_summary_reads_in_japanese() -> None:
     assert "山口支部 被保険者数 令和2年9月" in ja and "rows landed" not in ja
     en = artifacts.batch_summary(outcome, "Monthly branch statistics", "en")
     assert "| rows landed | 0 |" in en and "FAILED the quality gate" in en and "yamaguchi insured_persons" in en
-    years = artifacts.backfill_summary([{"fiscal_year": 2019, "status": "loaded", "rows_loaded": 5, "message": "m"}])
+    years = backfill_artifacts.backfill_summary(
+        [{"fiscal_year": 2019, "status": "loaded", "rows_loaded": 5, "message": "m"}]
+    )
     assert "| 令和元年度 | 登録しました | 5 | m |" in years
 
 
