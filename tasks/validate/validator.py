@@ -18,6 +18,7 @@ command can start it before it imports anything else."""
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import pickle
@@ -120,7 +121,10 @@ def check(
 ) -> SuiteOutcome | None:
     """The checkpoint run in the validating process; None when this process has none (or it died:
     the gate then validates in this process)."""
-    request = (checked, suite_name, rule_list, data_docs_dir, gx_dir, run_name, lang)
+    # the frame travels as Arrow IPC: a third of the time of pickling it (polars' own format), each way
+    wire = io.BytesIO()
+    checked.write_ipc(wire)
+    request = (wire.getvalue(), suite_name, rule_list, data_docs_dir, gx_dir, run_name, lang)
     with _lock:
         channel = _channel.get(os.getpid())
         if channel is None:
@@ -144,6 +148,8 @@ def check(
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     """Answer each request with its checkpoint run; write the Data Docs owed once the pipe closes (the
     command has ended: no page competes with it for the machine)."""
+    import polars as pl
+
     from branchkpi.tasks.validate import gx
 
     gx.warm_up()
@@ -154,7 +160,7 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         except EOFError:
             break
         try:
-            outcome, write_data_docs = gx.check_suite(*request)
+            outcome, write_data_docs = gx.check_suite(pl.read_ipc(io.BytesIO(request[0])), *request[1:])
             owed.append((request[5], write_data_docs))
             answer: tuple[str, Any] = ("ok", outcome)
         except Exception as exc:
