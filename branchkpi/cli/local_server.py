@@ -191,7 +191,8 @@ class _Supervisor:
             with (home / "logs" / "validator.log").open("ab") as log:
                 spare = subprocess.Popen(
                     [sys.executable, "-P", "-m", "branchkpi.tasks.validate.validator", "--spare", str(home)],
-                    stdin=subprocess.DEVNULL,
+                    # never written: its end tells a spare not yet taken that its supervisor is gone
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,  # it says when it is taken; nothing else is written here
                     stderr=log,
                 )

@@ -182,6 +182,15 @@ def _picklable(exc: Exception) -> Exception:
     return exc
 
 
+def _end_with_the_supervisor(served: threading.Event) -> None:
+    """A spare's stdin is a pipe its supervisor never writes: at its end (the supervisor is gone, even
+    by SIGKILL) a spare no command has taken ends too, instead of listening for ever; one serving a
+    command serves it to the end."""
+    sys.stdin.buffer.read()
+    if not served.is_set():
+        os._exit(0)
+
+
 def main() -> None:
     # the answers go through a descriptor of their own: whatever a library prints (fd 1) goes to the log
     answers: IO[bytes] = os.fdopen(os.dup(1), "wb")
@@ -193,9 +202,12 @@ def main() -> None:
 
         gx.warm_up()
         print(f"{os.getpid()}: a spare, warm, for the commands of {sys.argv[2]}", file=sys.stderr, flush=True)
+        served = threading.Event()
+        threading.Thread(target=_end_with_the_supervisor, args=(served,), daemon=True).start()
         taken = spare.wait_for_a_command(Path(sys.argv[2]), answers)  # `answers`: to its supervisor
         if taken is None:
             os._exit(0)
+        served.set()
         requests, answers = taken
         print(f"{os.getpid()}: the spare serves a command", file=sys.stderr, flush=True)
     else:

@@ -58,7 +58,11 @@ def local_server() -> Iterator[tuple[dict[str, str], int]]:
         yield env, port
     finally:
         run(env, "server", "stop")
+        left = spare_processes(Path(env["BRANCHKPI_HOME"]))
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
+    assert not left, f"warm validators left running: {left}"
 
 
 def flow_run_names(port: int) -> list[str]:
@@ -108,6 +112,28 @@ def test_server_start_status_stop_and_commands_use_it(
     assert not postgres_processes(prefect_home / "postgres"), "the server's PostgreSQL outlived it"
 
 
+def spare_processes(home: Path) -> list[int]:
+    """The warm validators of `home` still running (`validator --spare HOME`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--spare" in args and str(home).encode() in args:
+            found.append(int(proc.name))
+    return found
+
+
+def no_spare_within(home: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while spare_processes(home):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def postgres_processes(data: Path) -> list[str]:
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     return [line for line in ps.splitlines() if str(data) in line]
@@ -150,9 +176,16 @@ def test_the_server_outlives_its_starter_and_says_why_it_died(local_server: tupl
     assert again.returncode == 0, again.stdout + again.stderr
     # a machine that lost both processes: the record stays behind, and `start` is not blocked by it
     record = json.loads((log.parent / "server.json").read_text())
+    home = Path(env["BRANCHKPI_HOME"])
+    deadline = time.monotonic() + 60
+    while not spare_processes(home):  # the supervisor keeps a warm validator for the home
+        assert time.monotonic() < deadline, "no warm validator was started"
+        time.sleep(0.2)
     os.kill(record["pid"], signal.SIGKILL)
     os.kill(record["server_pid"], signal.SIGKILL)
     time.sleep(1)
+    # its warm validator does not outlive it (it would listen for this home for ever)
+    assert no_spare_within(home, 15), spare_processes(home)
     status = run(env, "server", "status")
     assert status.stdout.splitlines()[0] == "died" and "its process is gone" in status.stdout
     again = run(env, "server", "start")
