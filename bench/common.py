@@ -58,7 +58,7 @@ def settle(home: Path, timeout: float = 60.0) -> None:
     marker = f"BRANCHKPI_HOME={home}".encode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        waiting = _listening_sockets()
+        waiting = _listening_sockets(home)
         procs = [proc for proc in Path("/proc").iterdir() if proc.name.isdigit()]
         if not any(_works_for(proc, marker, waiting) for proc in procs):
             return
@@ -79,12 +79,16 @@ def _works_for(proc: Path, marker: bytes, waiting: set[str]) -> bool:
         return False
 
 
-def _listening_sockets() -> set[str]:
-    """The warm validators' listening sockets, as their fds name them (socket:[inode])."""
+def _listening_sockets(home: Path) -> set[str]:
+    """The listening socket of the home's warm validator (tasks/validate/spare.py), as its fds name it
+    (socket:[inode]); /proc/net/unix lists an abstract name with an @ for its NUL."""
+    from branchkpi.tasks.validate.spare import address
+
+    name = "@" + address(home)[1:]
     inodes = set()
     for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
         fields = line.split()
-        # Flags 00010000 = __SO_ACCEPTCON: a listening socket; the path is the abstract name
-        if len(fields) >= 8 and fields[3] == "00010000" and fields[7].startswith("@branchkpi-validator-"):
+        # Flags 00010000 = __SO_ACCEPTCON: a listening socket
+        if len(fields) >= 8 and fields[3] == "00010000" and fields[7] == name:
             inodes.add(f"socket:[{fields[6]}]")
     return inodes

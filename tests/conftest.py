@@ -180,26 +180,13 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BRANCHKPI_SERVER_PORT"] = str(free_port())
 
 
-# the tiers in the order their files are handed out (`-n 3 --dist loadfile` gives a process the next file
-# as it finishes one): the slowest files first, so the session does not end waiting for one long file
-# started last while the other processes have nothing left to do
-TIER_ORDER = ("system", "flows", "warehouse", "mutants", "unit")
-
-
-def _tier_rank(item: pytest.Item) -> int:
-    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
-    return TIER_ORDER.index(parts[0]) if len(parts) > 1 and parts[0] in TIER_ORDER else len(TIER_ORDER)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A unit test that asks for a server, a database or a browser is an error, not a slow unit test.
-    Then the slow tiers first (TIER_ORDER); a file's tests keep their order (a stable sort)."""
+    """A unit test that asks for a server, a database or a browser is an error, not a slow unit test."""
     for item in items:
         if Path(str(item.path)).is_relative_to(UNIT):
             wanted = SERVICES & set(getattr(item, "fixturenames", ()))
             if wanted:
                 raise pytest.UsageError(f"{item.nodeid} is in the unit tier but uses {sorted(wanted)}: move it")
-    items.sort(key=_tier_rank)
 
 
 def _drain_to_server() -> None:
